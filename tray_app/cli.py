@@ -1,0 +1,390 @@
+"""The ``credit-tray`` command: the tray app with no arguments, scripting commands otherwise.
+
+Exit codes follow sysexits and, for ``check``, the monitoring-plugin convention:
+0 ok, 1 low, 2 exhausted, 3 could not check; 64 usage, 65 bad data, 69 keyring
+unavailable, 70 internal error, 78 unreadable config. Errors are one line on
+stderr, never a traceback, never a key.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import getpass
+import json
+import locale
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, NoReturn
+
+from tray_app import APP_ID, __version__, paths
+from tray_app.config import (
+    ID_PATTERN,
+    Account,
+    Config,
+    ConfigFileError,
+    add_account,
+    base_url_problem,
+    default_base_url,
+    load,
+    parse_thresholds,
+    remove_account,
+)
+from tray_app.engine import Engine, RefreshReport
+from tray_app.keys import KeyStore, KeyUnavailable
+from tray_app.model import AccountResult, AccountState
+from tray_app.providers import PROVIDERS, get_provider
+
+EX_OK, EX_LOW, EX_EXHAUSTED, EX_UNKNOWN = 0, 1, 2, 3
+EX_USAGE, EX_DATAERR, EX_UNAVAILABLE, EX_SOFTWARE, EX_CONFIG = 64, 65, 69, 70, 78
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but bad usage is two lines on stderr and exit status 64."""
+
+    def error(self, message: str) -> NoReturn:
+        usage = " ".join(self.format_usage().split())
+        sys.stderr.write(f"{usage}\n{self.prog}: error: {message}\n")
+        raise SystemExit(EX_USAGE)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=APP_ID, description="Prepaid API credit balances in your system tray.")
+    parser.add_argument("--config", type=Path, metavar="PATH", help="config file (default: %(default)s)",
+                        default=None)
+    parser.add_argument("--version", action="version", version=f"{APP_ID} {__version__}")
+    parser.add_argument("--demo", action="store_true", help="run the tray with demo accounts (no keys, no network)")
+    commands = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
+
+    check = commands.add_parser("check", help="check balances once and print them")
+    check.add_argument("--json", action="store_true", help="print one JSON object")
+    check.add_argument("--account", action="append", metavar="ID", help="only this account (repeatable)")
+
+    accounts = commands.add_parser("accounts", help="list, add or remove accounts")
+    accounts_sub = accounts.add_subparsers(dest="action", parser_class=_Parser, metavar="ACTION", required=True)
+    listing = accounts_sub.add_parser("list", help="list the configured accounts")
+    listing.add_argument("--json", action="store_true")
+    add = accounts_sub.add_parser("add", help="add an account")
+    add.add_argument("provider", metavar="PROVIDER", help="one of: " + ", ".join(PROVIDERS))
+    add.add_argument("--id", required=True, help="a unique slug, e.g. meow-main")
+    add.add_argument("--label")
+    add.add_argument("--base-url", metavar="URL", help="mirror or proxy replacing scheme, host and port")
+    add.add_argument("--thresholds", metavar="N,N,...", help="alert thresholds, e.g. 1000,100,0")
+    remove = accounts_sub.add_parser("remove", help="remove an account and its key")
+    remove.add_argument("id", metavar="ID")
+
+    key = commands.add_parser("key", help="store or delete an account's API key in the OS keyring")
+    key_sub = key.add_subparsers(dest="action", parser_class=_Parser, metavar="ACTION", required=True)
+    key_set = key_sub.add_parser("set", help="read the key from standard input and store it")
+    key_set.add_argument("id", metavar="ID")
+    # Catch a key typed after the id, so the usage error never echoes it back.
+    key_set.add_argument("typed", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    key_delete = key_sub.add_parser("delete", help="delete the stored key")
+    key_delete.add_argument("id", metavar="ID")
+
+    providers = commands.add_parser("providers", help="list the supported providers")
+    providers.add_argument("--json", action="store_true")
+    return parser
+
+
+# --------------------------------------------------------------------------- formatting
+
+def number(value: Decimal | None) -> int | float | None:
+    """A JSON number: exact integers stay integers."""
+    if value is None:
+        return None
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def grouped(value: Decimal) -> str:
+    """Digits grouped as the user's locale does it (plain C locale: a comma)."""
+    try:
+        grouping_known = bool(locale.localeconv()["thousands_sep"])
+    except locale.Error:
+        grouping_known = False
+    return format(value, "n") if grouping_known else format(value, ",")
+
+
+def result_json(result: AccountResult) -> dict[str, Any]:
+    reading, error = result.reading, result.error
+    return {
+        "id": result.account_id,
+        "provider": result.provider_id,
+        "label": result.label,
+        "state": str(result.state),
+        "remaining": number(reading.remaining) if reading else None,
+        "used": number(reading.used) if reading else None,
+        "total": number(reading.total) if reading else None,
+        "unlimited": bool(reading and reading.unlimited),
+        "unit": reading.unit if reading else result.unit,
+        "subscription": (
+            {"status": reading.subscription_status, "id": reading.subscription_id}
+            if reading and reading.subscription_status is not None else None
+        ),
+        "threshold": number(result.threshold),
+        "error": (
+            {"kind": str(error.kind), "message": error.message, "http_status": error.http_status}
+            if error else None
+        ),
+        "fetched_at": iso(reading.fetched_at) if reading else None,
+    }
+
+
+def balance_text(result: AccountResult) -> str:
+    reading = result.reading
+    if reading is None:
+        return "—"
+    if reading.unlimited:
+        used = f"{grouped(reading.used)} used · " if reading.used is not None else ""
+        return f"{used}no limit"
+    if reading.remaining is None:
+        return "—"
+    text = f"{grouped(reading.remaining)} {reading.unit}"
+    if reading.subscription_status and reading.subscription_status != "active":
+        text += f" (subscription {reading.subscription_status})"
+    return text
+
+
+def detail_text(result: AccountResult) -> str:
+    if result.error:
+        stale = " (last known balance)" if result.reading else ""
+        return f"{result.error.kind}: {result.error.message}{stale}"
+    if result.state is AccountState.LOW and result.threshold is not None:
+        return f"below {grouped(result.threshold)}"
+    return ""
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[int] = ()) -> str:
+    widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
+
+    def line(cells: Sequence[str]) -> str:
+        out = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True))]
+        return "  ".join(out).rstrip()
+
+    return "\n".join([line(headers), *(line(r) for r in rows)])
+
+
+def exit_status(report: RefreshReport) -> int:
+    states = {r.state for r in report.results}
+    if AccountState.EXHAUSTED in states:
+        return EX_EXHAUSTED
+    if AccountState.ERROR in states:
+        return EX_UNKNOWN
+    if AccountState.LOW in states:
+        return EX_LOW
+    return EX_OK
+
+
+# --------------------------------------------------------------------------- commands
+
+def _require_account(config: Config, account_id: str) -> Account:
+    account = config.account(account_id)
+    if account is None:
+        raise UsageError(f"no account with id {account_id!r} in {config.path}")
+    return account
+
+
+def cmd_check(args: argparse.Namespace, config: Config, engine: Engine) -> int:
+    if args.account:
+        for account_id in args.account:
+            _require_account(config, account_id)
+    accounts = engine.select(config, args.account)
+
+    async def run() -> RefreshReport:
+        try:
+            return await engine.refresh(config, accounts)
+        finally:
+            await engine.aclose()
+
+    report = asyncio.run(run())
+    if args.json:
+        payload = {"checked_at": iso(report.checked_at), "accounts": [result_json(r) for r in report.results]}
+        print(json.dumps(payload, ensure_ascii=False, indent=2))
+    elif not report.results:
+        print(f"No accounts to check. Add one with: {APP_ID} accounts add PROVIDER --id ID")
+    else:
+        rows = [[r.label, PROVIDERS[r.provider_id].name if r.provider_id in PROVIDERS else r.provider_id or "?",
+                 str(r.state), balance_text(r), detail_text(r)] for r in report.results]
+        print(table(["ACCOUNT", "PROVIDER", "STATE", "BALANCE", "DETAIL"], rows, right=(3,)))
+    return exit_status(report)
+
+
+def _has_key(keys: KeyStore, account_id: str) -> bool | None:
+    try:
+        return keys.get(account_id) is not None
+    except KeyUnavailable:
+        return None
+
+
+def cmd_accounts(args: argparse.Namespace, config: Config, engine: Engine) -> int:
+    if args.action == "list":
+        return _accounts_list(args, config, engine)
+    if args.action == "add":
+        return _accounts_add(args, config)
+    account = _require_account(config, args.id)
+    remove_account(config.path, account.id)
+    engine.state.update({}, removed=(account.id,))
+    try:
+        engine.keys.delete(account.id)
+    except KeyUnavailable as exc:
+        print(f"Removed {account.id}, but its key could not be deleted: {exc}", file=sys.stderr)
+        return EX_UNAVAILABLE
+    print(f"Removed {account.id} and its key.")
+    return EX_OK
+
+
+def _accounts_list(args: argparse.Namespace, config: Config, engine: Engine) -> int:
+    entries: list[dict[str, Any]] = []
+    for account in config.accounts:
+        provider = account.provider
+        entries.append({
+            "id": account.id,
+            "provider": account.provider_id,
+            "label": account.label,
+            "base_url": account.base_url or (default_base_url(provider) if provider else None),
+            "thresholds": [number(t) for t in account.thresholds],
+            "enabled": account.enabled,
+            "has_key": _has_key(engine.keys, account.id) if account.problem is None else None,
+            "problem": account.problem,
+        })
+    if args.json:
+        print(json.dumps(entries, ensure_ascii=False, indent=2))
+        return EX_OK
+    if not entries:
+        print(f"No accounts in {config.path}. Add one with: {APP_ID} accounts add PROVIDER --id ID")
+        return EX_OK
+    rows = [[e["id"], e["provider"], e["label"], "yes" if e["enabled"] else "no",
+             {True: "yes", False: "no", None: "?"}[e["has_key"]],
+             " / ".join(grouped(Decimal(str(t))) for t in e["thresholds"]),
+             e["problem"] or e["base_url"] or ""] for e in entries]
+    print(table(["ID", "PROVIDER", "LABEL", "ENABLED", "KEY", "THRESHOLDS", "URL / PROBLEM"], rows))
+    return EX_OK
+
+
+def _accounts_add(args: argparse.Namespace, config: Config) -> int:
+    provider = get_provider(args.provider)
+    if provider is None:
+        raise UsageError(f"unknown provider {args.provider!r} (known: {', '.join(PROVIDERS)})")
+    if not ID_PATTERN.fullmatch(args.id):
+        raise UsageError(f"id {args.id!r} must be a slug of lower-case letters, digits, '-' and '_'")
+    if config.account(args.id) is not None:
+        raise UsageError(f"id {args.id!r} is already in use")
+    if args.base_url is not None and (problem := base_url_problem(args.base_url)):
+        raise UsageError(problem)
+    thresholds = provider.thresholds
+    if args.thresholds is not None:
+        try:
+            thresholds = parse_thresholds([t for t in args.thresholds.split(",") if t.strip()], from_text=True)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    label = args.label if args.label and args.label.strip() else provider.name
+    account = Account(id=args.id, provider_id=provider.id, label=label.strip(), base_url=args.base_url,
+                      thresholds=thresholds)
+    add_account(config.path, account, write_thresholds=args.thresholds is not None)
+    print(f"Added {args.id} ({provider.name}) to {config.path}.")
+    print(f"Now store its key: {APP_ID} key set {args.id}")
+    return EX_OK
+
+
+def _read_key() -> str:
+    if sys.stdin is None:
+        return ""
+    if sys.stdin.isatty():
+        return getpass.getpass("API key (not shown): ")
+    return sys.stdin.read()
+
+
+def cmd_key(args: argparse.Namespace, config: Config, engine: Engine) -> int:
+    if getattr(args, "typed", None):
+        raise UsageError("the key is read from standard input, never from the command line; nothing stored")
+    account = _require_account(config, args.id)
+    if args.action == "set":
+        key = _read_key().strip()
+        if not key:
+            print(f"{APP_ID}: no key on standard input; nothing stored", file=sys.stderr)
+            return EX_DATAERR
+        if any(ch in key for ch in "\r\n\0"):
+            print(f"{APP_ID}: the key has more than one line; nothing stored", file=sys.stderr)
+            return EX_DATAERR
+        engine.keys.set(account.id, key)
+        print(f"Stored the key for {account.id} in the keyring.")
+        return EX_OK
+    if engine.keys.delete(account.id):
+        print(f"Deleted the key for {account.id}.")
+    else:
+        print(f"No key was stored for {account.id}.")
+    return EX_OK
+
+
+def cmd_providers(args: argparse.Namespace) -> int:
+    entries: list[dict[str, Any]] = [{"id": p.id, "name": p.name, "base_url": default_base_url(p), "unit": p.unit,
+                "thresholds": [number(t) for t in p.thresholds], "top_up_url": p.top_up_url}
+               for p in PROVIDERS.values()]
+    if args.json:
+        print(json.dumps(entries, ensure_ascii=False, indent=2))
+    else:
+        rows = [[e["id"], e["name"], e["unit"], " / ".join(grouped(Decimal(str(t))) for t in e["thresholds"]),
+                 e["top_up_url"]] for e in entries]
+        print(table(["ID", "NAME", "UNIT", "THRESHOLDS", "TOP UP"], rows))
+    return EX_OK
+
+
+def start_tray(args: argparse.Namespace) -> int:
+    try:
+        from tray_app.ui.app import run
+    except ImportError:
+        print(f"{APP_ID}: the tray app is not part of this build yet; use '{APP_ID} check'.")
+        return EX_OK
+    return run(config_path=args.config, demo=args.demo)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    with contextlib.suppress(locale.Error):
+        locale.setlocale(locale.LC_ALL, "")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command is None:
+            return start_tray(args)
+        config_path = args.config or paths.config_file()
+        config = load(config_path)
+        if args.command == "providers":
+            return cmd_providers(args)
+        engine = Engine(config_path)
+        handler = {"check": cmd_check, "accounts": cmd_accounts, "key": cmd_key}[args.command]
+        return handler(args, config, engine)
+    except UsageError as exc:
+        sys.stderr.write(f"{APP_ID}: error: {exc}\n")
+        return EX_USAGE
+    except ConfigFileError as exc:
+        sys.stderr.write(f"{APP_ID}: config error: {exc}\n")
+        return EX_CONFIG
+    except KeyUnavailable as exc:
+        sys.stderr.write(f"{APP_ID}: {exc}\n")
+        return EX_UNAVAILABLE
+    except OSError as exc:
+        sys.stderr.write(f"{APP_ID}: {exc.strerror or type(exc).__name__}: {exc.filename or ''}\n".rstrip() + "\n")
+        return EX_CONFIG if exc.filename and str(exc.filename).endswith(".toml") else EX_SOFTWARE
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        sys.stderr.write(f"{APP_ID}: internal error ({type(exc).__name__}); please report it\n")
+        return EX_SOFTWARE
+
+
+def main_gui() -> int:
+    return main([])

@@ -1,0 +1,76 @@
+"""Demo mode: made-up accounts whose balances drain in real time, with no keys and no network.
+
+It runs the real engine (states, the alert rule, results account by account) over a
+synthetic config and an in-memory state store, so a newcomer sees the icon change
+and a low-balance notification within a minute, and nothing real is touched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+
+from tray_app.alerts import AlertMemory
+from tray_app.config import Account, Config
+from tray_app.engine import Engine
+from tray_app.fetch import FetchPolicy
+from tray_app.keys import KeyStore
+from tray_app.model import Outcome, Reading, utc_now
+from tray_app.providers import get_provider
+from tray_app.state import StateStore
+
+DEMO_REFRESH_SECONDS = 5.0
+
+# account id -> (provider, label, starting balance or None for unlimited, drain per second)
+_DEMO = {
+    "demo-meowload": ("meowload", "Demo", Decimal(10_450), Decimal(30)),
+    "demo-sociavault": ("sociavault", "Demo", Decimal(160), Decimal("1.5")),
+    "demo-smarterbot": ("smarterbot", "Demo", None, Decimal(2)),
+    "demo-unwatermark": ("unwatermark", "Demo", Decimal(4_321), Decimal(0)),
+}
+
+
+class MemoryStateStore(StateStore):
+    def __init__(self) -> None:
+        super().__init__(Path("/nonexistent/demo-state.json"))
+        self._memories: dict[str, AlertMemory] = {}
+
+    def load(self) -> dict[str, AlertMemory]:
+        return dict(self._memories)
+
+    def save(self, memories: dict[str, AlertMemory]) -> None:
+        self._memories = dict(memories)
+
+
+class DemoEngine(Engine):
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(Path("(demo)"), keys=KeyStore(service="credit-tray-demo"), state=MemoryStateStore(),
+                         policy=FetchPolicy())
+        self._clock = clock
+        self._started = clock()
+
+    def load_config(self) -> Config:
+        accounts = []
+        for account_id, (provider_id, label, _, _) in _DEMO.items():
+            provider = get_provider(provider_id)
+            assert provider is not None
+            accounts.append(Account(id=account_id, provider_id=provider_id, label=label,
+                                    thresholds=provider.thresholds))
+        return Config(path=self.config_path, refresh_minutes=DEMO_REFRESH_SECONDS / 60, accounts=tuple(accounts))
+
+    async def _outcome(self, account: Account, language: str) -> Outcome:
+        provider_id, _, start, drain = _DEMO[account.id]
+        await asyncio.sleep(0.2 if provider_id != "unwatermark" else 0.6)  # feel like a network call
+        elapsed = Decimal(self._clock() - self._started).quantize(Decimal(1))
+        provider = get_provider(provider_id)
+        unit = provider.unit if provider else "credits"
+        if start is None:
+            return Reading(remaining=None, unit=unit, fetched_at=utc_now(), used=1200 + drain * elapsed,
+                           unlimited=True)
+        remaining = max(Decimal(0), start - drain * elapsed).quantize(Decimal(1))
+        status = "active" if provider_id == "sociavault" else None
+        return Reading(remaining=remaining, unit=unit, fetched_at=utc_now(),
+                       subscription_status=status, subscription_id="sub_demo" if status else None)

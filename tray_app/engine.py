@@ -1,0 +1,174 @@
+"""One refresh: config → keys → concurrent fetches → states and alerts → persisted memory.
+
+The CLI runs it once with ``asyncio.run``; the tray runs it on a worker thread's
+event loop and gets each account's result through ``on_result`` as it arrives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import locale
+import logging
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from tray_app import alerts, paths
+from tray_app.alerts import AlertMemory
+from tray_app.config import Account, Config, load
+from tray_app.fetch import Fetcher, FetchPolicy
+from tray_app.keys import KeyStore, KeyUnavailable
+from tray_app.model import AccountResult, Alert, ErrorKind, FetchError, Outcome, Reading, utc_now
+from tray_app.state import StateStore
+
+log = logging.getLogger(__name__)
+
+ResultCallback = Callable[[AccountResult], None]
+
+
+def resolve_language(setting: str) -> str:
+    """The language to ask providers for: the setting, or the user's locale for ``auto``."""
+    if setting != "auto":
+        return setting
+    for variable in ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE"):
+        value = os.environ.get(variable, "")
+        if value and value not in ("C", "POSIX") and not value.startswith("C."):
+            return value.split(":")[0].split(".")[0].split("_")[0].lower() or "en"
+    code = locale.getlocale()[0]
+    return code.split("_")[0].lower() if code and code not in ("C", "POSIX") else "en"
+
+
+@dataclass(frozen=True)
+class RefreshReport:
+    checked_at: datetime
+    results: tuple[AccountResult, ...]
+    alerts: tuple[Alert, ...]
+
+
+def make_result(account: Account, outcome: Outcome, last_good: Reading | None, now: datetime) -> AccountResult:
+    provider = account.provider
+    state, threshold = alerts.account_state(outcome, account.thresholds)
+    return AccountResult(
+        account_id=account.id,
+        provider_id=account.provider_id,
+        label=account.label,
+        unit=provider.unit if provider else "credits",
+        state=state,
+        reading=outcome if isinstance(outcome, Reading) else last_good,
+        error=outcome if isinstance(outcome, FetchError) else None,
+        threshold=threshold,
+        checked_at=now,
+    )
+
+
+class Engine:
+    """Owns the key cache and the HTTP client for as long as the process runs."""
+
+    def __init__(
+        self,
+        config_path: Path | None = None,
+        *,
+        keys: KeyStore | None = None,
+        state: StateStore | None = None,
+        policy: FetchPolicy | None = None,
+    ) -> None:
+        self.config_path = config_path or paths.config_file()
+        self.keys = keys or KeyStore()
+        self.state = state or StateStore(paths.state_file())
+        self.policy = policy or FetchPolicy()
+        self._fetcher: Fetcher | None = None
+        self._fetcher_loop: asyncio.AbstractEventLoop | None = None
+
+    def load_config(self) -> Config:
+        return load(self.config_path)
+
+    def _fetcher_for_loop(self) -> Fetcher:
+        loop = asyncio.get_running_loop()
+        if self._fetcher is None or self._fetcher_loop is not loop:
+            self._fetcher = Fetcher(self.policy)
+            self._fetcher_loop = loop
+        return self._fetcher
+
+    async def aclose(self) -> None:
+        if self._fetcher is not None and self._fetcher_loop is asyncio.get_running_loop():
+            await self._fetcher.aclose()
+        self._fetcher = None
+
+    @staticmethod
+    def select(config: Config, account_ids: Iterable[str] | None = None) -> list[Account]:
+        """Enabled accounts, or exactly the named ones (disabled included) in config order."""
+        if account_ids is None:
+            return [a for a in config.accounts if a.enabled]
+        wanted = set(account_ids)
+        return [a for a in config.accounts if a.id in wanted]
+
+    async def _outcome(self, account: Account, language: str) -> Outcome:
+        provider = account.provider
+        if account.problem or provider is None:
+            return FetchError(ErrorKind.CONFIG, account.problem or "unknown provider")
+        try:
+            key = await asyncio.to_thread(self.keys.get, account.id)
+        except KeyUnavailable as exc:
+            return FetchError(ErrorKind.NO_KEY, f"key unavailable: {exc}")
+        if not key:
+            return FetchError(ErrorKind.NO_KEY, f"no API key stored: run 'credit-tray key set {account.id}'")
+        try:
+            return await self._fetcher_for_loop().fetch(provider, account.url, key, language)
+        except Exception as exc:  # a bug must cost one account one refresh, not the app
+            log.error("internal error while checking %s: %s", account.id, type(exc).__name__)
+            return FetchError(ErrorKind.BAD_RESPONSE, f"internal error while checking ({type(exc).__name__})")
+
+    async def refresh(
+        self,
+        config: Config,
+        accounts: list[Account],
+        on_result: ResultCallback | None = None,
+        *,
+        language: str | None = None,
+    ) -> RefreshReport:
+        """Fetch ``accounts`` concurrently; report each as it lands; decide alerts; persist memory."""
+        language = language or resolve_language(config.language)
+        memories = await asyncio.to_thread(self.state.load)
+        changed: dict[str, AlertMemory] = {}
+        found_alerts: list[Alert] = []
+        # By position, not id: two entries may share an id (the second is a config error).
+        results: list[AccountResult | None] = [None] * len(accounts)
+
+        async def one(index: int, account: Account) -> None:
+            outcome = await self._outcome(account, language)
+            memory = memories.get(account.id, AlertMemory())
+            if account.problem is None:
+                memory_after, alert = alerts.decide(account.id, memory, outcome, account.thresholds)
+                changed[account.id] = memory_after
+                if alert is not None:
+                    found_alerts.append(alert)
+            result = make_result(account, outcome, memory.last_good, utc_now())
+            results[index] = result
+            if on_result is not None:
+                on_result(result)
+
+        await asyncio.gather(*(one(i, a) for i, a in enumerate(accounts)))
+        if changed:
+            try:
+                await asyncio.to_thread(self.state.update, changed)
+            except OSError as exc:
+                log.error("could not save state to %s: %s", self.state.path, exc.strerror)
+        order = {a.id: i for i, a in enumerate(accounts)}
+        found_alerts.sort(key=lambda a: order.get(a.account_id, 0))
+        return RefreshReport(
+            checked_at=utc_now(),
+            results=tuple(r for r in results if r is not None),
+            alerts=tuple(found_alerts),
+        )
+
+    def last_known(self, config: Config) -> dict[str, AccountResult]:
+        """Results from persisted memory alone, to show something before the first fetch."""
+        memories = self.state.load()
+        out: dict[str, AccountResult] = {}
+        for account in config.accounts:
+            last = memories.get(account.id, AlertMemory()).last_good
+            if last is not None:
+                out[account.id] = make_result(account, last, last, last.fetched_at)
+        return out

@@ -1,0 +1,127 @@
+"""API keys in the OS keyring, and nowhere else.
+
+Each key is read at most once per process and then kept in memory: on macOS every
+keyring read may cost a password prompt. Plaintext "keyrings" (``keyrings.alt``) are
+never chosen by themselves; only an explicit ``PYTHON_KEYRING_BACKEND`` or keyringrc
+can select one. Every failure becomes ``KeyUnavailable`` carrying a sentence the user
+can act on, and never the backend's own exception text.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import keyring
+import keyring.backend
+import keyring.core
+import keyring.errors
+
+from tray_app import APP_ID
+
+SERVICE = APP_ID
+
+NO_BACKEND = (
+    "no usable keyring: install and start a Secret Service provider "
+    "(gnome-keyring or KWallet) and log in to your desktop session"
+)
+
+
+class KeyUnavailable(Exception):
+    """The keyring could not be used; the message says what to do."""
+
+
+def _acceptable(backend: Any) -> bool:
+    module = type(backend).__module__
+    return not module.startswith(("keyrings.alt", "keyring.backends.fail", "keyring.backends.null"))
+
+
+def _explain(exc: BaseException) -> KeyUnavailable:
+    if isinstance(exc, keyring.errors.NoKeyringError):
+        return KeyUnavailable(NO_BACKEND)
+    if isinstance(exc, keyring.errors.KeyringLocked):
+        return KeyUnavailable("the keyring is locked: unlock it (log in again or open your password manager)")
+    name = type(exc).__name__
+    if "Dismissed" in name or "Prompt" in name:
+        return KeyUnavailable("unlocking the keyring was cancelled: refresh to be asked again")
+    return KeyUnavailable(f"the keyring failed ({name}): check that your keyring service is running")
+
+
+class KeyStore:
+    """Thread-safe access to the keyring with a per-process cache."""
+
+    def __init__(self, service: str = SERVICE) -> None:
+        self._service = service
+        self._cache: dict[str, str | None] = {}
+        self._lock = threading.Lock()
+        self._backend: Any = None
+
+    def _keyring(self) -> Any:
+        if self._backend is None:
+            try:
+                keyring.core.init_backend(limit=_acceptable)
+                backend = keyring.get_keyring()
+            except Exception as exc:
+                raise _explain(exc) from None
+            if not _acceptable(backend) and type(backend).__module__.startswith("keyring.backends.fail"):
+                raise KeyUnavailable(NO_BACKEND)
+            self._backend = backend
+        return self._backend
+
+    def backend_name(self) -> str:
+        try:
+            backend = self._keyring()
+        except KeyUnavailable:
+            return "none"
+        return f"{type(backend).__module__}.{type(backend).__name__}"
+
+    def get(self, account_id: str) -> str | None:
+        with self._lock:
+            if account_id in self._cache:
+                return self._cache[account_id]
+            try:
+                value = self._keyring().get_password(self._service, account_id)
+            except KeyUnavailable:
+                raise
+            except Exception as exc:
+                raise _explain(exc) from None
+            key = value.strip() if isinstance(value, str) and value.strip() else None
+            self._cache[account_id] = key
+            return key
+
+    def set(self, account_id: str, key: str) -> None:
+        with self._lock:
+            try:
+                self._keyring().set_password(self._service, account_id, key)
+            except KeyUnavailable:
+                raise
+            except Exception as exc:
+                raise _explain(exc) from None
+            self._cache[account_id] = key
+
+    def delete(self, account_id: str) -> bool:
+        """Remove the key; False if there was none."""
+        with self._lock:
+            self._cache.pop(account_id, None)
+            try:
+                self._keyring().delete_password(self._service, account_id)
+            except keyring.errors.PasswordDeleteError:
+                return False
+            except KeyUnavailable:
+                raise
+            except Exception as exc:
+                raise _explain(exc) from None
+            return True
+
+    def forget(self, account_id: str | None = None) -> None:
+        """Drop cached keys so the next use reads the keyring again (after a key was replaced)."""
+        with self._lock:
+            if account_id is None:
+                self._cache.clear()
+            else:
+                self._cache.pop(account_id, None)
+
+    def known_keys(self) -> list[str]:
+        """The keys read so far, for redacting them from logs."""
+        with self._lock:
+            return [k for k in self._cache.values() if k]

@@ -1,0 +1,208 @@
+"""What a provider module declares, and the response rules they all share.
+
+A provider is data plus two small functions: how to build the request from a key,
+and how to read a body whose status the shared rules did not already decide.
+The order of those rules is fixed here once, so every provider maps statuses alike:
+402 exhausted, 429 rate limited, 5xx server, 401/403 (and documented extras) auth,
+400/422 request, and only then the provider's documented body shapes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from tray_app.model import ErrorKind, FetchError, Outcome, Reading
+
+#: No real balance is this large; a larger number means a broken answer, not riches.
+MAX_AMOUNT = Decimal(10) ** 15
+#: Longest provider message we keep; anything longer is cut, so a page of HTML never reaches a menu.
+MAX_MESSAGE = 300
+
+
+@dataclass(frozen=True)
+class ProviderRequest:
+    method: str
+    headers: Mapping[str, str]
+    content: bytes | None = None
+
+
+@dataclass(frozen=True)
+class HttpAnswer:
+    """A complete HTTP response as the parsers see it (header names lower-case)."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+class ShapeError(ValueError):
+    """The body is not the documented shape; becomes a ``bad_response``."""
+
+
+@dataclass(frozen=True)
+class Provider:
+    id: str
+    name: str
+    #: The documented endpoint; a configured base_url replaces only its scheme, host and port.
+    url: str
+    unit: str
+    thresholds: tuple[Decimal, ...]
+    top_up_url: str
+    #: Where the user finds the key, shown when adding an account.
+    key_hint: str
+    build_request: Callable[[str, str], ProviderRequest]
+    #: Reads a body once the shared status rules have not decided; may raise ShapeError.
+    parse: Callable[[HttpAnswer, str, datetime], Outcome]
+    #: The provider's own error text in the user's language, if the body carries one.
+    error_message: Callable[[HttpAnswer, str], str | None]
+    #: Statuses besides 401/403 that this provider documents as "bad key".
+    auth_statuses: frozenset[int] = field(default_factory=frozenset)
+
+
+def interpret(provider: Provider, answer: HttpAnswer, language: str, now: datetime) -> Outcome:
+    """Turn any complete response into a reading or a typed error, in the documented order."""
+    status = answer.status
+    if status == 402:
+        return Reading(remaining=Decimal(0), unit=provider.unit, fetched_at=now)
+    kind: ErrorKind | None = None
+    if status == 429:
+        kind = ErrorKind.RATE_LIMITED
+    elif 500 <= status <= 599:
+        kind = ErrorKind.SERVER
+    elif status in (401, 403) or status in provider.auth_statuses:
+        kind = ErrorKind.AUTH
+    elif status in (400, 422):
+        kind = ErrorKind.REQUEST
+    if kind is not None:
+        message = _safe_message(provider, answer, language) or default_message(kind, status)
+        retry = retry_after_seconds(answer.headers.get("retry-after"), now) if status == 429 else None
+        return FetchError(kind, message, status, retry)
+    try:
+        return provider.parse(answer, language, now)
+    except ShapeError as exc:
+        return FetchError(ErrorKind.BAD_RESPONSE, clean_message(str(exc)), status)
+
+
+def _safe_message(provider: Provider, answer: HttpAnswer, language: str) -> str | None:
+    try:
+        text = provider.error_message(answer, language)
+    except ShapeError:
+        return None
+    return clean_message(text) if text else None
+
+
+_DEFAULT_MESSAGES = {
+    ErrorKind.AUTH: "the API key was refused",
+    ErrorKind.RATE_LIMITED: "too many requests",
+    ErrorKind.SERVER: "the provider's server failed",
+    ErrorKind.REQUEST: "the provider rejected the request",
+}
+
+
+def default_message(kind: ErrorKind, status: int | None) -> str:
+    text = _DEFAULT_MESSAGES.get(kind, str(kind))
+    return f"{text} (HTTP {status})" if status else text
+
+
+def clean_message(text: str) -> str:
+    """One printable line of bounded length, whatever the server sent."""
+    flat = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+    return flat if len(flat) <= MAX_MESSAGE else flat[: MAX_MESSAGE - 1] + "…"
+
+
+def retry_after_seconds(value: str | None, now: datetime) -> float | None:
+    """Retry-After as seconds from now: delta-seconds or an HTTP-date (RFC 9110 10.2.3)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(min(int(value), 86_400))
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, min((when - now).total_seconds(), 86_400.0))
+
+
+def _no_constants(name: str) -> Any:
+    raise ShapeError(f"not valid JSON: {name} is not a number")
+
+
+def load_json(answer: HttpAnswer) -> Any:
+    """Decode a JSON body with exact numbers; anything else is a ShapeError."""
+    try:
+        return json.loads(answer.body, parse_float=Decimal, parse_int=Decimal, parse_constant=_no_constants)
+    except (ValueError, RecursionError) as exc:
+        if isinstance(exc, ShapeError):
+            raise
+        snippet = answer.body[:20].decode("utf-8", "replace").strip()
+        looks_html = snippet.lower().startswith(("<!doctype", "<html", "<"))
+        raise ShapeError("the answer is an HTML page, not JSON" if looks_html else "the answer is not JSON") from None
+
+
+def json_object(answer: HttpAnswer) -> dict[str, Any]:
+    data = load_json(answer)
+    if not isinstance(data, dict):
+        raise ShapeError("the answer is not a JSON object")
+    return data
+
+
+def expect_success_status(answer: HttpAnswer) -> None:
+    if not 200 <= answer.status <= 299:
+        raise ShapeError(f"unexpected HTTP {answer.status}")
+
+
+def amount(value: Any, name: str, *, integer: bool = False, negative_one: bool = False) -> Decimal:
+    """A documented number field as an exact amount, or a ShapeError naming the field.
+
+    Rejects booleans, strings, NaN/infinities, non-integers where the document says
+    integer, negatives (bar SmarterBot's -1 when ``negative_one``) and absurd sizes.
+    """
+    if isinstance(value, bool) or not isinstance(value, Decimal):
+        raise ShapeError(f"{name} is not a number")
+    return _checked(value, name, integer=integer, negative_one=negative_one)
+
+
+_DECIMAL_TEXT = re.compile(r"[0-9]+(\.[0-9]+)?")
+
+
+def amount_from_text(value: Any, name: str) -> Decimal:
+    """A balance sent as a string of digits ("1234", "12.5"); a JSON number is also taken."""
+    if isinstance(value, Decimal):
+        return _checked(value, name, integer=False, negative_one=False)
+    if not isinstance(value, str) or not _DECIMAL_TEXT.fullmatch(value.strip()):
+        raise ShapeError(f"{name} is not a number")
+    try:
+        return _checked(Decimal(value.strip()), name, integer=False, negative_one=False)
+    except InvalidOperation:
+        raise ShapeError(f"{name} is not a number") from None
+
+
+def _checked(value: Decimal, name: str, *, integer: bool, negative_one: bool) -> Decimal:
+    if not value.is_finite():
+        raise ShapeError(f"{name} is not a finite number")
+    if abs(value) > MAX_AMOUNT:
+        raise ShapeError(f"{name} is out of range")
+    if integer and value != value.to_integral_value():
+        raise ShapeError(f"{name} is not a whole number")
+    if value < 0 and not (negative_one and value == -1):
+        raise ShapeError(f"{name} is negative")
+    # 950.0 and 950 are the same balance; keep the shorter spelling.
+    return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
+
+
+def optional_text(value: Any, name: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ShapeError(f"{name} is not a string")
+    return clean_message(value)

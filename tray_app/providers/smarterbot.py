@@ -1,0 +1,96 @@
+"""SmarterBot: ``GET /chat/Chatbot/GetMessageCreditsUsage`` with ``Authorization: <key>``.
+
+The key goes in the header as is, with no scheme. The documented request carries a
+``{}`` JSON body even though it is a GET, so we send exactly that. Business errors
+come inside the envelope (``Success``/``Code``/``Message``), often with HTTP 200,
+so the envelope is read before the data. ``-1`` in ``Total``/``Remain`` means no limit.
+
+Default thresholds 1,000 / 200 / 50 / 0 message credits: a chatbot answers one message
+per credit, so 1,000 is a few days of a small bot's traffic, 50 is about an hour's.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from tray_app.model import ErrorKind, FetchError, Outcome, Reading
+from tray_app.providers.base import (
+    HttpAnswer,
+    Provider,
+    ProviderRequest,
+    ShapeError,
+    amount,
+    clean_message,
+    default_message,
+    json_object,
+)
+
+UNIT = "message credits"
+UNLIMITED = Decimal(-1)
+
+
+def build_request(key: str, language: str) -> ProviderRequest:
+    return ProviderRequest("GET", {"Authorization": key, "Content-Type": "application/json"}, b"{}")
+
+
+def _envelope_error(data: dict[str, Any], status: int, now: datetime) -> Outcome:
+    code = data.get("Code")
+    code = int(code) if isinstance(code, Decimal) and code == code.to_integral_value() else None
+    message = data.get("Message")
+    text = clean_message(message) if isinstance(message, str) and message.strip() else None
+    if code == 402:
+        return Reading(remaining=Decimal(0), unit=UNIT, fetched_at=now)
+    if code in (401, 403):
+        kind = ErrorKind.AUTH
+    elif code == 429:
+        kind = ErrorKind.RATE_LIMITED
+    elif code is not None and 500 <= code <= 599:
+        kind = ErrorKind.SERVER
+    else:
+        # Any other refusal the provider explains in words: the request, not the answer, is at fault.
+        kind = ErrorKind.REQUEST
+    return FetchError(kind, text or default_message(kind, code), status)
+
+
+def parse(answer: HttpAnswer, language: str, now: datetime) -> Outcome:
+    data = json_object(answer)
+    success = data.get("Success")
+    if not isinstance(success, bool):
+        raise ShapeError("Success is missing")
+    if not success:
+        return _envelope_error(data, answer.status, now)
+    if not 200 <= answer.status <= 299:
+        raise ShapeError(f"unexpected HTTP {answer.status}")
+    usage = data.get("Data")
+    if not isinstance(usage, dict):
+        raise ShapeError("Data is missing")
+    for name in ("Total", "Used", "Remain"):
+        if name not in usage:
+            raise ShapeError(f"Data.{name} is missing")
+    total = amount(usage["Total"], "Data.Total", negative_one=True)
+    used = amount(usage["Used"], "Data.Used")
+    remain = amount(usage["Remain"], "Data.Remain", negative_one=True)
+    if UNLIMITED in (total, remain):
+        return Reading(remaining=None, unit=UNIT, fetched_at=now, used=used, total=None, unlimited=True)
+    return Reading(remaining=remain, unit=UNIT, fetched_at=now, used=used, total=total)
+
+
+def error_message(answer: HttpAnswer, language: str) -> str | None:
+    message = json_object(answer).get("Message")
+    return message if isinstance(message, str) and message.strip() else None
+
+
+PROVIDER = Provider(
+    id="smarterbot",
+    name="SmarterBot",
+    url="https://chat.smarterbot.ai/chat/Chatbot/GetMessageCreditsUsage",
+    unit=UNIT,
+    thresholds=tuple(Decimal(t) for t in (1000, 200, 50, 0)),
+    top_up_url="https://chat.smarterbot.ai/",
+    key_hint="Account settings → API → secret key",
+    build_request=build_request,
+    parse=parse,
+    error_message=error_message,
+)

@@ -1,0 +1,92 @@
+"""Unwatermark: ``POST /api/unwatermark/api/v1/get-credits-balance`` with ``ZF-API-KEY``.
+
+An empty-bodied POST. Business results come in ``code``: 100000 is success with the
+balance as a *string* in ``result.user_credits``; 800002 is an unknown key (``auth``);
+any other code is a refusal explained in ``message``, an object keyed by language.
+
+Default thresholds 500 / 100 / 20 / 0: credits are spent per processed file, a handful
+at a time, so 20 is the last few jobs and 500 a comfortable warning.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from tray_app.model import ErrorKind, FetchError, Outcome, Reading
+from tray_app.providers.base import (
+    HttpAnswer,
+    Provider,
+    ProviderRequest,
+    ShapeError,
+    amount_from_text,
+    clean_message,
+    default_message,
+    json_object,
+)
+
+UNIT = "credits"
+SUCCESS = 100000
+KEY_NOT_FOUND = 800002
+
+
+def build_request(key: str, language: str) -> ProviderRequest:
+    return ProviderRequest("POST", {"ZF-API-KEY": key}, b"")
+
+
+def _repair_mojibake(text: str) -> str:
+    """Undo UTF-8 text that was decoded as Windows-1252 on the way (seen in the document)."""
+    try:
+        return text.encode("cp1252").decode("utf-8")
+    except UnicodeError:
+        return text
+
+
+def _localized(message: Any, language: str) -> str | None:
+    if isinstance(message, str):
+        return message.strip() or None
+    if not isinstance(message, dict):
+        return None
+    preferred = "zh" if language.lower().startswith("zh") else "en"
+    candidates = [message.get(preferred), message.get("en"), *message.values()]
+    for value in candidates:
+        if isinstance(value, str) and value.strip():
+            return _repair_mojibake(value)
+    return None
+
+
+def parse(answer: HttpAnswer, language: str, now: datetime) -> Outcome:
+    data = json_object(answer)
+    code = data.get("code")
+    if isinstance(code, bool) or not isinstance(code, Decimal):
+        raise ShapeError("code is missing")
+    if code != SUCCESS:
+        kind = ErrorKind.AUTH if code == KEY_NOT_FOUND else ErrorKind.REQUEST
+        text = _localized(data.get("message"), language)
+        return FetchError(kind, clean_message(text) if text else default_message(kind, None), answer.status)
+    if not 200 <= answer.status <= 299:
+        raise ShapeError(f"unexpected HTTP {answer.status}")
+    result = data.get("result")
+    if not isinstance(result, dict) or "user_credits" not in result:
+        raise ShapeError("result.user_credits is missing")
+    return Reading(remaining=amount_from_text(result["user_credits"], "result.user_credits"), unit=UNIT,
+                   fetched_at=now)
+
+
+def error_message(answer: HttpAnswer, language: str) -> str | None:
+    return _localized(json_object(answer).get("message"), language)
+
+
+PROVIDER = Provider(
+    id="unwatermark",
+    name="Unwatermark",
+    url="https://api.unwatermark.ai/api/unwatermark/api/v1/get-credits-balance",
+    unit=UNIT,
+    thresholds=tuple(Decimal(t) for t in (500, 100, 20, 0)),
+    top_up_url="https://unwatermark.ai/",
+    key_hint="API Key Settings",
+    build_request=build_request,
+    parse=parse,
+    error_message=error_message,
+)

@@ -1,0 +1,98 @@
+"""Starting the tray app: display check, single instance, logging, signals, event loop."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import socket
+import sys
+from pathlib import Path
+
+from tray_app import APP_ID, APP_NAME, paths
+from tray_app.logs import setup_file_logging
+
+log = logging.getLogger(__name__)
+
+EX_UNAVAILABLE = 69
+
+
+def has_display() -> bool:
+    if not sys.platform.startswith("linux") and "bsd" not in sys.platform:
+        return True
+    if os.environ.get("QT_QPA_PLATFORM", "").split(":")[0] in ("offscreen", "minimal", "vnc", "eglfs", "linuxfb"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def _install_signal_handlers(quit_app: object) -> object:
+    """Ctrl+C / SIGTERM quit cleanly: a wake-up socket lets Python run its handler inside Qt's loop."""
+    from PySide6.QtCore import QSocketNotifier
+
+    reader, writer = socket.socketpair()
+    reader.setblocking(False)
+    writer.setblocking(False)
+    signal.set_wakeup_fd(writer.fileno())
+    notifier = QSocketNotifier(reader.fileno(), QSocketNotifier.Type.Read)
+
+    def drain() -> None:
+        with contextlib.suppress(OSError):
+            reader.recv(64)
+
+    notifier.activated.connect(drain)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: quit_app())  # type: ignore[operator]
+    return (notifier, reader, writer)
+
+
+def run(config_path: Path | None = None, demo: bool = False) -> int:
+    if not has_display():
+        print(f"{APP_ID}: no graphical display found (DISPLAY/WAYLAND_DISPLAY are not set); "
+              f"in a terminal, use '{APP_ID} check'.", file=sys.stderr)
+        return EX_UNAVAILABLE
+
+    from PySide6.QtWidgets import QApplication
+
+    from tray_app.demo import DemoEngine
+    from tray_app.engine import Engine
+    from tray_app.ui.icons import IconFactory, IconState
+    from tray_app.ui.single_instance import SingleInstance, server_name
+    from tray_app.ui.tray import TrayController
+
+    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else APP_ID])
+    assert isinstance(app, QApplication)
+    app.setApplicationName(APP_NAME)
+    app.setApplicationDisplayName(APP_NAME)
+    app.setDesktopFileName(APP_ID)
+    app.setQuitOnLastWindowClosed(False)
+    app.setWindowIcon(IconFactory().icon(IconState.OK))
+
+    instance = SingleInstance(server_name(demo))
+    if not instance.claim():
+        print(f"{APP_NAME} is already running; asked it to refresh and show its menu.")
+        return 0
+
+    engine = DemoEngine() if demo else Engine(config_path)
+    try:
+        log_path: Path | None = setup_file_logging(paths.log_dir(), engine.keys.known_keys)
+    except OSError as exc:
+        print(f"{APP_ID}: cannot write the log in {paths.log_dir()}: {exc.strerror}", file=sys.stderr)
+        log_path = None
+    log.info("%s starting (demo=%s, config=%s)", APP_NAME, demo, engine.config_path)
+
+    refresh_seconds = None
+    if demo:
+        from tray_app.demo import DEMO_REFRESH_SECONDS
+        refresh_seconds = DEMO_REFRESH_SECONDS
+    controller = TrayController(engine, log_path=log_path, refresh_seconds=refresh_seconds)
+    instance.activated.connect(controller.on_activate_request)
+    handlers = _install_signal_handlers(controller.quit)
+    app.aboutToQuit.connect(controller.shutdown)
+    controller.start()
+    code = app.exec()
+    controller.shutdown()
+    instance.close()
+    del handlers
+    log.info("%s stopped", APP_NAME)
+    return int(code)

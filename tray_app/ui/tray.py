@@ -1,0 +1,425 @@
+"""The tray controller: icon, tooltip, per-account menu, notifications, snooze.
+
+Everything here runs on the GUI thread and only reacts to the worker's signals;
+the data flows one way: scheduler → worker → engine → results → here.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from PySide6.QtCore import QLocale, QObject, QTimer, QUrl, Signal
+from PySide6.QtGui import QAction, QCursor, QDesktopServices, QGuiApplication
+from PySide6.QtWidgets import QApplication, QMenu, QMessageBox, QSystemTrayIcon
+
+from tray_app import APP_NAME, __version__, texts
+from tray_app.config import Config, ensure_file
+from tray_app.engine import Engine, RefreshReport
+from tray_app.model import AccountResult, AccountState, utc_now
+from tray_app.providers import get_provider
+from tray_app.ui.icons import IconFactory, IconState, dot_icon, worst_state
+from tray_app.ui.notifications import show_notice
+from tray_app.ui.scheduler import RefreshScheduler
+from tray_app.ui.window import NO_TRAY_HELP, BalancesWindow
+from tray_app.ui.worker import WorkerThread
+
+log = logging.getLogger(__name__)
+
+#: How long to wait for a tray host that starts after us (at login) before saying so.
+TRAY_WAIT_S = float(os.environ.get("CREDIT_TRAY_TRAY_WAIT_S", "30"))
+
+
+def qt_number(value: Decimal) -> str:
+    """Digits grouped the way the user's locale groups them (QLocale)."""
+    locale = QLocale()
+    if locale.language() == QLocale.Language.C:  # no locale configured: still group digits
+        locale.setNumberOptions(locale.numberOptions() & ~QLocale.NumberOption.OmitGroupSeparator)
+    if value == value.to_integral_value():
+        return str(locale.toString(int(value)))
+    decimals = max(0, -int(value.normalize().as_tuple().exponent))
+    return str(locale.toString(float(value), "f", min(decimals, 4)))
+
+
+@dataclass
+class _Row:
+    menu: QMenu
+    status: QAction
+    fetched: QAction
+    detail: QAction
+
+
+class TrayController(QObject):
+    requestRefresh = Signal(object)  # list[str] | None
+    requestInitial = Signal()
+    rowsChanged = Signal()
+    notified = Signal(object)  # texts.Notice
+
+    def __init__(self, engine: Engine, *, log_path: Path | None = None, refresh_seconds: float | None = None) -> None:
+        super().__init__()
+        self.engine = engine
+        self.log_path = log_path
+        self._refresh_override = refresh_seconds
+        self.config: Config | None = None
+        self.config_error: str | None = None
+        self.results: dict[str, AccountResult] = {}
+        self.refreshing = False
+        self._manual = False
+        self._pending: set[str] | None = None
+        self._pending_all = False
+        self.snoozed_until: datetime | None = None
+        self._notice_account: str | None = None
+        self._rows: dict[str, _Row] = {}
+        self._row_order: list[tuple[str, str]] = []
+        self.window: BalancesWindow | None = None
+        self._quitting = False
+
+        self.icons = IconFactory()
+        self.worker = WorkerThread(engine)
+        worker = self.worker.worker
+        self.requestRefresh.connect(worker.refresh)
+        self.requestInitial.connect(worker.load_initial)
+        worker.configLoaded.connect(self._on_config)
+        worker.configFailed.connect(self._on_config_failed)
+        worker.lastKnown.connect(self._on_last_known)
+        worker.resultReady.connect(self._on_result)
+        worker.refreshFinished.connect(self._on_finished)
+
+        self.menu = QMenu()
+        self._build_static_menu()
+        self.tray = QSystemTrayIcon(self.icons.icon(IconState.UNKNOWN))
+        self.tray.setToolTip(APP_NAME)
+        self.tray.setContextMenu(self.menu)  # before show(): some panels register only an existing menu
+        self.tray.messageClicked.connect(self._on_message_clicked)
+        self.tray.activated.connect(self._on_activated)
+
+        self.scheduler = RefreshScheduler(refresh_seconds or 600.0, self)
+        self.scheduler.due.connect(self._on_due)
+        self._ages = QTimer(self)
+        self._ages.setInterval(30_000)
+        self._ages.timeout.connect(self._update_rows)
+        self._tray_wait = QTimer(self)
+        self._tray_wait.setSingleShot(True)
+        self._tray_wait.timeout.connect(self._check_tray)
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        self.tray.show()
+        self.requestInitial.emit()
+        self.scheduler.start()
+        self.scheduler.watch_network()
+        self._ages.start()
+        if not QSystemTrayIcon.isSystemTrayAvailable():
+            log.warning("no system tray yet; waiting up to %.0f s for one", TRAY_WAIT_S)
+            self._tray_wait.start(int(TRAY_WAIT_S * 1000))
+
+    def shutdown(self) -> None:
+        """Stop everything; returns within about a second even if a provider hangs."""
+        if self._quitting:
+            return
+        self._quitting = True
+        self.scheduler.stop()
+        self._ages.stop()
+        self._tray_wait.stop()
+        self.worker.stop()
+        self.tray.hide()
+        if self.window is not None:
+            self.window.close()
+
+    def quit(self) -> None:
+        self.shutdown()
+        QApplication.quit()
+
+    def _check_tray(self) -> None:
+        if QSystemTrayIcon.isSystemTrayAvailable():
+            return
+        log.warning("no system tray found; showing the balances window instead")
+        self.show_window(NO_TRAY_HELP)
+
+    def show_window(self, notice: str = "") -> None:
+        if self.window is None:
+            self.window = BalancesWindow(lambda: self.refresh(manual=True), self.open_settings, self.quit, notice)
+        elif notice:
+            self.window.set_notice(notice)
+        self._update_rows()
+        self.window.show()
+        self.window.raise_()
+        self.window.activateWindow()
+
+    # ------------------------------------------------------------------ refreshing
+    def _on_due(self, reason: str) -> None:
+        log.info("refresh due: %s", reason)
+        self.refresh()
+
+    def refresh(self, account_ids: list[str] | None = None, *, manual: bool = False) -> None:
+        """Ask the worker for a refresh; while one runs, remember it and run it afterwards."""
+        if self._quitting:
+            return
+        if self.refreshing:
+            if account_ids is None:
+                self._pending_all = True
+            else:
+                self._pending = (self._pending or set()) | set(account_ids)
+            self._manual = self._manual or manual
+            return
+        self.refreshing = True
+        self._manual = manual
+        self._update_icon()
+        self.requestRefresh.emit(account_ids)
+
+    def _on_finished(self, report: RefreshReport | None) -> None:
+        self.refreshing = False
+        self._manual = False
+        if report is not None:
+            self._notify(report)
+        if self._refresh_override is None or report is not None:
+            self.scheduler.refreshed()
+        self._update_icon()
+        if self._pending_all or self._pending:
+            ids = None if self._pending_all else sorted(self._pending or ())
+            self._pending_all, self._pending = False, None
+            self.refresh(ids)
+
+    # ------------------------------------------------------------------ worker signals
+    def _on_config(self, config: Config) -> None:
+        self.config = config
+        self.config_error = None
+        interval = self._refresh_override or config.refresh_minutes * 60
+        self.scheduler.set_interval(interval)
+        known = {a.id for a in config.accounts}
+        for stale in set(self.results) - known:
+            del self.results[stale]
+        self._rebuild_rows()
+
+    def _on_config_failed(self, message: str) -> None:
+        log.error("config error: %s", message)
+        self.config_error = message
+        self._rebuild_rows()
+
+    def _on_last_known(self, results: dict[str, AccountResult]) -> None:
+        for account_id, result in results.items():
+            self.results.setdefault(account_id, result)
+        self._update_rows()
+
+    def _on_result(self, result: AccountResult) -> None:
+        self.results[result.account_id] = result
+        error = result.error
+        if error is not None and error.retry_after and error.retry_after < self.scheduler.interval_s:
+            QTimer.singleShot(int(error.retry_after * 1000) + 500, lambda i=result.account_id: self.refresh([i]))
+        self._update_rows()
+
+    # ------------------------------------------------------------------ menu
+    def _build_static_menu(self) -> None:
+        self._accounts_end = self.menu.addSeparator()
+        self.refresh_action = self.menu.addAction("&Refresh now")
+        self.refresh_action.triggered.connect(lambda: self.refresh(manual=True))
+        self.snooze_menu = self.menu.addMenu("S&nooze notifications")
+        for label, delta in (("For 1 hour", timedelta(hours=1)), ("For 8 hours", timedelta(hours=8))):
+            action = self.snooze_menu.addAction(label)
+            action.triggered.connect(lambda _=False, d=delta: self.snooze(utc_now() + d))
+        tomorrow = self.snooze_menu.addAction("Until tomorrow")
+        tomorrow.triggered.connect(lambda: self.snooze(_tomorrow_morning()))
+        self.snooze_menu.addSeparator()
+        self.resume_action = self.snooze_menu.addAction("Resume notifications")
+        self.resume_action.triggered.connect(lambda: self.snooze(None))
+        self.resume_action.setEnabled(False)
+        self.settings_action = self.menu.addAction("&Settings…")
+        self.settings_action.triggered.connect(self.open_settings)
+        self.window_action = self.menu.addAction("Show &balances window")
+        self.window_action.triggered.connect(lambda: self.show_window())
+        self.about_action = self.menu.addAction(f"&About {APP_NAME}")
+        self.about_action.triggered.connect(self.show_about)
+        self.menu.addSeparator()
+        self.quit_action = self.menu.addAction("&Quit")
+        self.quit_action.triggered.connect(self.quit)
+        self._placeholder = QAction("No accounts yet: open Settings to add one", self.menu)
+        self._placeholder.setEnabled(False)
+        self._config_line = QAction("", self.menu)
+        self._config_line.setEnabled(False)
+        self.menu.insertAction(self._accounts_end, self._placeholder)
+
+    def _titles(self) -> list[tuple[str, str]]:
+        if self.config is None:
+            return []
+        out = []
+        for account in self.config.accounts:
+            if account.enabled:
+                name = texts.provider_name(account.provider_id)
+                title = name if account.label in ("", name) else f"{name} · {account.label}"
+                out.append((account.id, title))
+        return out
+
+    def _rebuild_rows(self) -> None:
+        order = self._titles()
+        if order != self._row_order:
+            for row in self._rows.values():
+                self.menu.removeAction(row.menu.menuAction())
+                row.menu.deleteLater()
+            self._rows = {}
+            for account_id, title in order:
+                self._rows[account_id] = self._make_row(account_id, title)
+            self._row_order = order
+        self.menu.removeAction(self._config_line)
+        if self.config_error:
+            self._config_line.setText(f"Config error: {self.config_error}")
+            first = self._rows[order[0][0]].menu.menuAction() if order else self._placeholder
+            self.menu.insertAction(first, self._config_line)
+        self._placeholder.setVisible(not order)
+        self._update_rows()
+
+    def _make_row(self, account_id: str, title: str) -> _Row:
+        menu = QMenu(title, self.menu)
+        status = menu.addAction("")
+        status.setEnabled(False)
+        fetched = menu.addAction("")
+        fetched.setEnabled(False)
+        detail = menu.addAction("")
+        detail.setEnabled(False)
+        menu.addSeparator()
+        top_up = menu.addAction("Open &top-up page")
+        top_up.triggered.connect(lambda: self.open_top_up(account_id))
+        copy = menu.addAction("&Copy balance")
+        copy.triggered.connect(lambda: self.copy_balance(account_id))
+        again = menu.addAction("&Refresh this account")
+        again.triggered.connect(lambda: self.refresh([account_id], manual=True))
+        self.menu.insertMenu(self._accounts_end, menu)
+        return _Row(menu, status, fetched, detail)
+
+    def _update_rows(self) -> None:
+        now = utc_now()
+        lines: list[tuple[str, AccountResult | None]] = []
+        window_rows = []
+        for account_id, title in self._row_order:
+            row = self._rows[account_id]
+            result = self.results.get(account_id)
+            text = texts.row_text(result, title, now, qt_number)
+            row.menu.menuAction().setText(text.replace("&", "&&"))
+            row.menu.setIcon(dot_icon(self._row_state(result)))
+            row.status.setText((texts.status_line(result, qt_number) if result else "Checking…").replace("&", "&&"))
+            reading = result.reading if result else None
+            fetched = f"Balance from {texts.ago(reading.fetched_at, now)}" if reading else "No balance fetched yet"
+            if result is not None and result.error is not None and reading is not None:
+                fetched += f": {texts.balance(result, qt_number)}"
+            row.fetched.setText(fetched)
+            detail = f"{result.error.kind}: {result.error.message}" if result and result.error else ""
+            row.detail.setText(detail.replace("&", "&&"))
+            row.detail.setVisible(bool(detail))
+            lines.append((title, result))
+            window_rows.append((dot_icon(self._row_state(result)), text))
+        if self.config_error:
+            window_rows.insert(0, (dot_icon(IconState.ERROR), f"Config error: {self.config_error}"))
+        self.tray.setToolTip(texts.tooltip(lines, qt_number) if self._row_order or not self.config_error
+                             else f"Config error: {self.config_error}")
+        if self.window is not None:
+            self.window.set_rows(window_rows)
+        self._update_icon()
+        self.rowsChanged.emit()
+
+    @staticmethod
+    def _row_state(result: AccountResult | None) -> IconState:
+        return IconState.UNKNOWN if result is None else IconState(result.state.value)
+
+    # ------------------------------------------------------------------ icon
+    def icon_state(self) -> IconState:
+        if self.refreshing and (self._manual or not self.results):
+            return IconState.REFRESHING
+        shown = [self.results[i] for i, _ in self._row_order if i in self.results]
+        states = [r.state for r in shown]
+        if self.config_error:
+            states.append(AccountState.ERROR)
+        return worst_state(states, any_unfetched=len(shown) < len(self._row_order))
+
+    def _update_icon(self) -> None:
+        state = self.icon_state()
+        number = None
+        if self.config is not None and self.config.icon_number and state is not IconState.REFRESHING:
+            balances = [r.reading.remaining for i, _ in self._row_order if (r := self.results.get(i))
+                        and r.reading and not r.reading.unlimited and r.reading.remaining is not None]
+            if balances:
+                number = texts.compact_number(min(balances))
+        self.tray.setIcon(self.icons.icon(state, number))
+
+    # ------------------------------------------------------------------ notifications
+    def snooze(self, until: datetime | None) -> None:
+        self.snoozed_until = until
+        self.resume_action.setEnabled(until is not None)
+        self.snooze_menu.setTitle("S&nooze notifications" if until is None else
+                                  f"S&nooze notifications (until {until.astimezone():%a %H:%M})")
+
+    def _notify(self, report: RefreshReport) -> None:
+        if not report.alerts:
+            return
+        if self.config is not None and not self.config.notifications:
+            log.info("%d alert(s); notifications are off", len(report.alerts))
+            return
+        if self.snoozed_until is not None and utc_now() < self.snoozed_until:
+            log.info("%d alert(s) while snoozed", len(report.alerts))
+            return
+        titles = dict(self._titles())
+        units = {r.account_id: r.unit for r in report.results}
+        notice = texts.notice_for(report.alerts, titles, units, qt_number)
+        if notice is None:
+            return
+        self._notice_account = notice.account_id
+        show_notice(self.tray, notice)
+        self.notified.emit(notice)
+
+    def _on_message_clicked(self) -> None:
+        if self._notice_account:
+            self.open_top_up(self._notice_account)
+
+    def _on_activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
+        # Some desktops deliver clicks, some only the menu: every action also lives in the menu.
+        if reason in (QSystemTrayIcon.ActivationReason.Trigger, QSystemTrayIcon.ActivationReason.DoubleClick):
+            self.menu.popup(QCursor.pos())
+
+    def on_activate_request(self) -> None:
+        """Another start of the app asked us to come forward."""
+        self.refresh(manual=True)
+        if QSystemTrayIcon.isSystemTrayAvailable():
+            self.menu.popup(QCursor.pos())
+        else:
+            self.show_window()
+
+    # ------------------------------------------------------------------ actions
+    def open_top_up(self, account_id: str) -> None:
+        account = self.config.account(account_id) if self.config else None
+        provider = get_provider(account.provider_id) if account else None
+        if provider is not None:
+            QDesktopServices.openUrl(QUrl(provider.top_up_url))
+
+    def copy_balance(self, account_id: str) -> None:
+        result = self.results.get(account_id)
+        reading = result.reading if result else None
+        if reading is not None and reading.remaining is not None:
+            QGuiApplication.clipboard().setText(str(reading.remaining))
+        elif reading is not None and reading.unlimited:
+            QGuiApplication.clipboard().setText("unlimited")
+
+    def open_settings(self) -> None:
+        path = self.engine.config_path
+        try:
+            ensure_file(path)
+        except OSError as exc:
+            QMessageBox.warning(None, APP_NAME, f"Cannot create {path}: {exc.strerror}")
+            return
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
+
+    def show_about(self) -> None:
+        QMessageBox.about(
+            None,
+            f"About {APP_NAME}",
+            f"<b>{APP_NAME}</b> {__version__}<br>Prepaid API credit balances in your tray.<br><br>"
+            f"Config: {self.engine.config_path}<br>Log: {self.log_path or 'not written'}<br>"
+            "API keys are kept in your OS keyring only.",
+        )
+
+
+def _tomorrow_morning() -> datetime:
+    local = datetime.now().astimezone()
+    morning = (local + timedelta(days=1)).replace(hour=8, minute=0, second=0, microsecond=0)
+    return morning.astimezone(utc_now().tzinfo)

@@ -1,0 +1,128 @@
+"""The refresh worker: the engine's asyncio loop on its own QThread.
+
+The GUI thread asks for refreshes through a queued signal and never touches the
+network, the keyring or the disk itself; results come back by queued signals, one
+account at a time as each lands, so a hanging provider delays only its own row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from tray_app.config import ConfigFileError
+from tray_app.engine import Engine, RefreshReport
+from tray_app.model import AccountResult
+
+log = logging.getLogger(__name__)
+
+
+class RefreshWorker(QObject):
+    configLoaded = Signal(object)  # Config
+    configFailed = Signal(str)
+    lastKnown = Signal(object)  # dict[str, AccountResult]
+    resultReady = Signal(object)  # AccountResult
+    refreshFinished = Signal(object)  # RefreshReport | None
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__()
+        self.engine = engine
+        self._loop = asyncio.new_event_loop()
+        self._task: asyncio.Task[RefreshReport] | None = None
+        self._task_lock = threading.Lock()
+        self._cancelled = threading.Event()
+
+    @Slot()
+    def load_initial(self) -> None:
+        """Show what is known before the first fetch: the config and the last good readings."""
+        try:
+            config = self.engine.load_config()
+        except ConfigFileError as exc:
+            self.configFailed.emit(str(exc))
+            return
+        self.configLoaded.emit(config)
+        try:
+            self.lastKnown.emit(self.engine.last_known(config))
+        except Exception:
+            log.exception("could not read the saved balances")
+
+    @Slot(object)
+    def refresh(self, account_ids: list[str] | None) -> None:
+        if self._cancelled.is_set():
+            return
+        report: RefreshReport | None = None
+        try:
+            config = self.engine.load_config()
+        except ConfigFileError as exc:
+            self.configFailed.emit(str(exc))
+            self.refreshFinished.emit(None)
+            return
+        except Exception:
+            log.exception("could not load the config")
+            self.refreshFinished.emit(None)
+            return
+        self.configLoaded.emit(config)
+        accounts = self.engine.select(config, account_ids)
+        try:
+            with self._task_lock:
+                self._task = self._loop.create_task(
+                    self.engine.refresh(config, accounts, on_result=self._emit_result)
+                )
+                if self._cancelled.is_set():
+                    self._task.cancel()
+            report = self._loop.run_until_complete(self._task)
+        except asyncio.CancelledError:
+            log.info("refresh cancelled")
+        except Exception:
+            # A bug in a refresh costs that refresh, never the app; the next one runs as usual.
+            log.exception("refresh failed")
+        finally:
+            with self._task_lock:
+                self._task = None
+        self.refreshFinished.emit(report)
+
+    def _emit_result(self, result: AccountResult) -> None:
+        self.resultReady.emit(result)
+
+    def cancel(self) -> None:
+        """Thread-safe: stop the running refresh now (used on quit)."""
+        self._cancelled.set()
+        with self._task_lock:
+            task = self._task
+            if task is not None and not task.done():
+                self._loop.call_soon_threadsafe(task.cancel)
+
+    def close(self) -> None:
+        """Release the HTTP client and the loop; call once the thread has stopped."""
+        if self._loop.is_closed():
+            return
+        try:
+            self._loop.run_until_complete(self.engine.aclose())
+        except Exception:
+            log.exception("could not close the HTTP client")
+        self._loop.close()
+
+
+class WorkerThread:
+    """Owns the QThread and the worker living in it; ``stop`` returns within about a second."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.thread = QThread()
+        self.thread.setObjectName("credit-tray-refresh")
+        self.worker = RefreshWorker(engine)
+        self.worker.moveToThread(self.thread)
+        self.thread.start()
+
+    def stop(self, timeout_ms: int = 1000) -> bool:
+        self.worker.cancel()
+        self.thread.quit()
+        stopped = self.thread.wait(timeout_ms)
+        if not stopped:
+            log.warning("refresh worker did not stop within %d ms; terminating it", timeout_ms)
+            self.thread.terminate()
+            self.thread.wait(500)
+        self.worker.close()
+        return stopped
