@@ -36,3 +36,7 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, s
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
         monkeypatch.delenv(name, raising=False)
     return {**os.environ, **env}
+
+
+# Qt widget tests run headless unless a test session provides a display on purpose.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import random
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 import httpx
@@ -22,6 +22,7 @@ from tray_app.model import TRANSIENT_KINDS, ErrorKind, FetchError, Outcome, utc_
 from tray_app.providers.base import HttpAnswer, Provider, interpret
 
 MAX_BODY = 1024 * 1024
+REDACTED = "[API key]"
 MAX_REDIRECTS = 3
 
 
@@ -38,14 +39,12 @@ class FetchPolicy:
     concurrency: int = 8
 
 
-class _BodyTooLarge(Exception):
-    pass
+class _UnusableAnswer(Exception):
+    """A response arrived (so it has a status) but cannot be used: too big, broken, or sent elsewhere."""
 
-
-class _ForeignRedirect(Exception):
-    def __init__(self, host: str) -> None:
-        super().__init__(host)
-        self.host = host
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.message, self.status = message, status
 
 
 def _origin(url: httpx.URL | str) -> tuple[str, str, int | None]:
@@ -66,6 +65,17 @@ def _network_message(exc: httpx.TransportError, host: str) -> FetchError:
     if isinstance(exc, httpx.ConnectError):
         return FetchError(ErrorKind.NETWORK, f"could not connect to {host}")
     return FetchError(ErrorKind.NETWORK, f"the connection to {host} broke before the answer was complete")
+
+
+def _scrubbed(outcome: Outcome, key: str) -> Outcome:
+    """The outcome with every text the server chose freed of the key (however it was escaped)."""
+    if not key:
+        return outcome
+    if isinstance(outcome, FetchError):
+        return replace(outcome, message=outcome.message.replace(key, REDACTED)) if key in outcome.message else outcome
+    fields = {name: getattr(outcome, name) for name in ("subscription_status", "subscription_id", "unit")}
+    dirty = {name: value.replace(key, REDACTED) for name, value in fields.items() if value and key in value}
+    return replace(outcome, **dirty) if dirty else outcome
 
 
 class Fetcher:
@@ -98,10 +108,7 @@ class Fetcher:
             return FetchError(ErrorKind.CONFIG, problem)
         async with self._slots:
             outcome = await self._with_retries(provider, url, key, language)
-        if isinstance(outcome, FetchError) and key and key in outcome.message:
-            outcome = FetchError(outcome.kind, outcome.message.replace(key, "[API key]"), outcome.http_status,
-                                 outcome.retry_after)
-        return outcome
+        return _scrubbed(outcome, key)
 
     async def _with_retries(self, provider: Provider, url: str, key: str, language: str) -> Outcome:
         policy = self.policy
@@ -141,49 +148,54 @@ class Fetcher:
             answer = await self._send(request)
         except httpx.TimeoutException:
             return FetchError(ErrorKind.TIMEOUT, f"{host} did not answer in time")
-        except _BodyTooLarge:
-            return FetchError(ErrorKind.BAD_RESPONSE, f"the answer is larger than {self.policy.max_body // 1024} KiB")
-        except _ForeignRedirect as redirect:
-            return FetchError(ErrorKind.BAD_RESPONSE,
-                              f"redirected to another host ({redirect.host}); not followed, the key was not sent")
-        except httpx.DecodingError:
-            return FetchError(ErrorKind.BAD_RESPONSE, "the answer's compressed body is broken")
+        except _UnusableAnswer as unusable:
+            return FetchError(ErrorKind.BAD_RESPONSE, unusable.message, unusable.status)
         except httpx.TransportError as exc:
             return _network_message(exc, host)
+        if key:  # a server echoing the key must not get it into a message we show or store
+            answer = replace(answer, body=answer.body.replace(key.encode(), REDACTED.encode()))
         return interpret(provider, answer, language, utc_now())
 
     async def _send(self, request: httpx.Request) -> HttpAnswer:
+        status = 0
         for _ in range(MAX_REDIRECTS + 1):
             response = await self._client.send(request, stream=True)
             try:
                 if response.next_request is not None:
                     target = response.next_request
                     if _origin(target.url) != _origin(request.url):
-                        raise _ForeignRedirect(target.url.host or "?")
+                        raise _UnusableAnswer(f"redirected to another host ({target.url.host or '?'}); "
+                                              "not followed, the key was not sent", response.status_code)
                     request = self._client.build_request(
                         request.method if response.status_code in (307, 308) else target.method,
                         target.url,
                         headers=request.headers,
                         content=request.content if response.status_code in (307, 308) else None,
                     )
+                    status = response.status_code
                     continue
                 body = await self._read_bounded(response)
                 headers = {k.lower(): v for k, v in response.headers.items()}
                 return HttpAnswer(response.status_code, headers, body)
             finally:
                 await response.aclose()
-        raise _ForeignRedirect("too many redirects")
+        raise _UnusableAnswer("too many redirects", status)
 
     async def _read_bounded(self, response: httpx.Response) -> bytes:
+        """The decoded body, refusing more than ``max_body`` bytes (a gzip bomb stops at the limit too)."""
         limit = self.policy.max_body
+        too_large = _UnusableAnswer(f"the answer is larger than {limit // 1024} KiB", response.status_code)
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit and "content-encoding" not in response.headers:
-            raise _BodyTooLarge
+            raise too_large
         chunks: list[bytes] = []
         size = 0
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            if size > limit:
-                raise _BodyTooLarge
-            chunks.append(chunk)
+        try:
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > limit:
+                    raise too_large
+                chunks.append(chunk)
+        except httpx.DecodingError:
+            raise _UnusableAnswer("the answer's compressed body is broken", response.status_code) from None
         return b"".join(chunks)

@@ -122,7 +122,7 @@ def retry_after_seconds(value: str | None, now: datetime) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         return float(min(int(value), 86_400))
     try:
         when = parsedate_to_datetime(value)

@@ -63,8 +63,8 @@ def parse(answer: HttpAnswer, language: str, now: datetime) -> Outcome:
         raise ShapeError("code is missing")
     if code != SUCCESS:
         kind = ErrorKind.AUTH if code == KEY_NOT_FOUND else ErrorKind.REQUEST
-        text = _localized(data.get("message"), language)
-        return FetchError(kind, clean_message(text) if text else default_message(kind, None), answer.status)
+        text = clean_message(_localized(data.get("message"), language) or "")
+        return FetchError(kind, text or default_message(kind, None), answer.status)
     if not 200 <= answer.status <= 299:
         raise ShapeError(f"unexpected HTTP {answer.status}")
     result = data.get("result")

@@ -58,6 +58,7 @@ class TrayController(QObject):
     requestInitial = Signal()
     rowsChanged = Signal()
     notified = Signal(object)  # texts.Notice
+    refreshed = Signal()  # a refresh has been fully applied on the GUI thread
 
     def __init__(self, engine: Engine, *, log_path: Path | None = None, refresh_seconds: float | None = None) -> None:
         super().__init__()
@@ -179,6 +180,7 @@ class TrayController(QObject):
         if self._refresh_override is None or report is not None:
             self.scheduler.refreshed()
         self._update_icon()
+        self.refreshed.emit()
         if self._pending_all or self._pending:
             ids = None if self._pending_all else sorted(self._pending or ())
             self._pending_all, self._pending = False, None

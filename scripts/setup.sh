@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Shared by run-app.sh and test.sh: Debian packages, then a venv in .venv with the project.
+#   scripts/setup.sh app    # what the tray needs at run time
+#   scripts/setup.sh test   # plus the virtual desktop the GUI tests drive
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+kind=${1:-app}
+
+# Qt's xcb platform plugin needs these system libraries (libxcb-cursor0 since Qt 6.5).
+APP_DEBS=(libxcb-cursor0 libxkbcommon-x11-0 libegl1 libgl1 libfontconfig1 libdbus-1-3
+          libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0
+          libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 fonts-dejavu-core)
+# The tests' desktop: virtual screen, private session bus, notification daemon, Secret Service,
+# screenshots and clicks. (No dbus-x11: its autolaunch leaves stray buses behind tests.)
+TEST_DEBS=(xvfb xauth dbus dunst gnome-keyring libsecret-tools xdotool imagemagick x11-utils
+           desktop-file-utils)
+
+debs=("${APP_DEBS[@]}")
+[[ $kind == test ]] && debs+=("${TEST_DEBS[@]}")
+python3 -c 'import ensurepip, venv' 2>/dev/null || debs+=(python3-venv)
+
+missing=()
+for pkg in "${debs[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  sudo=""
+  [[ $(id -u) -eq 0 ]] || sudo="sudo"
+  echo "Installing Debian packages: ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [[ ! -x .venv/bin/python ]]; then
+  python3 -m venv .venv
+fi
+extra=""
+[[ $kind == test ]] && extra="[test]"
+.venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extra}"

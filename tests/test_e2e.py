@@ -1,0 +1,194 @@
+"""The real program as a user meets it, on a real (virtual) desktop.
+
+Xvfb, a private D-Bus session with a StatusNotifierItem host, a notification daemon
+(dunst, with a bus monitor recording what it was sent) and an unlocked gnome-keyring:
+`credit-tray` is started against loopback servers, keys go through the real Secret
+Service, and the assertions are made where the user would look: the tray host's item,
+its menu, the notification on the bus, the screen.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.desktop import services
+from tests.desktop.session import DesktopSession, missing_tools, wait_for
+from tests.fakeserver import PATHS, FakeServer, Reply
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+CANARY = "sk-e2e-CANARY-51c2d9"
+
+_missing = missing_tools()
+if _missing and os.environ.get("CREDIT_TRAY_REQUIRE_DESKTOP"):
+    raise RuntimeError(f"desktop tests required but tools are missing: {', '.join(_missing)}")
+pytestmark = [
+    pytest.mark.desktop,
+    pytest.mark.skipif(bool(_missing), reason=f"needs {', '.join(_missing)} (scripts/test.sh installs them)"),
+]
+
+
+def drawn_pixels(png: Path) -> int:
+    """How many pixels of a screenshot are not the empty (black) root window, sampled every 2 px."""
+    from PySide6.QtGui import QImage
+
+    image = QImage(str(png))
+    return 4 * sum(1 for y in range(0, image.height(), 2) for x in range(0, image.width(), 2)
+                   if image.pixel(x, y) & 0xFFFFFF)
+
+
+def app(*args: str) -> list[str]:
+    return [sys.executable, "-m", "tray_app", *args]
+
+
+@pytest.fixture
+def desktop(tmp_path: Path) -> Iterator[DesktopSession]:
+    session = DesktopSession(tmp_path / "desktop", drawn_notifications=True)
+    session.root.mkdir()
+    session.start()
+    try:
+        yield session
+    finally:
+        session.stop()
+
+
+def write_config(session: DesktopSession, server: FakeServer) -> Path:
+    config = session.home / ".config" / "credit-tray" / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(
+        "refresh_minutes = 10\n\n"
+        "[[accounts]]\nid = \"meow-main\"\nprovider = \"meowload\"\nlabel = \"Main\"\n"
+        f"base_url = \"{server.url}\"\n\n"
+        "[[accounts]]\nid = \"socia\"\nprovider = \"sociavault\"\n"
+        f"base_url = \"{server.url}\"\n",
+        "utf-8",
+    )
+    return config
+
+
+def store_key(session: DesktopSession, account_id: str, key: str) -> None:
+    done = subprocess.run(app("key", "set", account_id), input=key + "\n", env=session.env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+
+
+def test_tray_registers_notifies_and_stays_single(desktop: DesktopSession, server: FakeServer) -> None:
+    server.route(PATHS["meowload"], Reply(200, {"availableCredits": 1500}))
+    server.route(PATHS["sociavault"], Reply(200, {"credits": 5000, "subscriptionStatus": "active",
+                                                  "subscriptionId": "sub_1"}))
+    write_config(desktop, server)
+    store_key(desktop, "meow-main", CANARY)
+    store_key(desktop, "socia", CANARY + "-2")
+    # The key really is in the Secret Service (gnome-keyring), not in a file of ours.
+    looked_up = subprocess.run(["secret-tool", "lookup", "service", "credit-tray", "username", "meow-main"],
+                               env=desktop.env, capture_output=True, text=True, timeout=30, check=False)
+    if shutil.which("secret-tool"):
+        assert looked_up.stdout.strip() == CANARY
+
+    out = open(desktop.root / "app.out", "w+")  # noqa: SIM115 - closed below
+    tray = subprocess.Popen(app(), env=desktop.env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    bus = desktop.bus()
+    try:
+        items = wait_for(lambda: services.tray_items(bus), 20, "the tray icon to register with the host")
+        assert len(items) == 1
+
+        notes = wait_for(desktop.notifications, 20, "a low-balance notification on D-Bus")
+        assert len(notes) == 1
+        note = notes[0]
+        assert note["app_name"] == "Credit Tray"
+        assert note["summary"] == "MeowLoad · Main: 1,500 credits left"
+        assert note["body"] == "Below your alert at 2,000. Click to top up."
+        assert note["hints"].get("urgency") == 1  # Warning (normal), never Critical (a modal on Linux)
+        ARTIFACTS.mkdir(exist_ok=True)
+        bubble = ARTIFACTS / "e2e-notification.png"
+        wait_for(lambda: desktop.screenshot(bubble) and drawn_pixels(bubble) > 2000, 10, "dunst to draw the bubble")
+
+        props = wait_for(lambda: (p := services.item_properties(bus, items[0]))
+                         and "[low]" in str(p.get("ToolTip")) and p, 20, "the tooltip with balances")
+        labels = [m["label"] for m in props["menu"] if m["visible"] and m["label"]]
+        assert "MeowLoad · Main — 1,500 credits (below 2,000) · just now" in labels
+        assert "SociaVault — 5,000 credits · just now" in labels
+        assert "Refresh now" in labels
+        assert "Quit" in labels
+
+        time_before = len(desktop.notifications())
+        second = subprocess.run(app(), env=desktop.env, cwd=ROOT, capture_output=True, text=True, timeout=30,
+                                check=False)
+        assert second.returncode == 0
+        assert "already running" in second.stdout
+        # The first instance shows its menu on screen; there is still exactly one icon.
+        wait_for(lambda: len(server.requests_to(PATHS["meowload"])) >= 2, 10, "the hand-over refresh")
+        assert services.tray_items(bus) == items
+        shot = ARTIFACTS / "e2e-menu.png"
+        wait_for(lambda: desktop.screenshot(shot) and drawn_pixels(shot) > 20000, 10, "the menu on screen")
+        assert len(desktop.notifications()) == time_before  # the same balance does not alert twice
+
+        tray.send_signal(signal.SIGINT)  # Ctrl+C in a terminal
+        assert tray.wait(10) == 0
+        wait_for(lambda: not services.tray_items(bus), 10, "the icon to go away")
+    finally:
+        if tray.poll() is None:
+            tray.kill()
+            tray.wait()
+        bus.close()
+        out.seek(0)
+        output = out.read()
+        out.close()
+    assert "Traceback" not in output
+    assert "QThread: Destroyed while thread is still running" not in output
+
+    # The key went only to the configured server and was written nowhere but the keyring.
+    sent = {r.headers.get("x-api-key") for r in server.requests_to(PATHS["meowload"])}
+    assert sent == {CANARY}
+    keyring_dir = desktop.home / ".local" / "share" / "keyrings"
+    for path in desktop.root.rglob("*"):
+        if path.is_file() and keyring_dir not in path.parents:
+            assert CANARY.encode() not in path.read_bytes(), f"key found in {path}"
+    assert CANARY not in output
+
+
+def test_without_a_tray_a_window_shows_the_balances_and_notifications_still_come(
+    tmp_path: Path, server: FakeServer
+) -> None:
+    session = DesktopSession(tmp_path / "notray", tray=False)
+    session.root.mkdir()
+    session.start()
+    server.route(PATHS["meowload"], Reply(200, {"availableCredits": 80}))
+    try:
+        write_config(session, server)
+        store_key(session, "meow-main", CANARY)
+        env = {**session.env, "CREDIT_TRAY_TRAY_WAIT_S": "1"}
+        tray = subprocess.Popen(app(), env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            notes = wait_for(session.notifications, 20, "the notification sent straight over D-Bus")
+            assert notes[0]["summary"].startswith("MeowLoad · Main: 80 credits left")
+            if shutil.which("xdotool"):
+                found = wait_for(lambda: subprocess.run(["xdotool", "search", "--name", "Credit Tray"],
+                                                        env=session.env, capture_output=True, check=False).stdout,
+                                 10, "the balances window")
+                assert found.strip()
+            assert tray.poll() is None  # still running, not exited silently
+        finally:
+            tray.terminate()
+            assert tray.wait(10) == 0
+    finally:
+        session.stop()
+
+
+def test_no_display_says_so_in_one_line() -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    done = subprocess.run(app(), env=env, cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode != 0
+    assert done.stdout == ""
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "no graphical display" in lines[0]
+    assert "credit-tray check" in lines[0]

@@ -1,0 +1,277 @@
+"""The tray controller through pytest-qt: rows, tooltip, icon, notifications, worker thread, quit.
+
+Runs on the offscreen platform against real loopback servers and a real file keyring;
+the end-to-end test (test_e2e.py) covers a real tray host and notification daemon.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import shiboken6
+from PySide6.QtCore import QLocale
+from PySide6.QtWidgets import QApplication
+
+from tests.fakeserver import PATHS, FakeServer, Reply
+from tray_app.engine import Engine
+from tray_app.fetch import FetchPolicy
+from tray_app.keys import KeyStore
+from tray_app.state import StateStore
+from tray_app.texts import Notice
+from tray_app.ui.icons import IconState
+from tray_app.ui.tray import TrayController
+
+KEY = "sk-tray-test-0001"
+
+MEOW_OK = Reply(200, {"availableCredits": 282539})
+SOCIA_LOW = Reply(200, {"credits": 950, "subscriptionStatus": "active", "subscriptionId": "sub_1"})
+SOCIA_PAST_DUE = Reply(200, {"credits": 5000, "subscriptionStatus": "past_due", "subscriptionId": None})
+SMARTER_UNLIMITED = Reply(200, {"Data": {"Total": -1, "Used": 243, "Remain": -1}, "Version": "1.0.0",
+                                "Success": True, "Code": 200, "Message": ""})
+UNWATERMARK_BAD_KEY = Reply(200, {"code": 800002, "result": None,
+                                  "message": {"en": "User api key not exist.", "zh": "用户api key不存在"}})
+MEOW_EXHAUSTED = Reply(402, {"message": "Credits exhausted"})
+
+
+@pytest.fixture(autouse=True)
+def english_numbers() -> Iterator[None]:
+    QLocale.setDefault(QLocale(QLocale.Language.English, QLocale.Country.UnitedStates))
+    yield
+    QLocale.setDefault(QLocale.system())
+
+
+def write_config(path: Path, server: FakeServer, accounts: list[tuple[str, str]], extra: str = "") -> None:
+    """accounts: (id, provider); each gets its own path prefix on the server."""
+    lines = [extra]
+    for account_id, provider in accounts:
+        lines += ["[[accounts]]", f'id = "{account_id}"', f'provider = "{provider}"', 'label = "Main"',
+                  f'base_url = "{server.url}/{account_id}"', ""]
+    path.write_text("\n".join(lines), "utf-8")
+
+
+def route(server: FakeServer, account_id: str, provider: str, *replies: Reply) -> None:
+    server.route(f"/{account_id}{PATHS[provider]}", *replies)
+
+
+@pytest.fixture
+def make_controller(isolated_env: dict[str, str], tmp_path: Path, qapp: QApplication) -> Iterator:
+    made: list[TrayController] = []
+
+    def make(accounts: list[tuple[str, str]], server: FakeServer, *, extra: str = "",
+             policy: FetchPolicy | None = None, keys: bool = True) -> TrayController:
+        config = tmp_path / "config.toml"
+        write_config(config, server, accounts, extra)
+        store = KeyStore()
+        if keys:
+            for account_id, _ in accounts:
+                store.set(account_id, KEY)
+        engine = Engine(config, keys=KeyStore(), state=StateStore(tmp_path / "state.json"),
+                        policy=policy or FetchPolicy(attempt_timeout=2, total_timeout=4, backoff_base=0.01))
+        controller = TrayController(engine, refresh_seconds=3600)
+        made.append(controller)
+        return controller
+
+    yield make
+    for controller in made:
+        controller.shutdown()
+        # Delete the Qt side now, while the QApplication exists, not in a random GC order at exit.
+        for widget in (controller.menu, controller.tray, controller.window, controller):
+            if widget is not None:
+                shiboken6.delete(widget)
+
+
+def rows(controller: TrayController) -> list[str]:
+    return [a.text() for a in controller.menu.actions()
+            if a.menu() is not None and a.menu() is not controller.snooze_menu]
+
+
+def submenu_lines(controller: TrayController, index: int) -> list[str]:
+    menus = [a.menu() for a in controller.menu.actions() if a.menu() is not None
+             and a.menu() is not controller.snooze_menu]
+    return [a.text() for a in menus[index].actions() if a.text() and a.isVisible()]
+
+
+def start(qtbot, controller: TrayController, timeout: int = 10_000) -> None:
+    """Start the controller and wait until the refresh it runs at start is applied."""
+    with qtbot.waitSignal(controller.refreshed, timeout=timeout):
+        controller.start()
+
+
+def run_refresh(qtbot, controller: TrayController, timeout: int = 10_000) -> None:
+    assert not controller.refreshing
+    with qtbot.waitSignal(controller.refreshed, timeout=timeout):
+        controller.refresh(manual=True)
+
+
+def test_rows_tooltip_and_icon_for_every_state(qtbot, server: FakeServer, make_controller) -> None:
+    accounts = [("meow", "meowload"), ("socia", "sociavault"), ("smarter", "smarterbot"),
+                ("unwater", "unwatermark"), ("meow-empty", "meowload"), ("socia-due", "sociavault")]
+    route(server, "meow", "meowload", MEOW_OK)
+    route(server, "socia", "sociavault", SOCIA_LOW)
+    route(server, "smarter", "smarterbot", SMARTER_UNLIMITED)
+    route(server, "unwater", "unwatermark", UNWATERMARK_BAD_KEY)
+    route(server, "meow-empty", "meowload", MEOW_EXHAUSTED)
+    route(server, "socia-due", "sociavault", SOCIA_PAST_DUE)
+    controller = make_controller(accounts, server)
+    start(qtbot, controller)
+
+    assert rows(controller) == [
+        "MeowLoad · Main — 282,539 credits · just now",
+        "SociaVault · Main — 950 credits (below 1,000) · just now",
+        "SmarterBot · Main — 243 used · no limit · just now",
+        "Unwatermark · Main — Invalid API key: update it in Settings",
+        "MeowLoad · Main — 0 credits (used up) · just now",
+        "SociaVault · Main — 5,000 credits · subscription past due · just now",
+    ]
+    assert submenu_lines(controller, 3) == [
+        "Invalid API key: update it in Settings",
+        "No balance fetched yet",
+        "auth: User api key not exist.",
+        "Open &top-up page", "&Copy balance", "&Refresh this account",
+    ]
+    tooltip = controller.tray.toolTip().splitlines()
+    assert tooltip[0] == "MeowLoad · Main: 282,539 credits [ok]"
+    assert tooltip[1] == "SociaVault · Main: 950 credits (below 1,000) [low]"
+    assert tooltip[4] == "MeowLoad · Main: 0 credits (used up) [exhausted]"
+    assert controller.icon_state() is IconState.EXHAUSTED
+    assert controller.tray.icon().cacheKey() == controller.icons.icon(IconState.EXHAUSTED).cacheKey()
+
+
+def test_icon_follows_the_worst_state_and_can_show_the_lowest_number(qtbot, server: FakeServer,
+                                                                     make_controller) -> None:
+    route(server, "meow", "meowload", MEOW_OK)
+    route(server, "socia", "sociavault", Reply(200, {"credits": 9800, "subscriptionStatus": "active"}))
+    controller = make_controller([("meow", "meowload"), ("socia", "sociavault")], server, extra="icon_number = true")
+    assert controller.icon_state() is IconState.UNKNOWN
+    start(qtbot, controller)
+    assert controller.icon_state() is IconState.OK
+    assert controller.tray.icon().cacheKey() == controller.icons.icon(IconState.OK, "9.8K").cacheKey()
+
+    route(server, "socia", "sociavault", SOCIA_LOW)
+    run_refresh(qtbot, controller)
+    assert controller.icon_state() is IconState.LOW
+    assert controller.tray.icon().cacheKey() == controller.icons.icon(IconState.LOW, "950").cacheKey()
+
+
+def test_a_hanging_provider_does_not_hold_back_the_other_rows(qtbot, server: FakeServer, make_controller) -> None:
+    accounts = [("slow", "meowload"), ("fast", "sociavault"), ("broken", "smarterbot")]
+    route(server, "slow", "meowload", Reply(200, {"availableCredits": 5}, delay=6))
+    route(server, "fast", "sociavault", SOCIA_LOW)
+    route(server, "broken", "smarterbot", Reply(503, "<html><body>Service Unavailable</body></html>",
+                                                {"Content-Type": "text/html"}))
+    policy = FetchPolicy(attempt_timeout=8, total_timeout=10, max_attempts=1)
+    controller = make_controller(accounts, server, policy=policy)
+    controller.start()
+    qtbot.waitUntil(lambda: len(rows(controller)) == 3 and "checking" not in "".join(rows(controller)[1:]),
+                    timeout=5000)
+    # The slow provider is still answering, yet the other rows are already up to date.
+    assert controller.refreshing
+    assert "slow" not in controller.results
+    assert rows(controller) == [
+        "MeowLoad · Main — checking…",
+        "SociaVault · Main — 950 credits (below 1,000) · just now",
+        "SmarterBot · Main — SmarterBot is having server trouble: retrying at the next refresh",
+    ]
+    with qtbot.waitSignal(controller.refreshed, timeout=10_000):
+        pass
+    assert rows(controller)[0] == "MeowLoad · Main — 5 credits (below 100) · just now"
+
+
+def test_a_failed_fetch_keeps_the_last_known_balance(qtbot, server: FakeServer, make_controller) -> None:
+    route(server, "meow", "meowload", MEOW_OK)
+    controller = make_controller([("meow", "meowload")], server)
+    start(qtbot, controller)
+    route(server, "meow", "meowload", Reply(401, {"message": "API Key 错误,请检查 API Key 是否正确"}))
+    run_refresh(qtbot, controller)
+    assert rows(controller) == ["MeowLoad · Main — Invalid API key: update it in Settings"]
+    assert submenu_lines(controller, 0)[:3] == [
+        "Invalid API key: update it in Settings",
+        "Balance from just now: 282,539 credits",
+        "auth: API Key 错误,请检查 API Key 是否正确",
+    ]
+    assert controller.icon_state() is IconState.ERROR
+
+
+def test_several_alerts_in_one_refresh_make_one_summary_notification(qtbot, server: FakeServer,
+                                                                     make_controller) -> None:
+    accounts = [("a", "meowload"), ("b", "sociavault"), ("c", "unwatermark")]
+    route(server, "a", "meowload", Reply(200, {"availableCredits": 1500}))
+    route(server, "b", "sociavault", Reply(200, {"credits": 0, "subscriptionStatus": "active"}))
+    route(server, "c", "unwatermark", Reply(200, {"code": 100000, "message": {}, "result": {"user_credits": "50"}}))
+    controller = make_controller(accounts, server)
+    notices: list[Notice] = []
+    controller.notified.connect(notices.append)
+    start(qtbot, controller)
+    assert len(notices) == 1
+    assert notices[0].title == "3 accounts need attention"
+    assert notices[0].body.splitlines() == [
+        "SociaVault · Main: out of credits",
+        "MeowLoad · Main: 1,500 credits left, below 2,000",
+        "Unwatermark · Main: 50 credits left, below 100",
+    ]
+    assert notices[0].account_id == "b"
+
+    run_refresh(qtbot, controller)  # same balances: no new crossing, no new notification
+    assert len(notices) == 1
+
+    route(server, "a", "meowload", Reply(200, {"availableCredits": 250}))
+    run_refresh(qtbot, controller)
+    assert [n.title for n in notices[1:]] == ["MeowLoad · Main: 250 credits left"]
+    assert notices[1].body == "Below your alert at 300. Click to top up."
+
+
+def test_snooze_and_the_notifications_setting_silence_alerts(qtbot, server: FakeServer, make_controller) -> None:
+    route(server, "a", "meowload", Reply(200, {"availableCredits": 1500}))
+    controller = make_controller([("a", "meowload")], server)
+    notices: list[Notice] = []
+    controller.notified.connect(notices.append)
+    snooze_actions = {a.text(): a for a in controller.snooze_menu.actions()}
+    snooze_actions["For 1 hour"].trigger()
+    start(qtbot, controller)
+    assert notices == []
+    assert controller.icon_state() is IconState.LOW  # the icon still tells
+    snooze_actions["Resume notifications"].trigger()
+    route(server, "a", "meowload", Reply(200, {"availableCredits": 50}))
+    run_refresh(qtbot, controller)
+    assert [n.title for n in notices] == ["MeowLoad · Main: 50 credits left"]
+
+
+def test_notifications_off_in_config(qtbot, server: FakeServer, make_controller) -> None:
+    route(server, "a", "meowload", Reply(200, {"availableCredits": 50}))
+    controller = make_controller([("a", "meowload")], server, extra="notifications = false")
+    notices: list[Notice] = []
+    controller.notified.connect(notices.append)
+    start(qtbot, controller)
+    assert notices == []
+    assert rows(controller) == ["MeowLoad · Main — 50 credits (below 100) · just now"]
+
+
+def test_a_broken_config_is_an_error_in_the_menu_and_is_left_alone(qtbot, server: FakeServer, make_controller,
+                                                                   tmp_path: Path) -> None:
+    controller = make_controller([], server)
+    config = tmp_path / "config.toml"
+    broken = b'refresh_minutes = 10\n[[accounts]]\nid = "x\n'
+    config.write_bytes(broken)
+    start(qtbot, controller)
+    texts = [a.text() for a in controller.menu.actions() if a.isVisible()]
+    assert texts[0].startswith(f"Config error: {config}:3: invalid TOML")
+    assert controller.icon_state() is IconState.ERROR
+    assert config.read_bytes() == broken
+
+
+def test_quit_stops_the_worker_within_a_second_while_a_provider_hangs(qtbot, server: FakeServer,
+                                                                      make_controller) -> None:
+    route(server, "hang", "meowload", Reply(200, {"availableCredits": 1}, delay=30))
+    policy = FetchPolicy(attempt_timeout=25, total_timeout=30, max_attempts=1)
+    controller = make_controller([("hang", "meowload")], server, policy=policy)
+    controller.start()
+    qtbot.waitUntil(lambda: len(server.requests) == 1, timeout=5000)
+    started = time.monotonic()
+    controller.shutdown()
+    assert time.monotonic() - started < 1.0
+    assert controller.worker.thread.isFinished()
+    assert not [t for t in threading.enumerate() if t.name == "credit-tray-refresh"]
