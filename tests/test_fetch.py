@@ -40,7 +40,7 @@ POLICY = FetchPolicy(attempt_timeout=0.5, max_attempts=3, total_timeout=2.0, bac
 #: For servers that never finish: 0.4 s attempts, 1.3 s per account.
 TIMEOUT_POLICY = FetchPolicy(attempt_timeout=0.4, max_attempts=3, total_timeout=1.3, backoff_base=0.01,
                              backoff_max=0.05)
-#: For the engine tests, whose server answers after 0.5 s on purpose.
+#: For the engine tests, whose server answers after up to 0.6 s on purpose.
 ENGINE_POLICY = FetchPolicy(attempt_timeout=2.0, max_attempts=3, total_timeout=3.0, backoff_base=0.01,
                             backoff_max=0.05, max_retry_wait=1.5)
 #: A bound that only a broken timeout can exceed (the budget plus scheduling slack).
@@ -113,31 +113,10 @@ def closed_port() -> int:
     return port
 
 
-class QuickServer(FakeServer):
-    """The shared FakeServer, tuned for this module only.
-
-    ``serve_forever``'s default poll interval makes every ``stop()`` wait up to 0.5 s (a minute over
-    this module), and socketserver's listen backlog of 5 drops simultaneous connects beyond it, which
-    would hide how many requests the client really has in flight.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._server.socket.listen(64)
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
-                                        daemon=True)
-
-
-@pytest.fixture
-def server() -> Iterator[FakeServer]:
-    with QuickServer() as fake:
-        yield fake
-
-
 @pytest.fixture
 def other() -> Iterator[FakeServer]:
     """A second loopback server: another host as far as the key is concerned."""
-    with QuickServer() as fake:
+    with FakeServer() as fake:
         yield fake
 
 

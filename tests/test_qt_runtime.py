@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 
 from PySide6.QtCore import QObject, Signal
@@ -17,12 +18,15 @@ def test_signals_to_python_slots_keep_reference_counts(qapp: QApplication) -> No
     emitter = _Emitter()
     received: list[object] = []
     emitter.carried.connect(received.append)
-    before_true, before_false, before_none = sys.getrefcount(True), sys.getrefcount(False), sys.getrefcount(None)
-    for _ in range(500):
+    emissions = 5000
+    gc.collect()
+    before_true, before_false = sys.getrefcount(True), sys.getrefcount(False)
+    for _ in range(emissions):
         emitter.carried.emit([1])
-    assert len(received) == 500
+    assert len(received) == emissions
     received.clear()
-    # Other threads may hold a stray reference or two; the broken binding lost 500.
-    assert abs(sys.getrefcount(True) - before_true) < 50
-    assert abs(sys.getrefcount(False) - before_false) < 50
-    assert abs(sys.getrefcount(None) - before_none) < 50
+    gc.collect()
+    # Other threads (servers of other tests winding down) move the counts a little either way;
+    # the broken binding lost exactly one reference per emission.
+    assert abs(sys.getrefcount(True) - before_true) < emissions // 10
+    assert abs(sys.getrefcount(False) - before_false) < emissions // 10
