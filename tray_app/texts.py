@@ -27,14 +27,14 @@ def compact_number(value: Decimal) -> str:
     n = float(value)
     sign = "-" if n < 0 else ""
     n = abs(n)
-    for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
-        if n >= limit:
-            scaled = n / limit
-            if scaled >= 999.5 and suffix != "B":
-                continue
-            text = f"{scaled:.1f}" if scaled < 9.95 else f"{scaled:.0f}"
+    if n < 999.5:
+        return f"{sign}{n:.0f}"
+    for scale, suffix in ((1e3, "K"), (1e6, "M"), (1e9, "B"), (1e12, "T")):
+        scaled = n / scale
+        text = f"{scaled:.1f}" if scaled < 9.95 else f"{scaled:.0f}"
+        if float(text) < 1000 or suffix == "T":
             return f"{sign}{text}{suffix}"
-    return f"{sign}{n:.0f}"
+    raise AssertionError("unreachable")
 
 
 def provider_name(provider_id: str) -> str:
