@@ -21,7 +21,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, NoReturn
 
-from tray_app import APP_ID, __version__, paths
+from tray_app import APP_ID, __version__, paths, texts
 from tray_app.config import (
     ID_PATTERN,
     Account,
@@ -144,21 +144,6 @@ def result_json(result: AccountResult) -> dict[str, Any]:
     }
 
 
-def balance_text(result: AccountResult) -> str:
-    reading = result.reading
-    if reading is None:
-        return "—"
-    if reading.unlimited:
-        used = f"{grouped(reading.used)} used · " if reading.used is not None else ""
-        return f"{used}no limit"
-    if reading.remaining is None:
-        return "—"
-    text = f"{grouped(reading.remaining)} {reading.unit}"
-    if reading.subscription_status and reading.subscription_status != "active":
-        text += f" (subscription {reading.subscription_status})"
-    return text
-
-
 def detail_text(result: AccountResult) -> str:
     if result.error:
         stale = " (last known balance)" if result.reading else ""
@@ -218,7 +203,7 @@ def cmd_check(args: argparse.Namespace, config: Config, engine: Engine) -> int:
         print(f"No accounts to check. Add one with: {APP_ID} accounts add PROVIDER --id ID")
     else:
         rows = [[r.label, PROVIDERS[r.provider_id].name if r.provider_id in PROVIDERS else r.provider_id or "?",
-                 str(r.state), balance_text(r), detail_text(r)] for r in report.results]
+                 str(r.state), texts.balance(r, grouped), detail_text(r)] for r in report.results]
         print(table(["ACCOUNT", "PROVIDER", "STATE", "BALANCE", "DETAIL"], rows, right=(3,)))
     return exit_status(report)
 
