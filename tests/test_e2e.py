@@ -183,6 +183,32 @@ def test_without_a_tray_a_window_shows_the_balances_and_notifications_still_come
         session.stop()
 
 
+def window_ids(session: DesktopSession, name: str) -> list[str]:
+    found = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", name], env=session.env,
+                           capture_output=True, text=True, check=False)
+    return found.stdout.split()
+
+
+@pytest.mark.skipif(shutil.which("xdotool") is None, reason="needs xdotool")
+def test_first_run_opens_the_settings_window_and_the_add_form(desktop: DesktopSession) -> None:
+    tray = subprocess.Popen(app(), env=desktop.env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: window_ids(desktop, "Credit Tray Settings"), 20, "the settings window on first run")
+        ARTIFACTS.mkdir(exist_ok=True)
+        shot = ARTIFACTS / "e2e-settings.png"
+        wait_for(lambda: desktop.screenshot(shot) and drawn_pixels(shot) > 100_000, 10, "the window drawn")
+        window = window_ids(desktop, "Credit Tray Settings")[0]
+        subprocess.run(["xdotool", "windowactivate", "--sync", window], env=desktop.env, check=False, timeout=10)
+        subprocess.run(["xdotool", "key", "--window", window, "alt+a"], env=desktop.env, check=True, timeout=10)
+        wait_for(lambda: window_ids(desktop, "Add account"), 10, "the add-account form (Alt+A)")
+        form = ARTIFACTS / "e2e-add-account.png"
+        wait_for(lambda: desktop.screenshot(form), 10, "a screenshot")
+        assert tray.poll() is None
+    finally:
+        tray.terminate()
+        assert tray.wait(10) == 0
+
+
 def test_no_display_says_so_in_one_line() -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
     done = subprocess.run(app(), env=env, cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)

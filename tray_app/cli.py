@@ -90,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     key_delete = key_sub.add_parser("delete", help="delete the stored key")
     key_delete.add_argument("id", metavar="ID")
 
+    autostart = commands.add_parser("autostart", help="start the tray at login: on, off or status")
+    autostart.add_argument("state", choices=("on", "off", "status"))
+
     providers = commands.add_parser("providers", help="list the supported providers")
     providers.add_argument("--json", action="store_true")
     return parser
@@ -328,6 +331,19 @@ def cmd_providers(args: argparse.Namespace) -> int:
     return EX_OK
 
 
+def cmd_autostart(args: argparse.Namespace) -> int:
+    from tray_app.autostart import Autostart
+
+    autostart = Autostart()
+    if args.state == "on":
+        autostart.enable()
+    elif args.state == "off":
+        autostart.disable()
+    state = "on" if autostart.enabled() else "off"
+    print(f"Start at login: {state} ({autostart.location})")
+    return EX_OK
+
+
 def start_tray(args: argparse.Namespace) -> int:
     try:
         from tray_app.ui.app import run
@@ -349,6 +365,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = load(config_path)
         if args.command == "providers":
             return cmd_providers(args)
+        if args.command == "autostart":
+            return cmd_autostart(args)
         engine = Engine(config_path)
         handler = {"check": cmd_check, "accounts": cmd_accounts, "key": cmd_key}[args.command]
         return handler(args, config, engine)

@@ -326,3 +326,71 @@ def remove_account(path: Path, account_id: str) -> bool:
         del doc["accounts"]
     _save(path, doc)
     return True
+
+
+def _tables(doc: tomlkit.TOMLDocument) -> Any:
+    accounts = doc.get("accounts")
+    return accounts if accounts is not None else []
+
+
+def _index(doc: tomlkit.TOMLDocument, account_id: str) -> int:
+    for index, table in enumerate(_tables(doc)):
+        if isinstance(table, dict) and table.get("id") == account_id:
+            return index
+    raise KeyError(account_id)
+
+
+def update_account(path: Path, old_id: str, account: Account, *, write_thresholds: bool) -> None:
+    """Rewrite one account's fields in place (other keys and comments in its table stay)."""
+    doc = _document(path)
+    table = _tables(doc)[_index(doc, old_id)]
+    table["id"] = account.id
+    table["provider"] = account.provider_id
+    table["label"] = account.label
+    for key, value in (("base_url", account.base_url),
+                       ("thresholds", [_toml_number(t) for t in account.thresholds] if write_thresholds else None)):
+        if value:
+            table[key] = value
+        elif key in table:
+            del table[key]
+    if account.enabled:
+        if "enabled" in table:
+            del table["enabled"]
+    else:
+        table["enabled"] = False
+    _save(path, doc)
+
+
+def set_enabled(path: Path, account_id: str, enabled: bool) -> None:
+    doc = _document(path)
+    table = _tables(doc)[_index(doc, account_id)]
+    if enabled and "enabled" in table:
+        del table["enabled"]
+    elif not enabled:
+        table["enabled"] = False
+    _save(path, doc)
+
+
+def move_account(path: Path, account_id: str, offset: int) -> bool:
+    """Move an account up (-1) or down (+1) in the list; False at either end."""
+    doc = _document(path)
+    tables = _tables(doc)
+    index = _index(doc, account_id)
+    target = index + offset
+    if not 0 <= target < len(tables):
+        return False
+    items = list(tables)
+    tables[index], tables[target] = items[target], items[index]
+    _save(path, doc)
+    return True
+
+
+def set_globals(path: Path, **values: Any) -> None:
+    """Set top-level settings (refresh_minutes, notifications, language, icon_number)."""
+    unknown = set(values) - {"refresh_minutes", "notifications", "language", "icon_number"}
+    if unknown:
+        raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
+    doc = _document(path)
+    for key, value in values.items():
+        doc[key] = value
+    _save(path, doc)

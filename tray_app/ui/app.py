@@ -85,7 +85,7 @@ def run(config_path: Path | None = None, demo: bool = False) -> int:
     if demo:
         from tray_app.demo import DEMO_REFRESH_SECONDS
         refresh_seconds = DEMO_REFRESH_SECONDS
-    controller = TrayController(engine, log_path=log_path, refresh_seconds=refresh_seconds)
+    controller = TrayController(engine, log_path=log_path, refresh_seconds=refresh_seconds, demo=demo)
     instance.activated.connect(controller.on_activate_request)
     handlers = _install_signal_handlers(controller.quit)
     app.aboutToQuit.connect(controller.shutdown)

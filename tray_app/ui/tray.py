@@ -13,18 +13,19 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from PySide6.QtCore import QLocale, QObject, QTimer, QUrl, Signal
+from PySide6.QtCore import QFileSystemWatcher, QLocale, QObject, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QCursor, QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import QApplication, QMenu, QMessageBox, QSystemTrayIcon
 
 from tray_app import APP_NAME, __version__, texts
-from tray_app.config import Config, ensure_file
+from tray_app.config import Config
 from tray_app.engine import Engine, RefreshReport
 from tray_app.model import AccountResult, AccountState, utc_now
 from tray_app.providers import get_provider
 from tray_app.ui.icons import IconFactory, IconState, dot_icon, worst_state
 from tray_app.ui.notifications import show_notice
 from tray_app.ui.scheduler import RefreshScheduler
+from tray_app.ui.settings import SettingsWindow
 from tray_app.ui.window import NO_TRAY_HELP, BalancesWindow
 from tray_app.ui.worker import WorkerThread
 
@@ -60,8 +61,10 @@ class TrayController(QObject):
     notified = Signal(object)  # texts.Notice
     refreshed = Signal()  # a refresh has been fully applied on the GUI thread
 
-    def __init__(self, engine: Engine, *, log_path: Path | None = None, refresh_seconds: float | None = None) -> None:
+    def __init__(self, engine: Engine, *, log_path: Path | None = None, refresh_seconds: float | None = None,
+                 demo: bool = False) -> None:
         super().__init__()
+        self.demo = demo
         self.engine = engine
         self.log_path = log_path
         self._refresh_override = refresh_seconds
@@ -77,7 +80,12 @@ class TrayController(QObject):
         self._rows: dict[str, _Row] = {}
         self._row_order: list[tuple[str, str]] = []
         self.window: BalancesWindow | None = None
+        self.settings: SettingsWindow | None = None
         self._quitting = False
+        self._first_config = True
+        self._known_ids: set[str] | None = None
+        #: First run (no accounts) opens Settings with a welcome; the demo has its own accounts.
+        self.open_settings_on_first_run = True
 
         self.icons = IconFactory()
         self.worker = WorkerThread(engine)
@@ -106,10 +114,20 @@ class TrayController(QObject):
         self._tray_wait = QTimer(self)
         self._tray_wait.setSingleShot(True)
         self._tray_wait.timeout.connect(self._check_tray)
+        # Hand edits and Settings both change the file; either way the tray reloads it.
+        # The folder is watched too: an atomic save replaces the file, which drops a file watch.
+        self._watcher = QFileSystemWatcher(self)
+        self._watcher.fileChanged.connect(self._config_file_changed)
+        self._watcher.directoryChanged.connect(self._config_file_changed)
+        self._reload = QTimer(self)
+        self._reload.setSingleShot(True)
+        self._reload.setInterval(150)  # editors write in several steps: settle first
+        self._reload.timeout.connect(self.requestInitial.emit)
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
         self.tray.show()
+        self._watch_config()
         self.requestInitial.emit()
         self.scheduler.start()
         self.scheduler.watch_network()
@@ -130,6 +148,9 @@ class TrayController(QObject):
         self.tray.hide()
         if self.window is not None:
             self.window.close()
+        if self.settings is not None:
+            self.settings.close()
+            self.settings.shutdown()
 
     def quit(self) -> None:
         self.shutdown()
@@ -186,6 +207,22 @@ class TrayController(QObject):
             self._pending_all, self._pending = False, None
             self.refresh(ids)
 
+    # ------------------------------------------------------------------ config file
+    def _watch_config(self) -> None:
+        path = self.engine.config_path
+        folder = path.parent
+        if not folder.is_dir():
+            return
+        if str(folder) not in self._watcher.directories():
+            self._watcher.addPath(str(folder))
+        if path.exists() and str(path) not in self._watcher.files():
+            self._watcher.addPath(str(path))
+
+    def _config_file_changed(self, _: str) -> None:
+        if not self._quitting:
+            self._watch_config()
+            self._reload.start()
+
     # ------------------------------------------------------------------ worker signals
     def _on_config(self, config: Config) -> None:
         self.config = config
@@ -195,12 +232,25 @@ class TrayController(QObject):
         known = {a.id for a in config.accounts}
         for stale in set(self.results) - known:
             del self.results[stale]
+        enabled = {a.id for a in config.accounts if a.enabled and a.problem is None}
+        if self._known_ids is not None and (added := enabled - self._known_ids):
+            self.refresh(sorted(added))  # a new or re-enabled account is fetched at once
+        self._known_ids = enabled
         self._rebuild_rows()
+        if self.settings is not None:
+            self.settings.set_config(config)
+        if self._first_config:
+            self._first_config = False
+            if not config.accounts and self.open_settings_on_first_run:
+                self.open_settings()
 
     def _on_config_failed(self, message: str) -> None:
         log.error("config error: %s", message)
         self.config_error = message
+        self._first_config = False
         self._rebuild_rows()
+        if self.settings is not None:
+            self.settings.set_config(None, message)
 
     def _on_last_known(self, results: dict[str, AccountResult]) -> None:
         for account_id, result in results.items():
@@ -318,6 +368,8 @@ class TrayController(QObject):
                              else f"Config error: {self.config_error}")
         if self.window is not None:
             self.window.set_rows(window_rows)
+        if self.settings is not None:
+            self.settings.set_results(self.results)
         self._update_icon()
         self.rowsChanged.emit()
 
@@ -403,13 +455,24 @@ class TrayController(QObject):
             QGuiApplication.clipboard().setText("unlimited")
 
     def open_settings(self) -> None:
-        path = self.engine.config_path
-        try:
-            ensure_file(path)
-        except OSError as exc:
-            QMessageBox.warning(None, APP_NAME, f"Cannot create {path}: {exc.strerror}")
+        """One settings window: shown, raised and focused if it is already open."""
+        if self.demo:
+            QMessageBox.information(None, APP_NAME, "This is the demo: its accounts are made up. "
+                                    "Start Credit Tray without --demo to add your own.")
             return
-        QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
+        if self.settings is None:
+            self.settings = SettingsWindow(self.engine)
+            self.settings.changed.connect(self._settings_changed)
+        self.settings.set_config(self.config, self.config_error)
+        self.settings.set_results(self.results)
+        self.settings.show()
+        self.settings.raise_()
+        self.settings.activateWindow()
+
+    def _settings_changed(self) -> None:
+        # The watcher sees the write too; this covers a config folder that did not exist before.
+        self._watch_config()
+        self._reload.start()
 
     def show_about(self) -> None:
         QMessageBox.about(
