@@ -369,3 +369,37 @@ def test_autostart_command_line(isolated_env: dict[str, str]) -> None:
                             env=isolated_env, capture_output=True, text=True, timeout=60, check=False)
     assert status.stdout.strip() == f"Start at login: off ({entry})"
     assert not entry.exists()
+
+
+def test_keyboard_tab_order_mnemonics_and_escape(qtbot, tray: TrayController) -> None:
+    settings = tray.settings
+    assert settings is not None
+    dialog = open_add(qtbot, settings)
+    chain, widget = [], dialog.provider
+    for _ in range(8):
+        chain.append(widget)
+        widget = widget.nextInFocusChain()
+        while not widget.focusPolicy() & Qt.FocusPolicy.TabFocus or not widget.isVisibleTo(dialog):
+            widget = widget.nextInFocusChain()
+    assert chain[:6] == [dialog.provider, dialog.label, dialog.account_id, dialog.key, dialog.thresholds,
+                         dialog.advanced]
+    for field in (dialog.provider, dialog.label, dialog.account_id, dialog.key, dialog.thresholds):
+        assert field.accessibleName()
+    qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+    assert not dialog.isVisible()
+    assert settings.isVisible()
+    qtbot.keyClick(settings, Qt.Key.Key_Escape)
+    assert not settings.isVisible()
+    settings_size = settings.sizeHint()
+    assert settings_size.width() <= 1280
+    assert settings_size.height() <= 720
+
+
+def test_a_new_interval_reschedules_the_timer(qtbot, tray: TrayController) -> None:
+    tray._refresh_override = None  # use the config's interval, as the real app does
+    settings = tray.settings
+    assert settings is not None
+    with qtbot.waitSignal(settings.changed, timeout=5000):
+        settings.refresh_minutes.setValue(3)
+        settings.refresh_minutes.editingFinished.emit()
+    qtbot.waitUntil(lambda: tray.scheduler.interval_s == 180, timeout=10_000)
