@@ -84,8 +84,6 @@ class TrayController(QObject):
         self._quitting = False
         self._first_config = True
         self._known_ids: set[str] | None = None
-        #: First run (no accounts) opens Settings with a welcome; the demo has its own accounts.
-        self.open_settings_on_first_run = True
 
         self.icons = IconFactory()
         self.worker = WorkerThread(engine)
@@ -241,7 +239,7 @@ class TrayController(QObject):
             self.settings.set_config(config)
         if self._first_config:
             self._first_config = False
-            if not config.accounts and self.open_settings_on_first_run:
+            if not config.accounts and not self.demo:  # first run: Settings, with a welcome
                 self.open_settings()
 
     def _on_config_failed(self, message: str) -> None:
