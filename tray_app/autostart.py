@@ -27,6 +27,11 @@ RUN_VALUE = APP_NAME
 
 def launch_command() -> list[str]:
     if getattr(sys, "frozen", False):
+        # A Windows build ships a console credit-tray.exe beside the windowed "Credit Tray.exe":
+        # login must start the windowed one, or a console window opens with it.
+        windowed = Path(sys.executable).with_name(f"{APP_NAME}.exe")
+        if sys.platform.startswith("win") and windowed.exists():
+            return [str(windowed)]
         return [sys.executable]
     return [sys.executable, "-m", "tray_app"]
 

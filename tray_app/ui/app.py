@@ -52,6 +52,7 @@ def run(config_path: Path | None = None, demo: bool = False) -> int:
               f"in a terminal, use '{APP_ID} check'.", file=sys.stderr)
         return EX_UNAVAILABLE
 
+    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
     from tray_app.demo import DemoEngine
@@ -87,7 +88,9 @@ def run(config_path: Path | None = None, demo: bool = False) -> int:
         refresh_seconds = DEMO_REFRESH_SECONDS
     controller = TrayController(engine, log_path=log_path, refresh_seconds=refresh_seconds, demo=demo)
     instance.activated.connect(controller.on_activate_request)
-    handlers = _install_signal_handlers(controller.quit)
+    # Through the event loop: a signal that lands before exec() starts would otherwise be lost
+    # (QApplication.quit() does nothing until the loop runs).
+    handlers = _install_signal_handlers(lambda: QTimer.singleShot(0, controller.quit))
     app.aboutToQuit.connect(controller.shutdown)
     controller.start()
     code = app.exec()
