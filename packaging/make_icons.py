@@ -53,15 +53,19 @@ def composed_svg(coin: Path = RESOURCES / "coin.svg", badge: Path = RESOURCES / 
 
 
 class Renderer:
-    """Qt's SVG renderer into straight-alpha ARGB32 images (needs a QGuiApplication)."""
+    """Qt's SVG renderer into straight-alpha ARGB32 images (needs a Qt application object).
+
+    It makes a QApplication, not a bare QGuiApplication: inside a test run, a later widget test
+    would otherwise find a QGuiApplication and abort on its first QWidget.
+    """
 
     def __init__(self, svg: bytes) -> None:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-        from PySide6.QtCore import QByteArray
-        from PySide6.QtGui import QGuiApplication
+        from PySide6.QtCore import QByteArray, QCoreApplication
         from PySide6.QtSvg import QSvgRenderer
+        from PySide6.QtWidgets import QApplication
 
-        self._app = QGuiApplication.instance() or QGuiApplication(["make_icons"])
+        self._app = QCoreApplication.instance() or QApplication(["make_icons"])
         self._renderer = QSvgRenderer(QByteArray(svg))
         if not self._renderer.isValid():
             raise ValueError("Qt could not parse the composed SVG")
