@@ -275,3 +275,28 @@ def test_quit_stops_the_worker_within_a_second_while_a_provider_hangs(qtbot, ser
     assert time.monotonic() - started < 1.0
     assert controller.worker.thread.isFinished()
     assert not [t for t in threading.enumerate() if t.name == "credit-tray-refresh"]
+
+
+def test_a_full_disk_is_said_in_the_menu_and_the_balances_still_show(qtbot, server: FakeServer, make_controller,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    route(server, "meow", "meowload", MEOW_OK)
+    controller = make_controller([("meow", "meowload")], server)
+
+    full = [True]
+    update = controller.engine.state.update
+
+    def disk_full(*args: object, **kwargs: object) -> None:
+        if full[0]:
+            raise OSError(28, "No space left on device")
+        update(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(controller.engine.state, "update", disk_full)
+    start(qtbot, controller)
+    visible = [a.text() for a in controller.menu.actions() if a.isVisible() and a.text()]
+    assert rows(controller) == ["MeowLoad · Main — 282,539 credits · just now"]
+    assert any(t.startswith("Can't save balances: could not save the balances to ") and
+               t.endswith("No space left on device") for t in visible), visible
+    full[0] = False  # space again: the next save works and the line goes away
+    run_refresh(qtbot, controller)
+    assert not [t for t in (a.text() for a in controller.menu.actions() if a.isVisible())
+                if t.startswith("Can't save")]

@@ -199,6 +199,8 @@ def cmd_check(args: argparse.Namespace, config: Config, engine: Engine) -> int:
             await engine.aclose()
 
     report = asyncio.run(run())
+    if report.save_error:
+        sys.stderr.write(f"{APP_ID}: warning: {report.save_error}\n")
     if args.json:
         payload = {"checked_at": iso(report.checked_at), "accounts": [result_json(r) for r in report.results]}
         print(json.dumps(payload, ensure_ascii=False, indent=2))

@@ -128,17 +128,18 @@ def _parse_text(path: Path, raw: bytes) -> tuple[str, dict[str, Any]]:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        raise ConfigFileError(path, "the file is not UTF-8 text", line) from None
+        raise ConfigFileError(path, "the file is not UTF-8 text", raw.count(b"\n", 0, exc.start) + 1) from None
     try:
         return text, tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         found = re.search(r"\(at line (\d+), column \d+\)", message)
         problem = re.sub(r"\s*\(at line \d+, column \d+\)", "", message) or "invalid TOML"
+        line: int | None = int(found.group(1)) if found else None
         if found is None and "end of document" in message:
             problem = f"{problem} (the file ends too early)"
-        raise ConfigFileError(path, f"invalid TOML: {problem}", int(found.group(1)) if found else None) from None
+            line = max(1, len(text.splitlines()))  # the error is at the last line there is
+        raise ConfigFileError(path, f"invalid TOML: {problem}", line) from None
 
 
 def parse_thresholds(values: Any, *, from_text: bool = False) -> tuple[Decimal, ...]:

@@ -7,9 +7,12 @@ event loop and gets each account's result through ``on_result`` as it arrives.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextlib
 import locale
 import logging
 import os
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,12 +23,17 @@ from tray_app.alerts import AlertMemory
 from tray_app.config import Account, Config, load
 from tray_app.fetch import Fetcher, FetchPolicy
 from tray_app.keys import KeyStore, KeyUnavailable
-from tray_app.model import AccountResult, Alert, ErrorKind, FetchError, Outcome, Reading, utc_now
+from tray_app.model import AccountResult, AccountState, Alert, ErrorKind, FetchError, Outcome, Reading, utc_now
 from tray_app.state import StateStore
 
 log = logging.getLogger(__name__)
 
 ResultCallback = Callable[[AccountResult], None]
+
+#: How long a refresh waits for the keyring (a locked one may be showing its password prompt).
+KEY_TIMEOUT = 60.0
+KEYRING_SILENT = ("key unavailable: the keyring did not answer (locked, or waiting for its password?): "
+                  "unlock it, then refresh")
 
 
 def resolve_language(setting: str) -> str:
@@ -45,6 +53,28 @@ class RefreshReport:
     checked_at: datetime
     results: tuple[AccountResult, ...]
     alerts: tuple[Alert, ...]
+    #: Why the balances and alert flags of this refresh could not be saved (disk full, read-only), if so.
+    save_error: str | None = None
+
+
+def internal_error(exc: BaseException, where: str) -> FetchError:
+    """A bug turned into one account's error; only the exception's type, never its text (it may hold a key)."""
+    return FetchError(ErrorKind.BAD_RESPONSE, f"internal error {where} ({type(exc).__name__}); see the log")
+
+
+def failed_result(account: Account, error: FetchError, last_good: Reading | None, now: datetime) -> AccountResult:
+    """An error result built without the provider or threshold logic, for when that logic is what broke."""
+    return AccountResult(
+        account_id=account.id,
+        provider_id=account.provider_id,
+        label=account.label,
+        unit=last_good.unit if last_good else "credits",
+        state=AccountState.ERROR,
+        reading=last_good,
+        error=error,
+        threshold=None,
+        checked_at=now,
+    )
 
 
 def make_result(account: Account, outcome: Outcome, last_good: Reading | None, now: datetime) -> AccountResult:
@@ -73,13 +103,18 @@ class Engine:
         keys: KeyStore | None = None,
         state: StateStore | None = None,
         policy: FetchPolicy | None = None,
+        key_timeout: float = KEY_TIMEOUT,
     ) -> None:
         self.config_path = config_path or paths.config_file()
         self.keys = keys or KeyStore()
         self.state = state or StateStore(paths.state_file())
         self.policy = policy or FetchPolicy()
+        self.key_timeout = key_timeout
         self._fetcher: Fetcher | None = None
         self._fetcher_loop: asyncio.AbstractEventLoop | None = None
+        #: Keyring reads still running (a locked keyring waiting for its password), one per account.
+        self._key_reads: dict[str, concurrent.futures.Future[str | None]] = {}
+        self._key_reads_lock = threading.Lock()
 
     def load_config(self) -> Config:
         return load(self.config_path)
@@ -96,6 +131,53 @@ class Engine:
             await self._fetcher.aclose()
         self._fetcher = None
 
+    def _start_key_read(self, account_id: str) -> concurrent.futures.Future[str | None]:
+        """The account's keyring read: the one still running, or a new one on a daemon thread.
+
+        Not ``asyncio.to_thread``: its executor is joined at exit, so a keyring that never
+        answers would keep the process from quitting; and a refresh that gave up waiting
+        must not start a second read behind the first.
+        """
+        with self._key_reads_lock:
+            pending = self._key_reads.get(account_id)
+            if pending is not None and not pending.done():
+                return pending
+            future: concurrent.futures.Future[str | None] = concurrent.futures.Future()
+
+            def read() -> None:
+                try:
+                    future.set_result(self.keys.get(account_id))
+                except BaseException as exc:  # handed to the awaiting refresh, which types it
+                    future.set_exception(exc)
+
+            self._key_reads[account_id] = future
+            threading.Thread(target=read, name="credit-tray-keyring", daemon=True).start()
+            return future
+
+    async def _read_key(self, account_id: str) -> str | None:
+        known, key = self.keys.peek(account_id)
+        if known:
+            return key
+        future = self._start_key_read(account_id)
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[str | None] = loop.create_future()
+
+        def settle() -> None:
+            if waiter.done():
+                return
+            error = future.exception()
+            if error is not None:
+                waiter.set_exception(error)
+            else:
+                waiter.set_result(future.result())
+
+        def done(_: concurrent.futures.Future[str | None]) -> None:
+            with contextlib.suppress(RuntimeError):  # the loop closed while the keyring was busy
+                loop.call_soon_threadsafe(settle)
+
+        future.add_done_callback(done)
+        return await asyncio.wait_for(waiter, self.key_timeout)
+
     @staticmethod
     def select(config: Config, account_ids: Iterable[str] | None = None) -> list[Account]:
         """Enabled accounts, or exactly the named ones (disabled included) in config order."""
@@ -109,16 +191,18 @@ class Engine:
         if account.problem or provider is None:
             return FetchError(ErrorKind.CONFIG, account.problem or "unknown provider")
         try:
-            key = await asyncio.to_thread(self.keys.get, account.id)
+            key = await self._read_key(account.id)
         except KeyUnavailable as exc:
             return FetchError(ErrorKind.NO_KEY, f"key unavailable: {exc}")
+        except TimeoutError:
+            return FetchError(ErrorKind.NO_KEY, KEYRING_SILENT)
         if not key:
             return FetchError(ErrorKind.NO_KEY, f"no API key stored: run 'credit-tray key set {account.id}'")
         try:
             return await self._fetcher_for_loop().fetch(provider, account.url, key, language)
         except Exception as exc:  # a bug must cost one account one refresh, not the app
             log.error("internal error while checking %s: %s", account.id, type(exc).__name__)
-            return FetchError(ErrorKind.BAD_RESPONSE, f"internal error while checking ({type(exc).__name__})")
+            return internal_error(exc, "while checking")
 
     async def refresh(
         self,
@@ -130,37 +214,54 @@ class Engine:
     ) -> RefreshReport:
         """Fetch ``accounts`` concurrently; report each as it lands; decide alerts; persist memory."""
         language = language or resolve_language(config.language)
-        memories = await asyncio.to_thread(self.state.load)
+        try:
+            memories = await asyncio.to_thread(self.state.load)
+        except Exception as exc:  # StateStore.load copes with damage; this is a bug, not bad data
+            log.error("could not read the saved state from %s: %s", self.state.path, type(exc).__name__)
+            memories = {}
         changed: dict[str, AlertMemory] = {}
         found_alerts: list[Alert] = []
         # By position, not id: two entries may share an id (the second is a config error).
         results: list[AccountResult | None] = [None] * len(accounts)
 
         async def one(index: int, account: Account) -> None:
-            outcome = await self._outcome(account, language)
             memory = memories.get(account.id, AlertMemory())
-            if account.problem is None:
-                memory_after, alert = alerts.decide(account.id, memory, outcome, account.thresholds)
-                changed[account.id] = memory_after
-                if alert is not None:
-                    found_alerts.append(alert)
-            result = make_result(account, outcome, memory.last_good, utc_now())
+            try:
+                outcome = await self._outcome(account, language)
+                if account.problem is None:
+                    memory_after, alert = alerts.decide(account.id, memory, outcome, account.thresholds)
+                    changed[account.id] = memory_after
+                    if alert is not None:
+                        found_alerts.append(alert)
+                result = make_result(account, outcome, memory.last_good, utc_now())
+            except Exception as exc:  # any bug: this account shows an error this time, the rest go on
+                log.error("internal error while refreshing %s: %s", account.id, type(exc).__name__)
+                result = failed_result(account, internal_error(exc, "while refreshing"), memory.last_good, utc_now())
             results[index] = result
             if on_result is not None:
-                on_result(result)
+                try:
+                    on_result(result)
+                except Exception as exc:
+                    log.error("could not report the result of %s: %s", account.id, type(exc).__name__)
 
         await asyncio.gather(*(one(i, a) for i, a in enumerate(accounts)))
+        save_error = None
         if changed:
             try:
                 await asyncio.to_thread(self.state.update, changed)
             except OSError as exc:
-                log.error("could not save state to %s: %s", self.state.path, exc.strerror)
+                save_error = f"could not save the balances to {self.state.path}: {exc.strerror or type(exc).__name__}"
+                log.error("%s", save_error)
+            except Exception as exc:
+                save_error = f"could not save the balances to {self.state.path} ({type(exc).__name__})"
+                log.error("%s", save_error)
         order = {a.id: i for i, a in enumerate(accounts)}
         found_alerts.sort(key=lambda a: order.get(a.account_id, 0))
         return RefreshReport(
             checked_at=utc_now(),
             results=tuple(r for r in results if r is not None),
             alerts=tuple(found_alerts),
+            save_error=save_error,
         )
 
     def last_known(self, config: Config) -> dict[str, AccountResult]:

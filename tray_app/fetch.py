@@ -12,14 +12,19 @@ from __future__ import annotations
 import asyncio
 import random
 import ssl
+import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from http.cookiejar import CookieJar, DefaultCookiePolicy
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
 from tray_app.config import base_url_problem
+from tray_app.logs import redact
 from tray_app.model import TRANSIENT_KINDS, ErrorKind, FetchError, Outcome, utc_now
-from tray_app.providers.base import HttpAnswer, Provider, interpret
+from tray_app.providers.base import HttpAnswer, Provider, clean_message, interpret
 
 MAX_BODY = 1024 * 1024
 REDACTED = "[API key]"
@@ -67,14 +72,27 @@ def _network_message(exc: httpx.TransportError, host: str) -> FetchError:
     return FetchError(ErrorKind.NETWORK, f"the connection to {host} broke before the answer was complete")
 
 
+def _scrub(text: str, key: str) -> str:
+    """``text`` without the key: whole, in any escaping, as a long piece, or cut short at the end."""
+    text = redact(text, [key], marker=REDACTED)
+    if text.endswith("…"):  # a message cut to length may end in the first characters of the key
+        body = text[:-1]
+        for size in range(min(len(key), len(body)), 3, -1):
+            if body.endswith(key[:size]):
+                return body[:-size] + REDACTED + "…"
+    return text
+
+
 def _scrubbed(outcome: Outcome, key: str) -> Outcome:
     """The outcome with every text the server chose freed of the key (however it was escaped)."""
     if not key:
         return outcome
     if isinstance(outcome, FetchError):
-        return replace(outcome, message=outcome.message.replace(key, REDACTED)) if key in outcome.message else outcome
+        message = _scrub(outcome.message, key)
+        return replace(outcome, message=message) if message != outcome.message else outcome
     fields = {name: getattr(outcome, name) for name in ("subscription_status", "subscription_id", "unit")}
-    dirty = {name: value.replace(key, REDACTED) for name, value in fields.items() if value and key in value}
+    scrubbed = {name: _scrub(value, key) for name, value in fields.items() if value}
+    dirty: dict[str, Any] = {name: value for name, value in scrubbed.items() if value != fields[name]}
     return replace(outcome, **dirty) if dirty else outcome
 
 
@@ -88,7 +106,10 @@ class Fetcher:
             timeout=httpx.Timeout(self.policy.attempt_timeout),
             limits=httpx.Limits(max_connections=max(16, self.policy.concurrency * 2), max_keepalive_connections=8),
             verify=verify,
-            headers={"User-Agent": "credit-tray"},
+            headers={"User-Agent": "credit-tray", "Accept-Encoding": ACCEPT_ENCODING},
+            # No cookies: one client serves every account, and a cookie set for one account's
+            # request (a session, or a key echoed back) must not ride along with another's.
+            cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
         )
         self._slots = asyncio.Semaphore(self.policy.concurrency)
 
@@ -166,11 +187,17 @@ class Fetcher:
                     if _origin(target.url) != _origin(request.url):
                         raise _UnusableAnswer(f"redirected to another host ({target.url.host or '?'}); "
                                               "not followed, the key was not sent", response.status_code)
+                    method = request.method if response.status_code in (307, 308) else target.method
+                    # Same method, same request (SmarterBot's GET carries a body); a 303 or a POST
+                    # turned GET drops the body and the headers describing it.
+                    same = method == request.method
+                    forwarded = httpx.Headers(request.headers)
+                    if not same:
+                        for name in ("content-length", "content-type", "transfer-encoding"):
+                            if name in forwarded:
+                                del forwarded[name]
                     request = self._client.build_request(
-                        request.method if response.status_code in (307, 308) else target.method,
-                        target.url,
-                        headers=request.headers,
-                        content=request.content if response.status_code in (307, 308) else None,
+                        method, target.url, headers=forwarded, content=request.content if same else None
                     )
                     status = response.status_code
                     continue
@@ -182,20 +209,102 @@ class Fetcher:
         raise _UnusableAnswer("too many redirects", status)
 
     async def _read_bounded(self, response: httpx.Response) -> bytes:
-        """The decoded body, refusing more than ``max_body`` bytes (a gzip bomb stops at the limit too)."""
+        """The decoded body, refusing more than ``max_body`` bytes on the wire or decoded.
+
+        The raw bytes are decompressed here in steps of at most ``_DECODE_STEP`` bytes, so a
+        gzip bomb costs at most about ``max_body`` of memory: httpx would inflate each network
+        chunk whole, and 64 KiB of gzip can hold 64 MiB.
+        """
         limit = self.policy.max_body
-        too_large = _UnusableAnswer(f"the answer is larger than {limit // 1024} KiB", response.status_code)
+        status = response.status_code
+        too_large = _UnusableAnswer(f"the answer is larger than {limit // 1024} KiB", status)
         declared = response.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit and "content-encoding" not in response.headers:
-            raise too_large
+        if declared.isdigit() and int(declared) > limit:
+            raise too_large  # compressed or not, a body this large on the wire is refused unread
+        decoder = _BoundedDecoder(response.headers.get("content-encoding", ""), limit, status)
         chunks: list[bytes] = []
-        size = 0
-        try:
-            async for chunk in response.aiter_bytes():
-                size += len(chunk)
-                if size > limit:
-                    raise too_large
-                chunks.append(chunk)
-        except httpx.DecodingError:
-            raise _UnusableAnswer("the answer's compressed body is broken", response.status_code) from None
+        async for raw in response.aiter_raw():  # undecoded: the decoder bounds the wire size too
+            chunks.extend(decoder.feed(raw))
+        decoder.finish()
         return b"".join(chunks)
+
+
+#: Largest piece inflated at once; bounds the memory a compressed body can claim per step.
+_DECODE_STEP = 64 * 1024
+_GZIP = ("gzip", "x-gzip")
+#: What we tell servers we can undo; anything else in Content-Encoding is refused.
+ACCEPT_ENCODING = "gzip, deflate"
+
+
+class _BoundedDecoder:
+    """Undoes ``Content-Encoding`` (gzip, deflate, identity) one bounded step at a time.
+
+    Each layer's output counts against ``limit``, so neither a bomb nor a bomb inside a
+    bomb makes us hold more than ``limit`` plus one step.
+    """
+
+    def __init__(self, content_encoding: str, limit: int, status: int) -> None:
+        self._limit, self._status = limit, status
+        names = [n.strip().lower() for n in content_encoding.split(",")]
+        names = [n for n in names if n and n != "identity"]
+        unknown = [n for n in names if n not in (*_GZIP, "deflate")]
+        if unknown:
+            raise _UnusableAnswer(f"the answer is compressed in a way that was not asked for "
+                                  f"({clean_message(unknown[0])[:20]})", status)
+        # Encodings are applied in the order listed, so they are undone in reverse.
+        self._names = list(reversed(names))
+        self._layers: list[Any] = [None] * len(self._names)
+        self._heads = [b""] * len(self._names)  # the first bytes of a deflate layer, until it can be told apart
+        self._sizes = [0] * (len(self._names) + 1)
+
+    def _broken(self) -> _UnusableAnswer:
+        return _UnusableAnswer("the answer's compressed body is broken", self._status)
+
+    def _layer(self, index: int, first: bytes) -> Any:
+        """Layer ``index``, made on its first two bytes; None while fewer have arrived."""
+        layer = self._layers[index]
+        if layer is None:
+            if self._names[index] in _GZIP:
+                wbits = zlib.MAX_WBITS | 16
+            elif len(first) < 2:
+                return None
+            else:  # "deflate" means zlib-wrapped, but some servers send raw deflate (httpx takes both)
+                zlib_header = (first[0] & 0x0F) == 8 and int.from_bytes(first[:2], "big") % 31 == 0
+                wbits = zlib.MAX_WBITS if zlib_header else -zlib.MAX_WBITS
+            layer = self._layers[index] = zlib.decompressobj(wbits)
+        return layer
+
+    def _through(self, index: int, data: bytes) -> Iterator[bytes]:
+        """Feed ``data`` to layer ``index``; yield what leaves the last layer, a bounded piece at a time."""
+        self._sizes[index] += len(data)
+        if self._sizes[index] > self._limit:
+            raise _UnusableAnswer(f"the answer is larger than {self._limit // 1024} KiB", self._status)
+        if index == len(self._names):
+            yield data
+            return
+        pending = data
+        if self._layers[index] is None:
+            pending = self._heads[index] = self._heads[index] + data
+        layer = self._layer(index, pending)
+        if layer is None:
+            return
+        while True:
+            try:
+                out = layer.decompress(pending, _DECODE_STEP)
+            except zlib.error:
+                raise self._broken() from None
+            pending = layer.unconsumed_tail
+            if out:
+                yield from self._through(index + 1, out)
+            if not pending and len(out) < _DECODE_STEP:
+                return
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        return self._through(0, data) if data else iter(())
+
+    def finish(self) -> None:
+        """A compressed stream that stopped before its end marker was cut short."""
+        started = [layer is not None or head for layer, head in zip(self._layers, self._heads, strict=True)]
+        if any(begun and (layer is None or not layer.eof)
+               for begun, layer in zip(started, self._layers, strict=True)):
+            raise self._broken()

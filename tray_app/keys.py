@@ -14,6 +14,7 @@ from typing import Any
 
 import keyring
 import keyring.backend
+import keyring.backends.chainer
 import keyring.core
 import keyring.errors
 
@@ -36,6 +37,15 @@ def _acceptable(backend: Any) -> bool:
     return not module.startswith(("keyrings.alt", "keyring.backends.fail", "keyring.backends.null"))
 
 
+def _empty_chain(backend: Any) -> bool:
+    if not isinstance(backend, keyring.backends.chainer.ChainerBackend):
+        return False
+    try:
+        return not list(backend.backends)
+    except Exception:
+        return True
+
+
 def _explain(exc: BaseException) -> KeyUnavailable:
     if isinstance(exc, keyring.errors.NoKeyringError):
         return KeyUnavailable(NO_BACKEND)
@@ -48,13 +58,35 @@ def _explain(exc: BaseException) -> KeyUnavailable:
 
 
 class KeyStore:
-    """Thread-safe access to the keyring with a per-process cache."""
+    """Thread-safe access to the keyring with a per-process cache.
+
+    Keyring calls are serialised by one lock, the cache by another: a keyring that hangs
+    (a password prompt nobody answers) blocks only other keyring calls, never a reader of
+    the cache, such as the log filter that redacts keys from every record.
+    """
 
     def __init__(self, service: str = SERVICE) -> None:
         self._service = service
         self._cache: dict[str, str | None] = {}
-        self._lock = threading.Lock()
+        #: Every key this process has held, replaced or deleted ones too, for redaction.
+        self._seen: set[str] = set()
+        self._io_lock = threading.Lock()
+        self._cache_lock = threading.Lock()
         self._backend: Any = None
+
+    def _remember(self, account_id: str, key: str | None) -> None:
+        with self._cache_lock:
+            self._cache[account_id] = key
+            if key:
+                self._seen.add(key)
+
+    def _cached(self, account_id: str) -> tuple[bool, str | None]:
+        with self._cache_lock:
+            return account_id in self._cache, self._cache.get(account_id)
+
+    def peek(self, account_id: str) -> tuple[bool, str | None]:
+        """(True, key) if the key was read already, without touching the keyring; else (False, None)."""
+        return self._cached(account_id)
 
     def _keyring(self) -> Any:
         if self._backend is None:
@@ -64,6 +96,10 @@ class KeyStore:
             except Exception as exc:
                 raise _explain(exc) from None
             if not _acceptable(backend) and type(backend).__module__.startswith("keyring.backends.fail"):
+                raise KeyUnavailable(NO_BACKEND)
+            if _empty_chain(backend):
+                # What keyring picks when every real backend was filtered out: it stores nothing
+                # and finds nothing, so "no key stored" would be a lie and "key set" a silent no-op.
                 raise KeyUnavailable(NO_BACKEND)
             self._backend = backend
         return self._backend
@@ -76,9 +112,13 @@ class KeyStore:
         return f"{type(backend).__module__}.{type(backend).__name__}"
 
     def get(self, account_id: str) -> str | None:
-        with self._lock:
-            if account_id in self._cache:
-                return self._cache[account_id]
+        found, key = self._cached(account_id)
+        if found:
+            return key
+        with self._io_lock:
+            found, key = self._cached(account_id)  # read by another thread while we waited
+            if found:
+                return key
             try:
                 value = self._keyring().get_password(self._service, account_id)
             except KeyUnavailable:
@@ -86,23 +126,24 @@ class KeyStore:
             except Exception as exc:
                 raise _explain(exc) from None
             key = value.strip() if isinstance(value, str) and value.strip() else None
-            self._cache[account_id] = key
+            self._remember(account_id, key)
             return key
 
     def set(self, account_id: str, key: str) -> None:
-        with self._lock:
+        with self._io_lock:
             try:
                 self._keyring().set_password(self._service, account_id, key)
             except KeyUnavailable:
                 raise
             except Exception as exc:
                 raise _explain(exc) from None
-            self._cache[account_id] = key
+            self._remember(account_id, key)
 
     def delete(self, account_id: str) -> bool:
         """Remove the key; False if there was none."""
-        with self._lock:
-            self._cache.pop(account_id, None)
+        with self._io_lock:
+            with self._cache_lock:
+                self._cache.pop(account_id, None)
             try:
                 self._keyring().delete_password(self._service, account_id)
             except keyring.errors.PasswordDeleteError:
@@ -115,13 +156,14 @@ class KeyStore:
 
     def forget(self, account_id: str | None = None) -> None:
         """Drop cached keys so the next use reads the keyring again (after a key was replaced)."""
-        with self._lock:
+        with self._cache_lock:
             if account_id is None:
                 self._cache.clear()
             else:
                 self._cache.pop(account_id, None)
 
     def known_keys(self) -> list[str]:
-        """The keys read so far, for redacting them from logs."""
-        with self._lock:
-            return [k for k in self._cache.values() if k]
+        """Every key read or stored so far (replaced ones too), for redacting them from logs; never blocks
+        on the keyring."""
+        with self._cache_lock:
+            return sorted(self._seen)

@@ -2,45 +2,102 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import logging.handlers
+import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from urllib.parse import quote
 
 LOG_NAME = "credit-tray.log"
 REDACTED = "[redacted]"
+#: A run of this many characters of a key (or the whole key, if shorter) counts as the key: a key cut
+#: short ("sk-live-abcdef…") or glued to other text must not survive in a log either.
+FRAGMENT = 12
+#: Keys shorter than this are not searched for: they would match ordinary words.
+MIN_KEY = 4
+
+
+def _spellings(key: str) -> set[str]:
+    """The key as it may appear in text: as is, URL-encoded, escaped by repr or JSON."""
+    forms = {key, quote(key, safe=""), quote(key, safe="/"), json.dumps(key)[1:-1], repr(key)[1:-1],
+             key.encode("unicode_escape").decode("ascii")}
+    return {form for form in forms if len(form) >= MIN_KEY}
+
+
+def redact(text: str, keys: Iterable[str], *, marker: str = REDACTED) -> str:
+    """``text`` with every spelling of every key, and every long enough piece of one, replaced by ``marker``."""
+    covered = bytearray(len(text))
+    for key in keys:
+        if len(key) < MIN_KEY:
+            continue
+        for form in _spellings(key):
+            width = min(FRAGMENT, len(form))
+            for piece in {form[i:i + width] for i in range(len(form) - width + 1)}:
+                at = text.find(piece)
+                while at >= 0:
+                    covered[at:at + width] = b"\x01" * width
+                    at = text.find(piece, at + 1)
+    if not any(covered):
+        return text
+    out: list[str] = []
+    run = False
+    for char, hidden in zip(text, covered, strict=True):
+        if hidden and not run:
+            out.append(marker)
+        elif not hidden:
+            out.append(char)
+        run = bool(hidden)
+    return "".join(out)
 
 
 class RedactKeys(logging.Filter):
-    """Replaces any stored key in a record's final text (message, args and traceback alike)."""
+    """Replaces any stored key in a record's final text (message, args, traceback and stack alike)."""
 
     def __init__(self, known_keys: Callable[[], Iterable[str]]) -> None:
         super().__init__()
         self._known_keys = known_keys
 
     def filter(self, record: logging.LogRecord) -> bool:
-        keys = [k for k in self._known_keys() if len(k) >= 4]
+        keys = [k for k in self._known_keys() if len(k) >= MIN_KEY]
         if not keys:
             return True
-        text = record.getMessage()
+        try:
+            text = record.getMessage()
+        except Exception:  # a broken format string: keep what can be shown, safely
+            text = f"{record.msg!s} {record.args!r}"
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
-        for key in keys:
-            text = text.replace(key, REDACTED)
-            if record.exc_text:
-                record.exc_text = record.exc_text.replace(key, REDACTED)
-        record.msg, record.args = text, None
+        record.msg, record.args = redact(text, keys), None
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text, keys)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info, keys)
         return True
 
 
 def setup_file_logging(folder: Path, known_keys: Callable[[], Iterable[str]], *, level: int = logging.INFO) -> Path:
-    """Log to ``folder/credit-tray.log`` (1 MiB × 3); returns the file's path."""
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / LOG_NAME
-    handler = logging.handlers.RotatingFileHandler(path, maxBytes=1024 * 1024, backupCount=3, encoding="utf-8")
+    """Log to ``folder/credit-tray.log`` (1 MiB × 3); returns the file's path.
+
+    If the file cannot be opened, warnings and errors go to stderr instead, scrubbed the
+    same way (Python's last-resort handler would print them raw), and the OSError is raised.
+    """
+    root = logging.getLogger()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / LOG_NAME
+        handler: logging.Handler = logging.handlers.RotatingFileHandler(path, maxBytes=1024 * 1024, backupCount=3,
+                                                                        encoding="utf-8")
+    except OSError:
+        fallback = logging.StreamHandler(sys.stderr)
+        fallback.setLevel(logging.WARNING)
+        fallback.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        fallback.addFilter(RedactKeys(known_keys))
+        root.addHandler(fallback)
+        raise
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactKeys(known_keys))
-    root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(level)
     # httpx logs every request line at INFO; URLs carry no key, but the noise helps nobody.

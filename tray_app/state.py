@@ -8,9 +8,11 @@ neither forgets a balance nor repeats an alert. A damaged file is set aside
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import logging
 import os
+import time
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -22,6 +24,8 @@ from tray_app.model import Reading
 
 log = logging.getLogger(__name__)
 VERSION = 1
+#: A temp file this old belongs to a writer that died before renaming it.
+STALE_TEMP_S = 60.0
 
 
 def _dec(value: Decimal | None) -> str | None:
@@ -95,7 +99,8 @@ class StateStore:
                     auth_alerted=entry.get("auth_alerted") is True,
                 )
             return memories
-        except (ValueError, KeyError, TypeError, AttributeError, InvalidOperation) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError, InvalidOperation, RecursionError,
+                OverflowError) as exc:
             self._set_aside(exc)
             return {}
 
@@ -117,6 +122,17 @@ class StateStore:
             },
         }
         atomic_write(self.path, json.dumps(payload, indent=1).encode("utf-8"))
+        self._clear_stale_temps()
+
+    def _clear_stale_temps(self) -> None:
+        """Remove temp files a writer killed mid-save left behind (only old ones: another process,
+        the CLI beside the tray, may be writing its own right now)."""
+        cutoff = time.time() - STALE_TEMP_S
+        with contextlib.suppress(OSError):
+            for leftover in self.path.parent.glob(f".{glob.escape(self.path.name)}.*.tmp"):
+                with contextlib.suppress(OSError):
+                    if leftover.stat().st_mtime < cutoff:
+                        leftover.unlink()
 
     def update(self, changed: dict[str, AlertMemory], removed: tuple[str, ...] = ()) -> None:
         """Merge into what is on disk now, so a CLI check and the tray do not undo each other."""

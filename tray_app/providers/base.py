@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, InvalidOperation
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -141,6 +141,8 @@ def load_json(answer: HttpAnswer) -> Any:
     """Decode a JSON body with exact numbers; anything else is a ShapeError."""
     try:
         return json.loads(answer.body, parse_float=Decimal, parse_int=Decimal, parse_constant=_no_constants)
+    except ArithmeticError:  # decimal.InvalidOperation: an exponent beyond what any number can hold
+        raise ShapeError("the answer holds a number out of range") from None
     except (ValueError, RecursionError) as exc:
         if isinstance(exc, ShapeError):
             raise
@@ -187,17 +189,25 @@ def amount_from_text(value: Any, name: str) -> Decimal:
         raise ShapeError(f"{name} is not a number") from None
 
 
+#: Exact arithmetic whatever the literal: the default context rounds to 28 digits and traps
+#: (raises ``decimal.Overflow``) on exponents like ``1e999999999`` that JSON allows.
+_EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN, traps=[InvalidOperation])
+
+
 def _checked(value: Decimal, name: str, *, integer: bool, negative_one: bool) -> Decimal:
     if not value.is_finite():
         raise ShapeError(f"{name} is not a finite number")
-    if abs(value) > MAX_AMOUNT:
+    if value.copy_abs() > MAX_AMOUNT:
         raise ShapeError(f"{name} is out of range")
-    if integer and value != value.to_integral_value():
+    whole = value == value.to_integral_value(context=_EXACT)
+    if integer and not whole:
         raise ShapeError(f"{name} is not a whole number")
     if value < 0 and not (negative_one and value == -1):
         raise ShapeError(f"{name} is negative")
+    if value == 0:
+        return Decimal(0)  # not "-0" or "0E+999"
     # 950.0 and 950 are the same balance; keep the shorter spelling.
-    return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
+    return value.quantize(Decimal(1), context=_EXACT) if whole else value.normalize(context=_EXACT)
 
 
 def optional_text(value: Any, name: str) -> str | None:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import queue
 import re
+import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -91,7 +92,10 @@ class SettingsBackend(QObject):
     def __init__(self, engine: Engine, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.engine = engine
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="credit-tray-settings")
+        # One daemon thread, not a ThreadPoolExecutor: its threads are joined at exit, so a keyring
+        # waiting on a password prompt would keep Quit from quitting.
+        self._jobs: queue.Queue[Callable[[], None] | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
 
     def run(self, job: Callable[[], Any], done: Callable[[Any, str | None], None]) -> None:
         """Run ``job`` in the background; ``done(result, error_text)`` is called on the GUI thread."""
@@ -106,10 +110,18 @@ class SettingsBackend(QObject):
                 result, error = None, f"internal error ({type(exc).__name__})"
             self.finished.emit(_Done(done, result, error))
 
-        self._pool.submit(work)
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._serve, name="credit-tray-settings", daemon=True)
+            self._thread.start()
+        self._jobs.put(work)
+
+    def _serve(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            job()
 
     def shutdown(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        """Stop taking jobs; a job stuck in the keyring is left to die with the process."""
+        self._jobs.put(None)
 
     # The jobs themselves: plain functions of the engine's config path and key store.
     def save(self, draft: Draft) -> None:

@@ -196,6 +196,7 @@ class TrayController(QObject):
         self._manual = False
         if report is not None:
             self._notify(report)
+            self._show_save_error(report.save_error)
         if self._refresh_override is None or report is not None:
             self.scheduler.refreshed()
         self._update_icon()
@@ -290,6 +291,8 @@ class TrayController(QObject):
         self._placeholder.setEnabled(False)
         self._config_line = QAction("", self.menu)
         self._config_line.setEnabled(False)
+        self._save_line = QAction("", self.menu)
+        self._save_line.setEnabled(False)
         self.menu.insertAction(self._accounts_end, self._placeholder)
 
     def _titles(self) -> list[tuple[str, str]]:
@@ -320,6 +323,13 @@ class TrayController(QObject):
             self.menu.insertAction(first, self._config_line)
         self._placeholder.setVisible(not order)
         self._update_rows()
+
+    def _show_save_error(self, error: str | None) -> None:
+        """A full or read-only disk: the balances still show, and the menu says what is not kept."""
+        self.menu.removeAction(self._save_line)
+        if error:
+            self._save_line.setText(f"Can't save balances: {error}".replace("&", "&&"))
+            self.menu.insertAction(self._accounts_end, self._save_line)
 
     def _make_row(self, account_id: str, title: str) -> _Row:
         menu = QMenu(title, self.menu)

@@ -13,9 +13,9 @@ import threading
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from tray_app.config import ConfigFileError
-from tray_app.engine import Engine, RefreshReport
-from tray_app.model import AccountResult
+from tray_app.config import Account, ConfigFileError
+from tray_app.engine import Engine, RefreshReport, failed_result, internal_error
+from tray_app.model import AccountResult, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,10 @@ class RefreshWorker(QObject):
         self._task: asyncio.Task[RefreshReport] | None = None
         self._task_lock = threading.Lock()
         self._cancelled = threading.Event()
+        #: The latest result per account, so a refresh that breaks can still show the last balance.
+        self._latest: dict[str, AccountResult] = {}
+        #: Results of the refresh under way.
+        self._reported: dict[str, AccountResult] = {}
 
     @Slot()
     def load_initial(self) -> None:
@@ -45,9 +49,13 @@ class RefreshWorker(QObject):
             return
         self.configLoaded.emit(config)
         try:
-            self.lastKnown.emit(self.engine.last_known(config))
+            known = self.engine.last_known(config)
         except Exception:
             log.exception("could not read the saved balances")
+            return
+        for account_id, result in known.items():
+            self._latest.setdefault(account_id, result)
+        self.lastKnown.emit(known)
 
     @Slot(object)
     def refresh(self, account_ids: list[str] | None) -> None:
@@ -65,8 +73,10 @@ class RefreshWorker(QObject):
             self.refreshFinished.emit(None)
             return
         self.configLoaded.emit(config)
-        accounts = self.engine.select(config, account_ids)
+        self._reported = {}
+        accounts: list[Account] = []
         try:
+            accounts = self.engine.select(config, account_ids)
             with self._task_lock:
                 self._task = self._loop.create_task(
                     self.engine.refresh(config, accounts, on_result=self._emit_result)
@@ -76,15 +86,33 @@ class RefreshWorker(QObject):
             report = self._loop.run_until_complete(self._task)
         except asyncio.CancelledError:
             log.info("refresh cancelled")
-        except Exception:
+        except Exception as exc:
             # A bug in a refresh costs that refresh, never the app; the next one runs as usual.
             log.exception("refresh failed")
+            report = self._failed_report(accounts, exc)
         finally:
             with self._task_lock:
                 self._task = None
         self.refreshFinished.emit(report)
 
+    def _failed_report(self, accounts: list[Account], exc: Exception) -> RefreshReport:
+        """Every account this refresh did not get to shows the failure, with its last known balance."""
+        now = utc_now()
+        error = internal_error(exc, "during the refresh")
+        done = self._reported
+        results = []
+        for account in accounts:
+            result = done.get(account.id)
+            if result is None:
+                latest = self._latest.get(account.id)
+                result = failed_result(account, error, latest.reading if latest else None, now)
+                self._emit_result(result)
+            results.append(result)
+        return RefreshReport(checked_at=now, results=tuple(results), alerts=())
+
     def _emit_result(self, result: AccountResult) -> None:
+        self._latest[result.account_id] = result
+        self._reported[result.account_id] = result
         self.resultReady.emit(result)
 
     def cancel(self) -> None:
