@@ -15,17 +15,8 @@ debs=(binutils)
 if [[ $("$PYTHON" -c 'import sys; print(sys.base_prefix)') == /usr ]]; then
   debs+=("lib$("$PYTHON" -c 'import sys; print(f"python{sys.version_info[0]}.{sys.version_info[1]}")')")
 fi
-missing=()
-for pkg in "${debs[@]}"; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
-done
-if ((${#missing[@]})); then
-  sudo=""
-  [[ $(id -u) -eq 0 ]] || sudo="sudo"
-  echo "Installing Debian packages: ${missing[*]}"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+source scripts/debs.sh
+install_debs "${debs[@]}"
 
 venv=build/venv-packaging
 [[ -x $venv/bin/python ]] || "$PYTHON" -m venv "$venv"

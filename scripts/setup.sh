@@ -19,17 +19,8 @@ debs=("${APP_DEBS[@]}")
 [[ $kind == test ]] && debs+=("${TEST_DEBS[@]}")
 python3 -c 'import ensurepip, venv' 2>/dev/null || debs+=(python3-venv)
 
-missing=()
-for pkg in "${debs[@]}"; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
-done
-if ((${#missing[@]})); then
-  sudo=""
-  [[ $(id -u) -eq 0 ]] || sudo="sudo"
-  echo "Installing Debian packages: ${missing[*]}"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+source scripts/debs.sh
+install_debs "${debs[@]}"
 
 if [[ ! -x .venv/bin/python ]]; then
   python3 -m venv .venv
