@@ -176,3 +176,12 @@ PATHS = {
     "sociavault": SOCIAVAULT_PATH,
     "unwatermark": UNWATERMARK_PATH,
 }
+
+# The documents' own success examples (SmarterBot's with a finite balance; its -1 example is separate).
+SUCCESS_BODY: dict[str, Any] = {
+    "meowload": {"availableCredits": 282539},
+    "smarterbot": {"Data": {"Total": 5000, "Used": 243, "Remain": 4757}, "Version": "1.0.0", "Success": True,
+                   "Code": 200, "Message": ""},
+    "sociavault": {"credits": 950, "subscriptionStatus": "active", "subscriptionId": "sub_1234567890"},
+    "unwatermark": {"code": 100000, "message": {}, "result": {"user_credits": "1234"}},
+}

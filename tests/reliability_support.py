@@ -16,7 +16,10 @@ import select
 import socket
 import ssl
 import struct
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -28,21 +31,14 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from tests.fakeserver import PATHS, FakeServer
+from tests.fakeserver import PATHS, SUCCESS_BODY, FakeServer
 from tray_app.keys import KeyStore
 from tray_app.providers import PROVIDERS
 
 ALL = sorted(PROVIDERS)
 MiB = 1024 * 1024
 
-# The documents' own success examples, and what each must read as.
-SUCCESS_BODY: dict[str, Any] = {
-    "meowload": {"availableCredits": 282539},
-    "smarterbot": {"Data": {"Total": 5000, "Used": 243, "Remain": 4757}, "Version": "1.0.0", "Success": True,
-                   "Code": 200, "Message": ""},
-    "sociavault": {"credits": 950, "subscriptionStatus": "active", "subscriptionId": "sub_1234567890"},
-    "unwatermark": {"code": 100000, "message": {}, "result": {"user_credits": "1234"}},
-}
+# What each documented success example (tests.fakeserver.SUCCESS_BODY) must read as.
 SUCCESS_REMAINING = {"meowload": Decimal(282539), "smarterbot": Decimal(4757), "sociavault": Decimal(950),
                      "unwatermark": Decimal(1234)}
 #: The header each provider documents for the key (lower case, as the server records it).
@@ -384,3 +380,23 @@ class HangingKeyring(_Refusing):
 # test selects one by name, never picked (or chained) by the product's automatic choice.
 for _test_backend in (_Refusing, LockedKeyring, DismissedKeyring, RaisingKeyring, HangingKeyring):
     keyring.backend.KeyringBackend._classes.discard(_test_backend)
+
+
+def start_real_app(config: Path, env: dict[str, str], workdir: Path, *, tray_wait_s: float
+                   ) -> tuple[subprocess.Popen[str], Path]:
+    """``credit-tray --config`` as its own process (offscreen, own runtime dir); returns it and its log file."""
+    runtime = workdir / "runtime"
+    runtime.mkdir(mode=0o700)
+    env = {**env, "QT_QPA_PLATFORM": "offscreen", "XDG_RUNTIME_DIR": str(runtime),
+           "CREDIT_TRAY_TRAY_WAIT_S": str(tray_wait_s)}
+    proc = subprocess.Popen([sys.executable, "-m", "tray_app", "--config", str(config)], env=env, cwd=workdir,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return proc, Path(env["XDG_STATE_HOME"]) / "credit-tray" / "log" / "credit-tray.log"
+
+
+def wait_for_log(proc: subprocess.Popen[str], log: Path, text: str, timeout: float = 20) -> None:
+    """Until ``text`` is in the app's log; the app must stay up meanwhile."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and text not in (log.read_text() if log.exists() else ""):
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.05)

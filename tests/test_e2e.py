@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.desktop import services
-from tests.desktop.session import DesktopSession, missing_tools, wait_for
+from tests.desktop.session import DesktopSession, missing_tools, running, wait_for
 from tests.fakeserver import PATHS, FakeServer, Reply
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -93,10 +93,8 @@ def test_tray_registers_notifies_and_stays_single(desktop: DesktopSession, serve
     if shutil.which("secret-tool"):
         assert looked_up.stdout.strip() == CANARY
 
-    out = open(desktop.root / "app.out", "w+")  # noqa: SIM115 - closed below
-    tray = subprocess.Popen(app(), env=desktop.env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
-    bus = desktop.bus()
-    try:
+    with running(desktop, app()) as run:
+        tray, bus = run.proc, run.bus
         items = wait_for(lambda: services.tray_items(bus), 20, "the tray icon to register with the host")
         assert len(items) == 1
 
@@ -134,14 +132,7 @@ def test_tray_registers_notifies_and_stays_single(desktop: DesktopSession, serve
         tray.send_signal(signal.SIGINT)  # Ctrl+C in a terminal
         assert tray.wait(10) == 0
         wait_for(lambda: not services.tray_items(bus), 10, "the icon to go away")
-    finally:
-        if tray.poll() is None:
-            tray.kill()
-            tray.wait()
-        bus.close()
-        out.seek(0)
-        output = out.read()
-        out.close()
+    output = run.output
     assert "Traceback" not in output
     assert "QThread: Destroyed while thread is still running" not in output
 

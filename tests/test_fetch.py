@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from tests.fakeserver import MEOWLOAD_PATH, PATHS, SOCIAVAULT_PATH, UNWATERMARK_PATH, FakeServer, Reply
+from tests.fakeserver import MEOWLOAD_PATH, PATHS, SOCIAVAULT_PATH, SUCCESS_BODY, UNWATERMARK_PATH, FakeServer, Reply
 from tray_app.config import endpoint_url
 from tray_app.engine import Engine, RefreshReport
 from tray_app.fetch import Fetcher, FetchPolicy
@@ -46,14 +46,6 @@ ENGINE_POLICY = FetchPolicy(attempt_timeout=2.0, max_attempts=3, total_timeout=3
 #: A bound that only a broken timeout can exceed (the budget plus scheduling slack).
 MARGIN = 1.0
 
-# The documents' own success examples (SmarterBot's with a finite balance; its -1 example separately).
-SUCCESS_BODY: dict[str, Any] = {
-    "meowload": {"availableCredits": 282539},
-    "smarterbot": {"Data": {"Total": 5000, "Used": 243, "Remain": 4757}, "Version": "1.0.0", "Success": True,
-                   "Code": 200, "Message": ""},
-    "sociavault": {"credits": 950, "subscriptionStatus": "active", "subscriptionId": "sub_1234567890"},
-    "unwatermark": {"code": 100000, "message": {}, "result": {"user_credits": "1234"}},
-}
 # remaining, used, total, unlimited, subscription status, subscription id
 EXPECTED_READING: dict[str, tuple[Any, ...]] = {
     "meowload": (Decimal(282539), None, None, False, None, None),

@@ -47,7 +47,7 @@ sys.path.append(str(PACKAGING))
 import appmeta  # noqa: E402
 import qt_trim  # noqa: E402
 
-from tests.desktop.session import DesktopSession, missing_tools, wait_for  # noqa: E402
+from tests.desktop.session import DesktopSession, missing_tools, running, wait_for  # noqa: E402
 from tests.fakeserver import PATHS, FakeServer, Reply  # noqa: E402
 
 VERSION = appmeta.version()
@@ -519,11 +519,8 @@ def test_installed_tray_registers_notifies_logs_and_stays_single(desktop: Deskto
     server.route(PATHS["meowload"], Reply(200, {"availableCredits": 1500}))
     write_config(desktop, server.url)
     assert run_installed(desktop, "key", "set", "meow-main", stdin=CANARY).returncode == 0
-    out = open(desktop.root / "tray.out", "w+")  # noqa: SIM115 - closed below
-    tray = subprocess.Popen(["credit-tray"], env=app_env(desktop), cwd=desktop.root, stdout=out,
-                            stderr=subprocess.STDOUT)
-    bus = desktop.bus()
-    try:
+    with running(desktop, ["credit-tray"], env=app_env(desktop), cwd=desktop.root) as run:
+        tray, bus = run.proc, run.bus
         items = wait_for(lambda: services.tray_items(bus), 30, "the installed app's icon to register")
         assert len(items) == 1
         props = services.item_properties(bus, items[0])
@@ -547,14 +544,7 @@ def test_installed_tray_registers_notifies_logs_and_stays_single(desktop: Deskto
         tray.send_signal(signal.SIGTERM)
         assert tray.wait(15) == 0
         wait_for(lambda: not services.tray_items(bus), 10, "the icon to go away")
-    finally:
-        if tray.poll() is None:
-            tray.kill()
-            tray.wait()
-        bus.close()
-        out.seek(0)
-        output = out.read()
-        out.close()
+    output = run.output
     assert "Traceback" not in output, output
     assert "Could not load the Qt platform plugin" not in output, output
 

@@ -37,7 +37,9 @@ from tests.reliability_support import (
     SUCCESS_BODY,
     SUCCESS_REMAINING,
     route_for,
+    start_real_app,
     store_keys,
+    wait_for_log,
     write_config,
 )
 from tests.reliability_tray import MakeTray, make_tray, refresh, rows, start, visible_top_lines  # noqa: F401
@@ -148,18 +150,9 @@ def test_the_real_app_starts_with_a_broken_config_and_quits_cleanly(isolated_env
     content = BROKEN_CONFIGS["binary"][0]
     config = tmp_path / "config.toml"
     config.write_bytes(content)
-    runtime = tmp_path / "runtime"
-    runtime.mkdir(mode=0o700)
-    env = {**isolated_env, "QT_QPA_PLATFORM": "offscreen", "XDG_RUNTIME_DIR": str(runtime),
-           "CREDIT_TRAY_TRAY_WAIT_S": "0.5"}
-    proc = subprocess.Popen([sys.executable, "-m", "tray_app", "--config", str(config)], env=env, cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    log = Path(isolated_env["XDG_STATE_HOME"]) / "credit-tray" / "log" / "credit-tray.log"
+    proc, log = start_real_app(config, isolated_env, tmp_path, tray_wait_s=0.5)
     try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and "config error" not in (log.read_text() if log.exists() else ""):
-            assert proc.poll() is None, proc.communicate()
-            time.sleep(0.1)
+        wait_for_log(proc, log, "config error")
         time.sleep(1.0)  # past the tray wait: the fallback window opens, the app keeps running
         assert proc.poll() is None, proc.communicate()
         proc.send_signal(signal.SIGTERM)

@@ -25,7 +25,7 @@ import pytest
 
 from tests import reliability_support as support
 from tests.fakeserver import FakeServer, Reply
-from tests.reliability_support import ALL, SUCCESS_BODY, route_for, write_config
+from tests.reliability_support import ALL, SUCCESS_BODY, route_for, start_real_app, wait_for_log, write_config
 from tests.reliability_tray import MakeTray, make_tray, refresh, row_lines, rows, start  # noqa: F401
 from tray_app.alerts import AlertMemory
 from tray_app.engine import Engine
@@ -186,17 +186,9 @@ def test_the_real_app_quits_at_once_while_the_keyring_hangs(keyring_env: dict[st
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     env = select(monkeypatch, keyring_env, "tests.reliability_support.HangingKeyring")
     config = write_config(tmp_path / "config.toml", _accounts(server))
-    runtime = tmp_path / "runtime"
-    runtime.mkdir(mode=0o700)
-    env = {**env, "QT_QPA_PLATFORM": "offscreen", "XDG_RUNTIME_DIR": str(runtime), "CREDIT_TRAY_TRAY_WAIT_S": "60"}
-    proc = subprocess.Popen([sys.executable, "-m", "tray_app", "--config", str(config)], env=env, cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    log = Path(env["XDG_STATE_HOME"]) / "credit-tray" / "log" / "credit-tray.log"
+    proc, log = start_real_app(config, env, tmp_path, tray_wait_s=60)
     try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and "refresh due: start" not in (log.read_text() if log.exists() else ""):
-            assert proc.poll() is None, proc.communicate()
-            time.sleep(0.05)
+        wait_for_log(proc, log, "refresh due: start")
         time.sleep(0.5)  # the refresh is now waiting on the keyring
         assert proc.poll() is None
         sent = time.monotonic()

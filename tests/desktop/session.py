@@ -16,7 +16,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -173,3 +174,28 @@ class DesktopSession:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(5)
         self._procs.clear()
+
+
+class RunningApp:
+    """A program started in the session: ``proc``, a ``bus`` connection, and its ``output`` once stopped."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], bus: Any) -> None:
+        self.proc, self.bus, self.output = proc, bus, ""
+
+
+@contextmanager
+def running(session: DesktopSession, args: list[str], *, env: dict[str, str] | None = None,
+            cwd: Path = ROOT) -> Iterator[RunningApp]:
+    """Start ``args`` in the session; on leaving, kill it if still running and keep what it printed."""
+    with open(session.root / "app.out", "w+b") as out:
+        proc = subprocess.Popen(args, env=env or session.env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
+        app = RunningApp(proc, session.bus())
+        try:
+            yield app
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            app.bus.close()
+            out.seek(0)
+            app.output = out.read().decode("utf-8", "replace")
