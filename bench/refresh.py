@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.fakeserver import PATHS, FakeServer, Reply
 from tray_app.engine import Engine
+from tray_app.history import HistoryStore
 from tray_app.keys import KeyStore
-from tray_app.state import StateStore
 
 
 def main() -> None:
@@ -42,7 +42,7 @@ def main() -> None:
             keys = KeyStore()
             for i in range(count):
                 keys.set(f"a{i}", f"sk-bench-{i}")
-            engine = Engine(config, keys=keys, state=StateStore(Path(home) / f"state-{count}.json"))
+            engine = Engine(config, keys=keys, history=HistoryStore(Path(home) / f"history-{count}.sqlite3"))
             loaded = engine.load_config()
             times = []
             for _ in range(5):

@@ -13,8 +13,8 @@ from PySide6.QtWidgets import QApplication, QMenu
 
 from tray_app.engine import Engine
 from tray_app.fetch import FetchPolicy
+from tray_app.history import HistoryStore
 from tray_app.keys import KeyStore
-from tray_app.state import StateStore
 from tray_app.ui.tray import TrayController
 
 MakeTray = Callable[..., TrayController]
@@ -28,7 +28,8 @@ def make_tray(isolated_env: dict[str, str], tmp_path: Path, qapp: QApplication) 
 
     def make(config: Path, *, policy: FetchPolicy | None = None, engine: Engine | None = None,
              refresh_seconds: float = 3600) -> TrayController:
-        engine = engine or Engine(config, keys=KeyStore(), state=StateStore(tmp_path / "state.json"),
+        engine = engine or Engine(config, keys=KeyStore(), history=HistoryStore(tmp_path / "history.sqlite3"),
+                        notifier="tray",
                                   policy=policy or FetchPolicy(attempt_timeout=2, total_timeout=4,
                                                                backoff_base=0.01))
         controller = TrayController(engine, refresh_seconds=refresh_seconds)

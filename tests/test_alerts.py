@@ -1,9 +1,9 @@
-"""The pure alert rule (tray_app/alerts.py) against the issue's words and MeowLoad's documented rule.
+"""The pure alert rule (tray_app/alerts.py): each alert level armed or fired.
 
-MeowLoad's monitor: ``credits < threshold < (last_credits or inf)``; the issue adds: several
-thresholds crossed at once give one alert naming the lowest, exhausted is its own alert,
-re-arm only after a good reading back above, failed fetches neither alert nor re-arm, an
-auth failure alerts once until a success, unlimited is never low or exhausted.
+A good reading below an armed level fires it; a good reading at or above a fired level
+re-arms it. Several levels fired at once give one alert naming the lowest; level 0 is
+"exhausted" (at or below 0) and its own alert; failed fetches neither fire nor re-arm; an
+auth failure alerts once until a success; unlimited is never low or exhausted.
 """
 
 from __future__ import annotations
@@ -213,10 +213,18 @@ def test_exact_threshold_is_not_below_it() -> None:
     assert feed([12000, 10000]) == [None, None]
 
 
-def test_document_rule_is_literal_about_equality() -> None:
-    # MeowLoad's rule `credits < threshold < last_credits` taken literally: from exactly 10,000
-    # down to 9,999 the threshold is not strictly below last_credits, so no alert.
-    assert feed([12000, 10000, 9999]) == [None, None, None]
+def test_landing_on_a_threshold_then_going_below_alerts_once() -> None:
+    # An exact 10,000-credit pack, then one credit used: the account turns low and says so, once.
+    # (The document's literal rule `credits < t < last` missed this: 10,000 is not above 10,000.)
+    assert summary(feed([12000, 10000, 9999, 9998])) == [None, None, ("threshold", 10000), None]
+    assert summary(feed([10000, 9999])) == [None, ("threshold", 10000)]
+    # And from exactly 0 nothing is left to cross.
+    assert summary(feed([20000, 100, 0, -5])) == [None, ("threshold", 300), ("exhausted", None), None]
+
+
+def test_reading_at_a_fired_threshold_rearms_it() -> None:
+    # 10,000 is not below 10,000: a top-up to exactly the level re-arms it.
+    assert summary(feed([12000, 9000, 10000, 9999])) == [None, ("threshold", 10000), None, ("threshold", 10000)]
 
 
 def test_rearm_only_after_good_reading_back_above() -> None:
@@ -254,7 +262,7 @@ def test_failure_as_first_outcome_then_reading() -> None:
 
 
 def test_failed_fetch_keeps_memory_unchanged() -> None:
-    memory = AlertMemory(last_good=good(9000), auth_alerted=False)
+    memory = AlertMemory(fired=frozenset({Decimal(10000)}), auth_alerted=False)
     new_memory, alert = decide(ACCOUNT, memory, failed(ErrorKind.NETWORK), MEOW_T)
     assert alert is None
     assert new_memory == memory
@@ -300,7 +308,7 @@ def test_exhausted_after_threshold_alerts() -> None:
 def test_402_reading_is_exhausted_alert_once() -> None:
     meow = PROVIDERS["meowload"]
     reading = interpret(meow, HttpAnswer(402, {}, b'{"message": "Credits Exhausted"}'), "en", NOW)
-    memory, alert = decide(ACCOUNT, AlertMemory(last_good=good(80)), reading, MEOW_T)
+    memory, alert = decide(ACCOUNT, AlertMemory(fired=frozenset(MEOW_T[:-1])), reading, MEOW_T)
     assert alert is not None
     assert alert.kind is AlertKind.EXHAUSTED
     assert alert.remaining == Decimal(0)
@@ -308,9 +316,23 @@ def test_402_reading_is_exhausted_alert_once() -> None:
     assert alert is None
 
 
-def test_exhausted_with_only_zero_threshold_still_alerts() -> None:
+def test_exhausted_is_governed_by_the_zero_level() -> None:
     assert summary(feed([5, 0], thresholds=(Decimal(0),))) == [None, ("exhausted", None)]
-    assert summary(feed([5, 0], thresholds=())) == [None, ("exhausted", None)]
+    # A user who removed 0 from the levels asked for no "exhausted" alert.
+    assert summary(feed([5, 0], thresholds=())) == [None, None]
+    assert summary(feed([500, 0], thresholds=(Decimal(100),))) == [None, ("threshold", 100)]
+
+
+def test_overdrawn_balance_is_exhausted_once() -> None:
+    assert summary(feed([20000, -20, -40, 10, -1])) == [None, ("exhausted", None), None, None, ("exhausted", None)]
+
+
+def test_imported_last_balance_counts_as_fired_levels() -> None:
+    """The old state file knew only the last balance: the levels it was below stay quiet."""
+    memory = AlertMemory(imported_level=Decimal(9000))
+    assert summary(feed([8000, 1500], memory=memory)) == [None, ("threshold", 2000)]
+    memory = AlertMemory(imported_level=Decimal(12000))
+    assert summary(feed([9000], memory=memory)) == [("threshold", 10000)]
 
 
 # --------------------------------------------------------------------------- auth
@@ -384,8 +406,8 @@ def test_fractional_thresholds_and_balances() -> None:
     assert third is None
 
 
-def test_no_thresholds_only_exhausted() -> None:
-    assert summary(feed([5000, 50, 0], thresholds=())) == [None, None, ("exhausted", None)]
+def test_no_thresholds_no_alerts() -> None:
+    assert summary(feed([5000, 50, 0], thresholds=())) == [None, None, None]
 
 
 # --------------------------------------------------------------------------- property: one alert per crossing
@@ -394,14 +416,15 @@ def test_no_thresholds_only_exhausted() -> None:
 def model_alerts(events: Sequence[Event], thresholds: Sequence[int]) -> list[tuple[str, int | None] | None]:
     """An independent model, written per threshold rather than per reading.
 
-    Each positive threshold, and "exhausted", has an *armed* flag, initially armed (no reading is
-    infinitely high). A good reading r: a threshold t fires if armed and r < t, and is armed
-    afterwards exactly when r > t (the document's ``threshold < last_credits``). Exhaustion fires
-    when armed and r <= 0 and is armed afterwards exactly when r > 0. When exhaustion fires it is
-    the only alert; otherwise the lowest fired threshold is. Failures change nothing, except that
-    the first auth failure since the last good reading alerts. Unlimited readings arm everything.
+    Each positive threshold, and "exhausted" when 0 is among the thresholds, has an *armed* flag,
+    initially armed. A good reading r: a threshold t fires if armed and r < t, and is armed
+    afterwards exactly when r >= t. Exhaustion fires when armed and r <= 0 and is armed afterwards
+    exactly when r > 0. When exhaustion fires it is the only alert; otherwise the lowest fired
+    threshold is. Failures change nothing, except that the first auth failure since the last good
+    reading alerts. Unlimited readings arm everything.
     """
     positive = sorted({t for t in thresholds if t > 0})
+    watch_zero = 0 in thresholds
     armed = dict.fromkeys(positive, True)
     exhaust_armed = True
     auth_armed = True
@@ -422,9 +445,9 @@ def model_alerts(events: Sequence[Event], thresholds: Sequence[int]) -> list[tup
             continue
         assert isinstance(event, int)
         fired = [t for t in positive if armed[t] and event < t]
-        exhausted = exhaust_armed and event <= 0
+        exhausted = watch_zero and exhaust_armed and event <= 0
         for t in positive:
-            armed[t] = event > t
+            armed[t] = event >= t
         exhaust_armed = event > 0
         if exhausted:
             out.append(("exhausted", None))
@@ -437,7 +460,7 @@ def model_alerts(events: Sequence[Event], thresholds: Sequence[int]) -> list[tup
 
 events_strategy = st.lists(
     st.one_of(
-        st.integers(min_value=0, max_value=12000),
+        st.integers(min_value=-50, max_value=12000),
         st.sampled_from([0, 99, 100, 101, 299, 300, 301, 1999, 2000, 2001, 9999, 10000, 10001]),
         st.sampled_from(
             ["auth", "server", "network", "timeout", "rate_limited", "bad_response", "unlimited"]
@@ -461,13 +484,14 @@ def test_property_random_thresholds_match_model(events: list[Event], thresholds:
 
 
 @settings(max_examples=300, database=None)
-@given(balances=st.lists(st.integers(min_value=0, max_value=12000), min_size=1, max_size=40))
+@given(balances=st.lists(st.integers(min_value=-10, max_value=12000), min_size=1, max_size=40))
 def test_property_one_alert_per_step_and_per_crossing(balances: list[int]) -> None:
-    """Without failures: a step alerts iff some threshold (or zero) was crossed downwards in it."""
+    """Without failures: a step alerts iff some threshold (or zero) was crossed downwards in it,
+    where "crossed" compares with the previous balance only: below now, at or above before."""
     alerts = feed(balances)
     last: float = float("inf")
     for balance, alert in zip(balances, alerts, strict=True):
-        crossed = [t for t in (10000, 2000, 300, 100) if balance < t < last]
+        crossed = [t for t in (10000, 2000, 300, 100) if balance < t <= last]
         exhausted_now = balance <= 0 < last
         if exhausted_now:
             assert alert is not None
@@ -480,3 +504,35 @@ def test_property_one_alert_per_step_and_per_crossing(balances: list[int]) -> No
         else:
             assert alert is None
         last = balance
+
+
+@settings(max_examples=400, database=None)
+@given(events=events_strategy)
+def test_property_every_crossing_notifies_exactly_once(events: list[Event]) -> None:
+    """For any sequence of readings and failures: each downward crossing of an armed level is
+    covered by exactly one alert, in the step where it happens, and no level alerts twice
+    without a reading at or above it in between."""
+    alerts = feed(events)
+    levels = [10000, 2000, 300, 100, 0]
+    armed = dict.fromkeys(levels, True)
+    for event, alert in zip(events, alerts, strict=True):
+        if not isinstance(event, int) and event != "unlimited":
+            assert alert is None or alert.kind is AlertKind.AUTH
+            continue
+        if event == "unlimited":
+            assert alert is None
+            armed = dict.fromkeys(levels, True)
+            continue
+        assert isinstance(event, int)
+        newly = [t for t in levels if armed[t] and (event <= 0 if t == 0 else event < t)]
+        for t in levels:
+            armed[t] = not (event <= 0 if t == 0 else event < t)
+        if not newly:
+            assert alert is None
+        elif 0 in newly:
+            assert alert is not None
+            assert alert.kind is AlertKind.EXHAUSTED
+        else:
+            assert alert is not None
+            assert alert.kind is AlertKind.THRESHOLD
+            assert alert.threshold == min(newly)  # the one alert covers every level crossed with it

@@ -209,3 +209,45 @@ def test_no_display_says_so_in_one_line() -> None:
     assert len(lines) == 1
     assert "no graphical display" in lines[0]
     assert "credit-tray check" in lines[0]
+
+
+def test_alerts_come_once_across_restarts_and_after_check_saw_the_crossing(desktop: DesktopSession,
+                                                                         server: FakeServer) -> None:
+    """12,000 → 10,000 → 9,999 over three starts of the real app: one notification, at 9,999. Then
+    `credit-tray check` sees the next crossing first (1,500, below 2,000) and says nothing on the
+    desktop; the tray, started afterwards at 1,400, still tells the user, once."""
+    server.route(PATHS["sociavault"], Reply(200, {"credits": 5000, "subscriptionStatus": "active"}))
+    write_config(desktop, server)
+    store_key(desktop, "meow-main", CANARY)
+    store_key(desktop, "socia", CANARY + "-2")
+
+    def start_with(credits: int) -> list[dict]:
+        server.route(PATHS["meowload"], Reply(200, {"availableCredits": credits}))
+        before = len(desktop.notifications())
+        with running(desktop, app()) as run:
+            items = wait_for(lambda: services.tray_items(run.bus), 20, "the tray icon")
+            shown = f"{credits:,} credits"
+            wait_for(lambda: shown in str(services.item_properties(run.bus, items[0]).get("ToolTip")), 20,
+                     f"the tooltip to show {shown}")
+            run.proc.send_signal(signal.SIGINT)
+            assert run.proc.wait(10) == 0
+        assert "Traceback" not in run.output
+        return desktop.notifications()[before:]
+
+    assert start_with(12000) == []
+    assert start_with(10000) == []  # exactly on the level is not below it
+    [note] = start_with(9999)
+    assert note["summary"] == "MeowLoad · Main: 9,999 credits left"
+    assert start_with(9999) == []  # nothing repeats while it stays below
+
+    server.route(PATHS["meowload"], Reply(200, {"availableCredits": 1500}))
+    before = len(desktop.notifications())
+    checked = subprocess.run(app("check"), env=desktop.env, cwd=ROOT, capture_output=True, text=True, timeout=60,
+                             check=False)
+    assert checked.returncode == 1, checked.stderr  # low, in the monitoring sense
+    assert "1,500" in checked.stdout
+    assert len(desktop.notifications()) == before  # the command line shows no desktop notification
+
+    [note] = start_with(1400)
+    assert note["summary"] == "MeowLoad · Main: 1,400 credits left"
+    assert note["body"].startswith("Below your alert at 2,000.")

@@ -26,10 +26,10 @@ from tests.fakeserver import MEOWLOAD_PATH, PATHS, SOCIAVAULT_PATH, SUCCESS_BODY
 from tray_app.config import endpoint_url
 from tray_app.engine import Engine, RefreshReport
 from tray_app.fetch import Fetcher, FetchPolicy
+from tray_app.history import HistoryStore
 from tray_app.keys import KeyStore
 from tray_app.model import AccountResult, AccountState, AlertKind, ErrorKind, FetchError, Outcome, Reading
 from tray_app.providers import PROVIDERS
-from tray_app.state import StateStore
 
 KEY = "ctk-canary-7Qm2Zx9vLr4Tn8Wb3Kd6"
 MiB = 1024 * 1024
@@ -126,7 +126,8 @@ def refresh(config_path: Path, state_path: Path, *, language: str | None = "en",
     """One refresh by a fresh Engine (a fresh process, as far as memory goes)."""
 
     async def go() -> tuple[RefreshReport, list[AccountResult]]:
-        engine = Engine(config_path, keys=KeyStore(), state=StateStore(state_path), policy=policy)
+        engine = Engine(config_path, keys=KeyStore(), history=HistoryStore(state_path),
+                        notifier="tray", policy=policy)
         seen: list[AccountResult] = []
         try:
             config = engine.load_config()
@@ -684,7 +685,7 @@ def test_engine_fetches_ten_accounts_concurrently(server: FakeServer, isolated_e
     config = write_config(tmp_path / "config.toml", _meow_accounts(server, ids))
     _store_keys(ids)
 
-    report, seen = refresh(config, tmp_path / "state.json")
+    report, seen = refresh(config, tmp_path / "history.sqlite3")
 
     assert server.max_in_flight >= 8
     assert sorted(r.account_id for r in seen) == sorted(ids)  # each callback once
@@ -709,7 +710,7 @@ def test_engine_slow_account_does_not_hold_back_the_fast_ones(server: FakeServer
     config = write_config(tmp_path / "config.toml", _meow_accounts(server, ids))
     _store_keys(ids)
 
-    report, seen = refresh(config, tmp_path / "state.json")
+    report, seen = refresh(config, tmp_path / "history.sqlite3")
 
     order = [r.account_id for r in seen]
     assert sorted(order[:3]) == ["fast-1", "fast-2", "fast-3"]
@@ -727,7 +728,7 @@ def test_engine_reads_every_provider_through_a_base_url_prefix(server: FakeServe
     config = write_config(tmp_path / "config.toml", accounts, language="zh")
     _store_keys([a["id"] for a in accounts])
 
-    report, _ = refresh(config, tmp_path / "state.json", language=None)  # the config's language
+    report, _ = refresh(config, tmp_path / "history.sqlite3", language=None)  # the config's language
 
     for provider_id, result in zip(ALL, report.results, strict=True):
         assert result.error is None, result.error
@@ -755,7 +756,7 @@ def test_engine_bad_account_is_a_config_error_and_others_still_work(server: Fake
     config = write_config(tmp_path / "config.toml", accounts)
     _store_keys(["offsite", "nobody", "good"])
 
-    report, seen = refresh(config, tmp_path / "state.json")
+    report, seen = refresh(config, tmp_path / "history.sqlite3")
 
     offsite, nobody, good = report.results
     assert offsite.state is AccountState.ERROR
@@ -773,7 +774,7 @@ def test_engine_bad_account_is_a_config_error_and_others_still_work(server: Fake
 def test_engine_keeps_the_last_good_reading_after_a_failure(server: FakeServer, isolated_env: dict[str, str],
                                                             tmp_path: Path) -> None:
     config = write_config(tmp_path / "config.toml", [{"id": "meow", "provider": "meowload", "base_url": server.url}])
-    state = tmp_path / "state.json"
+    state = tmp_path / "history.sqlite3"
     _store_keys(["meow"])
     server.route(MEOWLOAD_PATH, Reply(200, {"availableCredits": 50000}))
     first = only(refresh(config, state)[0])
@@ -781,7 +782,7 @@ def test_engine_keeps_the_last_good_reading_after_a_failure(server: FakeServer, 
     assert first.reading is not None
 
     server.route(MEOWLOAD_PATH, Reply(500, HTML, {"Content-Type": "text/html"}))
-    second = only(refresh(config, state)[0])  # a new Engine: memory comes from the state file
+    second = only(refresh(config, state)[0])  # a new Engine: the last balance comes from the history
 
     assert second.state is AccountState.ERROR
     assert second.error is not None
@@ -794,9 +795,9 @@ def test_engine_keeps_the_last_good_reading_after_a_failure(server: FakeServer, 
 
 def test_engine_alerts_once_per_crossing_across_restarts(server: FakeServer, isolated_env: dict[str, str],
                                                          tmp_path: Path) -> None:
-    # MeowLoad's thresholds: 10000, 2000, 300, 100, 0. Every step is a new Engine on the same state file.
+    # MeowLoad's thresholds: 10000, 2000, 300, 100, 0. Every step is a new Engine on the same history.
     config = write_config(tmp_path / "config.toml", [{"id": "meow", "provider": "meowload", "base_url": server.url}])
-    state = tmp_path / "state.json"
+    state = tmp_path / "history.sqlite3"
     _store_keys(["meow"])
 
     def step(reply: Reply) -> list[tuple[AlertKind, Decimal | None]]:
@@ -822,7 +823,7 @@ def test_engine_alerts_once_per_crossing_across_restarts(server: FakeServer, iso
 def test_engine_auth_failure_alerts_once_across_restarts(server: FakeServer, isolated_env: dict[str, str],
                                                          tmp_path: Path) -> None:
     config = write_config(tmp_path / "config.toml", [{"id": "meow", "provider": "meowload", "base_url": server.url}])
-    state = tmp_path / "state.json"
+    state = tmp_path / "history.sqlite3"
     _store_keys(["meow"])
 
     def step(reply: Reply) -> list[AlertKind]:
@@ -839,7 +840,7 @@ def test_engine_never_returns_or_stores_a_key_echoed_by_the_provider(server: Fak
                                                                       isolated_env: dict[str, str],
                                                                       tmp_path: Path) -> None:
     config = write_config(tmp_path / "config.toml", [{"id": "meow", "provider": "meowload", "base_url": server.url}])
-    state = tmp_path / "state.json"
+    state = tmp_path / "history.sqlite3"
     key = f"{KEY}-meow"
     _store_keys(["meow"])
     server.route(MEOWLOAD_PATH, Reply(200, {"availableCredits": 50000}))
@@ -854,4 +855,6 @@ def test_engine_never_returns_or_stores_a_key_echoed_by_the_provider(server: Fak
     assert "revoked" in result.error.message
     assert key not in repr(report)
     assert key not in repr(seen)
-    assert key not in state.read_text(encoding="utf-8")
+    stored = b"".join(path.read_bytes() for path in tmp_path.glob("history.sqlite3*"))
+    assert stored
+    assert key.encode() not in stored

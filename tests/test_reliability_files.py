@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
-import json
 import os
 import random
 import signal
@@ -24,7 +23,6 @@ import sys
 import textwrap
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -44,11 +42,10 @@ from tests.reliability_support import (
 )
 from tests.reliability_tray import MakeTray, make_tray, refresh, rows, start, visible_top_lines  # noqa: F401
 from tray_app import fileio
-from tray_app.alerts import AlertMemory
 from tray_app.engine import Engine, RefreshReport
 from tray_app.fetch import FetchPolicy
+from tray_app.history import HistoryStore
 from tray_app.keys import KeyStore
-from tray_app.state import StateStore
 from tray_app.ui.icons import IconState
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -173,122 +170,110 @@ def test_the_real_app_starts_with_a_broken_config_and_quits_cleanly(isolated_env
 
 WRITER = textwrap.dedent("""
     import os, sys
-    from datetime import datetime, timezone
+    from datetime import datetime, timedelta, timezone
     from decimal import Decimal
     from pathlib import Path
     from tray_app.alerts import AlertMemory
+    from tray_app.history import Entry, HistoryStore
     from tray_app.model import Reading
-    from tray_app.state import StateStore
 
     path = Path(sys.argv[1])
-    when = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
     for line in sys.stdin:          # one command per kill: the number to count from
         base = int(line)
         pid = os.fork()
-        if pid == 0:                # the writer: update, then say so, for ever
-            store = StateStore(path)
+        if pid == 0:                # the writer: record, then say so, for ever
+            store = HistoryStore(path)
             i = base
             while True:
                 i += 1
-                store.update({f"k{i % 7}": AlertMemory(Reading(remaining=Decimal(i), used=Decimal(i % 13),
-                                                               unit="credits", fetched_at=when),
-                                                       auth_alerted=i % 2 == 1)})
+                reading = Reading(remaining=Decimal(i), used=Decimal(i % 13), unit="credits",
+                                  fetched_at=start + timedelta(microseconds=i))
+                os.write(1, f"begin {i}\\n".encode())
+                store.record([Entry(f"k{i % 7}", reading, reading.fetched_at)], notifier="tray",
+                             memories={f"k{i % 7}": AlertMemory(auth_alerted=i % 2 == 1)})
                 os.write(1, f"ack {i}\\n".encode())
-        print(f"pid {pid}", flush=True)
+        os.write(1, f"pid {pid}\\n".encode())  # one write: lines from parent and child never mix
         os.waitpid(pid, 0)
-        print("reaped", flush=True)
+        os.write(1, b"reaped\\n")
 """)
 KILLS = 200
 
 
-def _check_state(path: Path, acked: dict[str, int]) -> int:
-    """Integrity: the file is whole JSON of the documented shape, loads as it is, and is at least as new
-    as every acknowledged write (per key: last writer wins, and values only grow)."""
-    data = json.loads(path.read_bytes())
-    assert data["version"] == 1
-    assert set(data["accounts"]) <= {f"k{n}" for n in range(7)}
-    for key, entry in data["accounts"].items():
-        value = int(entry["last_good"]["remaining"])
-        assert int(entry["last_good"]["used"]) == value % 13
-        assert entry["auth_alerted"] is (value % 2 == 1)
-        assert int(key[1:]) == value % 7
-    loaded = StateStore(path).load()
-    assert not path.with_suffix(".json.corrupt").exists()
-    assert set(loaded) == set(data["accounts"])
-    for key, value in acked.items():
-        entry = loaded[key]
-        assert entry.last_good is not None
-        assert entry.last_good.remaining is not None
-        assert entry.last_good.remaining >= value, (key, entry.last_good.remaining, value)
-    return len(loaded)
+def _check_history(path: Path, acked: set[int]) -> int:
+    """Integrity: SQLite finds nothing wrong, and every acknowledged reading is there, exactly."""
+    store = HistoryStore(path)
+    try:
+        assert store.integrity_check() == "ok"
+        stored: dict[int, Decimal | None] = {}
+        for n in range(7):
+            for point in store.readings(f"k{n}"):
+                assert point.reading.remaining is not None
+                number = int(point.reading.remaining)
+                assert number % 7 == n
+                assert point.reading.used == number % 13
+                stored[number] = point.reading.used
+        missing = acked - set(stored)
+        assert not missing, f"{len(missing)} acknowledged readings lost, e.g. {sorted(missing)[:5]}"
+        memory = store.alert_memory("tray")
+        assert set(memory) <= {f"k{n}" for n in range(7)}
+        return len(stored)
+    finally:
+        store.close()
 
 
-def test_state_survives_sigkill_during_writes_200_times(tmp_path: Path) -> None:
-    path = tmp_path / "data" / "state.json"
+def test_history_survives_sigkill_during_writes_200_times(tmp_path: Path) -> None:
+    path = tmp_path / "data" / "history.sqlite3"
     rng = random.Random(6)
     zygote = subprocess.Popen([sys.executable, "-c", WRITER, str(path)], stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, text=True, bufsize=1, cwd=ROOT)
     assert zygote.stdin is not None
     assert zygote.stdout is not None
-    acked: dict[str, int] = {}
-    writes = 0
+    acked: set[int] = set()
     mid_write = 0
-    left_before: set[Path] = set()
     try:
         for kill in range(KILLS):
             zygote.stdin.write(f"{kill * 1_000_000}\n")
             zygote.stdin.flush()
-            first = zygote.stdout.readline().split()
-            assert first[0] == "pid", first
-            pid = int(first[1])
-            wanted = rng.randrange(0, 12)
-            seen = 0
-            while seen < wanted:
-                line = zygote.stdout.readline().split()
-                assert line[0] == "ack", line
-                seen += 1
-                number = int(line[1])
-                acked[f"k{number % 7}"] = number
-            time.sleep(rng.random() * 0.004)  # land anywhere in a write: open, write, fsync, rename
+            wanted, this_kill, pid = rng.randrange(0, 12), 0, 0
+            while not pid or this_kill < wanted:  # the writer may speak before its parent names it
+                word, number = zygote.stdout.readline().split()
+                if word == "pid":
+                    pid = int(number)
+                elif word == "ack":
+                    acked.add(int(number))
+                    this_kill += 1
+            time.sleep(rng.random() * 0.004)  # land anywhere: between writes or inside a transaction
             os.kill(pid, signal.SIGKILL)
+            last = ""
             for line in iter(zygote.stdout.readline, "reaped\n"):
-                number = int(line.split()[1])  # written before the kill: the write had returned
-                acked[f"k{number % 7}"] = number
-            writes += seen
-            leftovers = set(path.parent.glob(".state.json.*.tmp"))
-            mid_write += bool(leftovers - left_before)  # this kill left a temp file: it hit a write
-            left_before = leftovers
-            if path.exists():
-                _check_state(path, acked)
-            else:
-                assert acked == {}  # killed before the very first write finished
+                word, number = line.split()
+                last = word
+                if word == "ack":  # the commit had returned before the kill
+                    acked.add(int(number))
+            mid_write += last == "begin"  # killed after starting a write and before it returned
+            if kill % 20 == 19:
+                _check_history(path, acked)
     finally:
         zygote.kill()
         zygote.wait()
-    print(f"\n{KILLS} kills, {writes} acknowledged writes before them, {mid_write} kills inside a write")
-    assert writes > KILLS  # not vacuous: many writes returned before kills
-    assert mid_write > 10  # and many kills landed inside a write (its temp file left behind)
-    assert _check_state(path, acked) == 7
-    # The next save clears temp files that are old enough to belong to a dead writer, and only those.
-    for stale in path.parent.glob(".state.json.*.tmp"):
-        os.utime(stale, (time.time() - 3600, time.time() - 3600))
-    fresh = path.parent / ".state.json.live.tmp"
-    fresh.write_bytes(b"a writer at work right now")
-    StateStore(path).update({"k0": AlertMemory()})
-    assert [p.name for p in path.parent.glob(".state.json.*.tmp")] == [fresh.name]
+    print(f"\n{KILLS} kills, {len(acked)} acknowledged readings, {mid_write} kills inside a write")
+    assert len(acked) > KILLS  # not vacuous: many writes returned before kills
+    assert mid_write > 10  # and many kills landed inside a write
+    assert _check_history(path, acked) >= len(acked)
 
 
 # --------------------------------------------------------------------------- full or read-only data dir
 
 class SmallDisk:
-    """A 64 KiB tmpfs we can fill or make read-only; where mounting is not allowed, the same errors
+    """A 1 MiB tmpfs we can fill or make read-only; where mounting is not allowed, the same errors
     are raised from the file-writing layer instead (``reason`` says which)."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         folder.mkdir(parents=True)
         self._monkeypatch = pytest.MonkeyPatch()  # its own: undoing it must not undo the test's
-        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs", str(folder)],
+        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,mode=0700", "tmpfs", str(folder)],
                                  capture_output=True, check=False)
         self.mounted = mounted.returncode == 0
         self.reason = "tmpfs" if self.mounted else "simulated"
@@ -350,7 +335,7 @@ def _accounts(server: FakeServer) -> list[dict[str, Any]]:
 
 def _engine_refresh(config: Path, state: Path) -> RefreshReport:
     async def go() -> RefreshReport:
-        engine = Engine(config, keys=KeyStore(), state=StateStore(state), policy=POLICY)
+        engine = Engine(config, keys=KeyStore(), history=HistoryStore(state), notifier="tray", policy=POLICY)
         try:
             cfg = engine.load_config()
             return await engine.refresh(cfg, engine.select(cfg), language="en")
@@ -364,17 +349,18 @@ def _engine_refresh(config: Path, state: Path) -> RefreshReport:
 def test_full_or_read_only_data_dir_still_shows_balances_and_says_why(disk: SmallDisk, server: FakeServer,
                                                                       isolated_env: dict[str, str], tmp_path: Path,
                                                                       trouble: str, caplog) -> None:
+    if not disk.mounted:
+        pytest.skip("needs a tmpfs to fill (root); SQLite's own writes cannot be refused from Python")
     accounts = _accounts(server)
     config = write_config(tmp_path / "config.toml", accounts)
     store_keys({a["id"]: f"sk-disk-{a['id']}" for a in accounts})
-    state = disk.folder / "state.json"
-    first = _engine_refresh(config, state)
+    history = disk.folder / "history.sqlite3"
+    first = _engine_refresh(config, history)
     assert first.save_error is None
-    saved = state.read_bytes()
 
     disk.fill() if trouble == "full" else disk.read_only()
     server.route(route_for("d-meowload", "meowload"), Reply(200, {"availableCredits": 1500}))
-    report = _engine_refresh(config, state)
+    report = _engine_refresh(config, history)
 
     by_id = {r.account_id: r for r in report.results}
     assert by_id["d-meowload"].reading is not None
@@ -385,44 +371,42 @@ def test_full_or_read_only_data_dir_still_shows_balances_and_says_why(disk: Smal
         assert reading.remaining == SUCCESS_REMAINING[provider_id]
     assert [a.account_id for a in report.alerts] == ["d-meowload"]  # still decided, just not remembered
     reason = "No space left on device" if trouble == "full" else "Read-only file system"
-    assert report.save_error == f"could not save the balances to {state}: {reason}", (disk.reason,
-                                                                                         report.save_error)
+    assert report.save_error == f"could not save the balances to {history}: {reason}"
     assert any(report.save_error in r.getMessage() for r in caplog.records)
-    assert state.read_bytes() == saved  # the last good state is intact, not half-written
-    assert [p.name for p in disk.folder.iterdir() if p.name.startswith(".")] == []  # no temp file left
 
     disk.free() if trouble == "full" else disk.writable()
-    again = _engine_refresh(config, state)
+    # The earlier readings are intact, not half-written.
+    assert HistoryStore(history).latest_good()["d-meowload"].remaining == SUCCESS_REMAINING["meowload"]
+    again = _engine_refresh(config, history)
     assert again.save_error is None
-    assert StateStore(state).load()["d-meowload"].last_good.remaining == 1500  # type: ignore[union-attr]
+    assert HistoryStore(history).latest_good()["d-meowload"].remaining == 1500
+    assert HistoryStore(history).integrity_check() == "ok"
 
 
 def test_tray_with_a_full_data_dir_keeps_showing_and_refreshing(qtbot, make_tray: MakeTray,  # noqa: F811
                                                                 disk: SmallDisk, server: FakeServer,
                                                                 isolated_env: dict[str, str], tmp_path: Path) -> None:
+    if not disk.mounted:
+        pytest.skip("needs a tmpfs to fill (root)")
     accounts = _accounts(server)
     config = write_config(tmp_path / "config.toml", accounts)
     store_keys({a["id"]: f"sk-disk-{a['id']}" for a in accounts})
-    engine = Engine(config, keys=KeyStore(), state=StateStore(disk.folder / "state.json"), policy=POLICY)
+    engine = Engine(config, keys=KeyStore(), history=HistoryStore(disk.folder / "history.sqlite3"),
+                    notifier="tray", policy=POLICY)
     controller = make_tray(config, engine=engine)
+    notices: list[str] = []
+    controller.notified.connect(lambda notice: notices.append(notice.title))
     disk.fill()
     start(qtbot, controller)
     expected = ["MeowLoad — 282,539 credits · just now", "SmarterBot — 4,757 message credits · just now",
                 "SociaVault — 950 credits (below 1,000) · just now", "Unwatermark — 1,234 credits · just now"]
     assert rows(controller) == expected
+    assert notices == ["SociaVault: 950 credits left"]
     server.route(route_for("d-meowload", "meowload"), Reply(200, {"availableCredits": 77}))
     refresh(qtbot, controller)
     assert rows(controller)[0] == "MeowLoad — 77 credits (below 100) · just now"
-    assert not (disk.folder / "state.json").exists()
-
-
-def test_state_file_time_stamps_are_kept_exactly(tmp_path: Path) -> None:
-    """The integrity check above compares numbers; this pins the rest of a reading through a save."""
-    store = StateStore(tmp_path / "state.json")
-    from tray_app.model import Reading
-
-    when = datetime(2026, 5, 6, 7, 8, 9, 123456, tzinfo=UTC)
-    memory = AlertMemory(Reading(remaining=Decimal("12.50"), unit="message credits", fetched_at=when,
-                                 subscription_status="past_due"), auth_alerted=True)
-    store.update({"a": memory})
-    assert store.load() == {"a": memory}
+    assert notices == ["SociaVault: 950 credits left", "MeowLoad: 77 credits left"]
+    # Nothing could be saved, yet nothing repeats: the running tray keeps its own memory.
+    refresh(qtbot, controller)
+    refresh(qtbot, controller)
+    assert notices == ["SociaVault: 950 credits left", "MeowLoad: 77 credits left"]

@@ -45,14 +45,15 @@ QUICK = FetchPolicy(attempt_timeout=2, total_timeout=3, backoff_base=0.01)
 # --------------------------------------------------------------------------- notification storm
 
 def expected_alert(last_good: Decimal | None, outcome: Decimal | None) -> str | None:
-    """The documented rule, independently: credits < threshold < last_credits (no reading = infinitely
-    high); reaching 0 is its own alert; a failure (None) neither alerts nor re-arms."""
+    """The rule, independently, from the last good balance alone: a level fires when the balance is
+    below it now and was at or above it before (no reading = infinitely high); reaching 0 is its own
+    alert; a failure (None) neither alerts nor re-arms."""
     if outcome is None:
         return None
     last = Decimal("Infinity") if last_good is None else last_good
     if outcome <= 0 < last:
         return "exhausted"
-    crossed = [t for t in MEOW_THRESHOLDS if outcome < t < last]
+    crossed = [t for t in MEOW_THRESHOLDS if t > 0 and outcome < t <= last]
     return f"threshold {min(crossed)}" if crossed else None
 
 
@@ -166,10 +167,10 @@ def test_a_single_balance_flapping_alerts_once_per_downward_crossing(qtbot, make
         titles += [n.title for n in got]
     # The first reading (2,500) is below 10,000 (no earlier reading counts as infinitely high); then down
     # across 2,000 from 2,500, from 2,001 (a top-up above it), from 2,001 again after a failure that
-    # neither alerted nor re-armed, and from 2,500. Not from exactly 2,000: the rule is strict.
+    # neither alerted nor re-armed, from exactly 2,000 (at the level re-arms it), and from 2,500.
     title = f"MeowLoad · {account_id}"
     assert titles == [f"{title}: 2,500 credits left", f"{title}: 1,999 credits left", f"{title}: 1,999 credits left",
-                      f"{title}: 1,998 credits left", f"{title}: 1,500 credits left"]
+                      f"{title}: 1,999 credits left", f"{title}: 1,998 credits left", f"{title}: 1,500 credits left"]
 
 
 # --------------------------------------------------------------------------- hangs
@@ -284,8 +285,8 @@ CRASHES = {
     "result-building": True,
     "keyring-lookup": True,
     "whole-refresh": True,
-    "state-load": False,
-    "state-save": False,
+    "history-read": False,
+    "history-write": False,
 }
 
 
@@ -302,10 +303,11 @@ def inject(where: str, monkeypatch: pytest.MonkeyPatch, controller: Any) -> None
         monkeypatch.setattr(engine, "_read_key", _explode_async)
     elif where == "whole-refresh":
         monkeypatch.setattr(engine, "refresh", _explode_async)
-    elif where == "state-load":
-        monkeypatch.setattr(engine.state, "load", _explode)
-    elif where == "state-save":
-        monkeypatch.setattr(engine.state, "update", _explode)
+    elif where == "history-read":
+        monkeypatch.setattr(engine.history, "latest_good", _explode)
+        monkeypatch.setattr(engine.history, "alert_memory", _explode)
+    elif where == "history-write":
+        monkeypatch.setattr(engine.history, "record", _explode)
 
 
 @pytest.mark.parametrize("where", sorted(CRASHES))

@@ -27,12 +27,11 @@ from tests import reliability_support as support
 from tests.fakeserver import FakeServer, Reply
 from tests.reliability_support import ALL, SUCCESS_BODY, route_for, start_real_app, wait_for_log, write_config
 from tests.reliability_tray import MakeTray, make_tray, refresh, row_lines, rows, start  # noqa: F401
-from tray_app.alerts import AlertMemory
 from tray_app.engine import Engine
 from tray_app.fetch import FetchPolicy
+from tray_app.history import Entry, HistoryStore
 from tray_app.keys import KeyStore, KeyUnavailable
 from tray_app.model import ErrorKind, Reading
-from tray_app.state import StateStore
 from tray_app.ui.icons import IconState
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -91,10 +90,11 @@ def test_unusable_keyring_shows_key_unavailable_and_what_to_do(qtbot, make_tray:
     backend, advice = KEYRINGS[name]
     env = select(monkeypatch, keyring_env, backend)
     config = write_config(tmp_path / "config.toml", _accounts(server))
-    state = tmp_path / "state.json"
+    state = tmp_path / "history.sqlite3"
     last = Reading(remaining=Decimal(4321), unit="credits", fetched_at=EARLIER)
-    StateStore(state).save({"k-meowload": AlertMemory(last)})
-    controller = make_tray(config, engine=Engine(config, keys=KeyStore(), state=StateStore(state), policy=POLICY))
+    HistoryStore(state).record([Entry("k-meowload", last, EARLIER)])
+    controller = make_tray(config, engine=Engine(config, keys=KeyStore(), history=HistoryStore(state),
+                                                  notifier="tray", policy=POLICY))
     start(qtbot, controller)
 
     for index, provider_id in enumerate(ALL):
@@ -151,7 +151,8 @@ def test_a_hanging_keyring_costs_one_timeout_and_no_thread_pile_up(keyring_env: 
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     select(monkeypatch, keyring_env, "tests.reliability_support.HangingKeyring")
     config = write_config(tmp_path / "config.toml", _accounts(server))
-    engine = Engine(config, keys=KeyStore(), state=StateStore(tmp_path / "state.json"), policy=POLICY,
+    engine = Engine(config, keys=KeyStore(), history=HistoryStore(tmp_path / "history.sqlite3"),
+                        notifier="tray", policy=POLICY,
                     key_timeout=0.5)
 
     def keyring_threads() -> int:

@@ -30,9 +30,9 @@ from tests.reliability_support import (
 )
 from tray_app.engine import Engine
 from tray_app.fetch import FetchPolicy
+from tray_app.history import HistoryStore
 from tray_app.keys import KeyStore
 from tray_app.model import AccountResult, ErrorKind
-from tray_app.state import StateStore
 from tray_app.ui.worker import RefreshWorker
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -140,7 +140,8 @@ def test_ten_thousand_refresh_cycles_leak_no_memory_threads_files_or_sockets(qap
         store_keys({a["id"]: f"sk-long-{a['id']}" for a in accounts if a["id"] not in ("n-nokey", "x-bad")})
         policy = FetchPolicy(attempt_timeout=0.25, max_attempts=2, total_timeout=0.6, backoff_base=0.001,
                              backoff_max=0.002, max_retry_wait=0.01)
-        engine = Engine(config, keys=KeyStore(), state=StateStore(tmp_path / "state.json"), policy=policy)
+        engine = Engine(config, keys=KeyStore(), history=HistoryStore(tmp_path / "history.sqlite3"),
+                        notifier="tray", policy=policy)
         worker = RefreshWorker(engine)  # the tray's worker object, driven here without its timer
         seen: dict[str, set[str]] = {}
 

@@ -17,6 +17,7 @@ import gzip
 import json
 import logging
 import math
+import uuid
 import zlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -33,12 +34,12 @@ from tests.reliability_support import ALL
 from tray_app.alerts import AlertMemory
 from tray_app.config import Config, ConfigFileError, load
 from tray_app.fetch import Fetcher, FetchPolicy, _BoundedDecoder, _UnusableAnswer
+from tray_app.history import HistoryStore
 from tray_app.logs import FRAGMENT, REDACTED, RedactKeys, redact
 from tray_app.model import ErrorKind, FetchError, Reading
 from tray_app.providers import PROVIDERS
 from tray_app.providers.base import MAX_AMOUNT, MAX_MESSAGE, HttpAnswer, ShapeError, clean_message, interpret
 from tray_app.providers.base import retry_after_seconds as retry_after
-from tray_app.state import StateStore
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 SETTINGS = settings(max_examples=300, deadline=None, database=None,
@@ -276,36 +277,36 @@ state_shaped = st.fixed_dictionaries({"version": json_values, "accounts": st.dic
     }), max_size=3)})
 
 
-def _loads_or_sets_aside(path: Path) -> dict[str, AlertMemory]:
-    memories = StateStore(path).load()
-    assert isinstance(memories, dict)
-    for account_id, memory in memories.items():
+def _imports_or_skips(state: Path) -> dict[str, Reading]:
+    store = HistoryStore(state.parent / "history.sqlite3", legacy_state=state)
+    try:
+        latest = store.latest_good()
+        memories = store.alert_memory("tray")
+        assert store.integrity_check() == "ok"
+    finally:
+        store.close()
+    for account_id, reading in latest.items():
         assert isinstance(account_id, str)
-        assert isinstance(memory, AlertMemory)
-        reading = memory.last_good
-        if reading is not None:
-            assert reading.fetched_at.tzinfo is not None
-            for value in (reading.remaining, reading.used, reading.total):
-                assert value is None or value.is_finite()
-    return memories
+        assert reading.fetched_at.tzinfo is not None
+        for value in (reading.remaining, reading.used, reading.total):
+            assert value is None or value.is_finite()
+    assert all(isinstance(m, AlertMemory) for m in memories.values())
+    return latest
 
 
 @SETTINGS
 @given(raw=st.binary(max_size=500) | state_shaped.map(lambda v: json.dumps(v).encode()))
 @example(raw=b"[" * 100_000)
 @example(raw=b'{"accounts": {"a": {"last_good": {"remaining": "1", "fetched_at": "9999-12-31T23:59:59+14:00"}}}}')
-def test_state_file_with_any_content_loads_or_is_set_aside(tmp_path: Path, raw: bytes) -> None:
-    path = tmp_path / "state.json"
-    aside = tmp_path / "state.json.corrupt"
-    aside.unlink(missing_ok=True)
-    path.write_bytes(raw)
-    memories = _loads_or_sets_aside(path)
-    # Either it was usable and stays in place, or it was kept aside byte for byte.
-    if path.exists():
-        assert path.read_bytes() == raw
-    else:
-        assert aside.read_bytes() == raw
-        assert memories == {}
+def test_old_state_file_with_any_content_is_imported_entry_by_entry_and_kept(tmp_path: Path, raw: bytes) -> None:
+    folder = tmp_path / str(uuid.uuid4())
+    folder.mkdir()
+    state = folder / "state.json"
+    state.write_bytes(raw)
+    _imports_or_skips(state)
+    # Whatever it held, it is kept aside byte for byte, never deleted and never read twice.
+    assert not state.exists()
+    assert (folder / "state.json.imported").read_bytes() == raw
 
 
 # --------------------------------------------------------------------------- the config file

@@ -212,7 +212,7 @@ def test_canary_keys_never_leak_through_a_whole_tray_session(qtbot, make_tray: M
             data = path.read_bytes().decode("latin-1")
             assert not leaks(data), (path, leaks(data))
             searched.append(path.name)
-    assert {"config.toml", "state.json", "credit-tray.log"} <= set(searched)
+    assert {"config.toml", "history.sqlite3", "credit-tray.log"} <= set(searched)
 
 
 def test_a_key_goes_to_its_own_host_only(isolated_env: dict[str, str], tmp_path: Path) -> None:
@@ -220,8 +220,8 @@ def test_a_key_goes_to_its_own_host_only(isolated_env: dict[str, str], tmp_path:
     import asyncio
 
     from tray_app.engine import Engine
+    from tray_app.history import HistoryStore
     from tray_app.keys import KeyStore
-    from tray_app.state import StateStore
 
     with FakeServer() as first, FakeServer() as second:
         path = PATHS["meowload"]
@@ -240,7 +240,8 @@ def test_a_key_goes_to_its_own_host_only(isolated_env: dict[str, str], tmp_path:
         config = write_config(tmp_path / "config.toml", accounts)
 
         async def go() -> Any:
-            engine = Engine(config, keys=KeyStore(), state=StateStore(tmp_path / "state.json"), policy=POLICY)
+            engine = Engine(config, keys=KeyStore(), history=HistoryStore(tmp_path / "history.sqlite3"),
+                        notifier="tray", policy=POLICY)
             try:
                 cfg = engine.load_config()
                 return await engine.refresh(cfg, engine.select(cfg), language="en")
@@ -286,8 +287,8 @@ def test_cookies_set_for_one_account_never_reach_another(isolated_env: dict[str,
     import asyncio
 
     from tray_app.engine import Engine
+    from tray_app.history import HistoryStore
     from tray_app.keys import KeyStore
-    from tray_app.state import StateStore
 
     with FakeServer() as server:
         path = PATHS["meowload"]
@@ -299,7 +300,8 @@ def test_cookies_set_for_one_account_never_reach_another(isolated_env: dict[str,
         config = write_config(tmp_path / "config.toml", accounts)
 
         async def go() -> None:
-            engine = Engine(config, keys=KeyStore(), state=StateStore(tmp_path / "state.json"), policy=POLICY)
+            engine = Engine(config, keys=KeyStore(), history=HistoryStore(tmp_path / "history.sqlite3"),
+                        notifier="tray", policy=POLICY)
             try:
                 cfg = engine.load_config()
                 for _ in range(3):  # the same engine (one client, one pool) refreshing again and again

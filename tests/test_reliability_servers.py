@@ -49,10 +49,10 @@ from tests.reliability_support import (
 )
 from tray_app.engine import Engine
 from tray_app.fetch import Fetcher, FetchPolicy
+from tray_app.history import HistoryStore
 from tray_app.keys import KeyStore
 from tray_app.model import AccountResult, AccountState, ErrorKind, FetchError, Outcome, Reading
 from tray_app.providers import PROVIDERS
-from tray_app.state import StateStore
 
 CANARY = "ctk-hostile-canary-Zq81Lm4Xw7"
 #: Small budgets: 0.5 s per attempt, 3 attempts, 1.5 s per account.
@@ -255,7 +255,7 @@ def run_refresh(config: Path, state: Path) -> tuple[list[AccountResult], dict[st
     """One refresh by a fresh engine: the results, when each arrived (s after start), the total time."""
 
     async def go() -> tuple[list[AccountResult], dict[str, float], float]:
-        engine = Engine(config, keys=KeyStore(), state=StateStore(state), policy=POLICY)
+        engine = Engine(config, keys=KeyStore(), history=HistoryStore(state), notifier="tray", policy=POLICY)
         arrived: dict[str, float] = {}
         start = time.monotonic()
         try:

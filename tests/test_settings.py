@@ -22,8 +22,8 @@ from tests.fakeserver import PATHS, FakeServer, Reply
 from tray_app.autostart import BUNDLE_ID, RUN_KEY, Autostart, launch_command
 from tray_app.engine import Engine
 from tray_app.fetch import FetchPolicy
+from tray_app.history import HistoryStore
 from tray_app.keys import KeyStore
-from tray_app.state import StateStore
 from tray_app.ui.settings import AccountDialog, SettingsWindow
 from tray_app.ui.tray import TrayController
 
@@ -48,7 +48,7 @@ def english_numbers() -> Iterator[None]:
 @pytest.fixture
 def tray(isolated_env: dict[str, str], tmp_path: Path, qapp: QApplication, qtbot) -> Iterator[TrayController]:
     config = Path(isolated_env["XDG_CONFIG_HOME"]) / "credit-tray" / "config.toml"
-    engine = Engine(config, keys=KeyStore(), state=StateStore(tmp_path / "state.json"),
+    engine = Engine(config, keys=KeyStore(), history=HistoryStore(tmp_path / "history.sqlite3"), notifier="tray",
                     policy=FetchPolicy(attempt_timeout=2, total_timeout=4, backoff_base=0.01))
     controller = TrayController(engine, refresh_seconds=3600)
     with qtbot.waitSignal(controller.refreshed, timeout=10_000):

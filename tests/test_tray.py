@@ -19,8 +19,8 @@ from PySide6.QtWidgets import QApplication
 from tests.fakeserver import PATHS, FakeServer, Reply
 from tray_app.engine import Engine
 from tray_app.fetch import FetchPolicy
+from tray_app.history import HistoryError, HistoryStore
 from tray_app.keys import KeyStore
-from tray_app.state import StateStore
 from tray_app.texts import Notice
 from tray_app.ui.icons import IconState
 from tray_app.ui.tray import TrayController
@@ -69,7 +69,7 @@ def make_controller(isolated_env: dict[str, str], tmp_path: Path, qapp: QApplica
         if keys:
             for account_id, _ in accounts:
                 store.set(account_id, KEY)
-        engine = Engine(config, keys=KeyStore(), state=StateStore(tmp_path / "state.json"),
+        engine = Engine(config, keys=KeyStore(), history=HistoryStore(tmp_path / "history.sqlite3"), notifier="tray",
                         policy=policy or FetchPolicy(attempt_timeout=2, total_timeout=4, backoff_base=0.01))
         controller = TrayController(engine, refresh_seconds=3600)
         made.append(controller)
@@ -283,14 +283,14 @@ def test_a_full_disk_is_said_in_the_menu_and_the_balances_still_show(qtbot, serv
     controller = make_controller([("meow", "meowload")], server)
 
     full = [True]
-    update = controller.engine.state.update
+    record = controller.engine.history.record
 
     def disk_full(*args: object, **kwargs: object) -> None:
-        if full[0]:
-            raise OSError(28, "No space left on device")
-        update(*args, **kwargs)  # type: ignore[arg-type]
+        if full[0]:  # what HistoryStore raises when SQLite finds the disk full (tested for real on a tmpfs)
+            raise HistoryError(controller.engine.history.path, "No space left on device")
+        record(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(controller.engine.state, "update", disk_full)
+    monkeypatch.setattr(controller.engine.history, "record", disk_full)
     start(qtbot, controller)
     visible = [a.text() for a in controller.menu.actions() if a.isVisible() and a.text()]
     assert rows(controller) == ["MeowLoad · Main — 282,539 credits · just now"]

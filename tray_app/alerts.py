@@ -1,30 +1,46 @@
 """Pure decisions: an account's state, and whether a new outcome deserves an alert.
 
-The threshold rule is MeowLoad's documented one, ``credits < threshold < last_credits``,
-where ``last_credits`` is the last *good* reading and no reading counts as infinitely
-high. So a threshold fires once when crossed downwards and re-arms only when a good
-reading is back above it; a failed fetch neither alerts nor re-arms. Several
-thresholds crossed at once give one alert naming the lowest; reaching zero is its own
-alert; a key that starts failing alerts once until a good reading clears it.
+Each alert level of each account is *armed* or *fired* (the rule CodexBar and Stats use).
+A good reading below an armed level fires it; a good reading at or above a fired level
+re-arms it (a top-up). So 12,000 → 10,000 → 9,999 alerts once, at 9,999, and nothing
+repeats while the balance stays below. Level 0 stands for running out: it fires at a
+balance of 0 or less and gives its own "exhausted" alert; a user who removes 0 from an
+account's levels asked for no such alert. Several levels fired by one reading give one
+alert naming the lowest. A failed fetch neither fires nor re-arms; a key that starts being
+refused alerts once, until a good reading clears it. The very first reading of an account
+counts as coming from above, so it fires every level it is below.
+
+The memory belongs to whoever shows the alerts (the tray), not to every process that
+reads a balance: ``credit-tray check`` records readings but never consumes an alert.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 
-from tray_app.model import AccountState, Alert, AlertKind, ErrorKind, FetchError, Outcome, Reading
-
-INFINITY = Decimal("Infinity")
+from tray_app.model import AccountState, Alert, AlertKind, ErrorKind, FetchError, Outcome
 
 
 @dataclass(frozen=True)
 class AlertMemory:
-    """What the rule must remember between refreshes (persisted with the state)."""
+    """One notifier's memory of one account: the levels that have fired and not re-armed since."""
 
-    last_good: Reading | None = None
+    fired: frozenset[Decimal] = field(default_factory=frozenset)
     auth_alerted: bool = False
+    #: The last balance known before alert levels were remembered one by one (imported from
+    #: the old state file): the levels it is below count as fired until the next reading.
+    imported_level: Decimal | None = None
+
+
+def is_below(remaining: Decimal, level: Decimal) -> bool:
+    """Whether a balance is past an alert level: below it, or for level 0 (running out) at or below it."""
+    return remaining <= 0 if level == 0 else remaining < level
+
+
+def levels_below(remaining: Decimal, levels: Iterable[Decimal]) -> frozenset[Decimal]:
+    return frozenset(level for level in levels if is_below(remaining, level))
 
 
 def low_threshold(remaining: Decimal, thresholds: Sequence[Decimal]) -> Decimal | None:
@@ -45,10 +61,11 @@ def account_state(outcome: Outcome | None, thresholds: Sequence[Decimal]) -> tup
     return (AccountState.LOW, threshold) if threshold is not None else (AccountState.OK, None)
 
 
-def _credits(reading: Reading | None) -> Decimal:
-    if reading is None or reading.unlimited or reading.remaining is None:
-        return INFINITY
-    return reading.remaining
+def fired_levels(memory: AlertMemory, thresholds: Sequence[Decimal]) -> frozenset[Decimal]:
+    """The levels that are fired now, resolving an imported balance against today's levels."""
+    if memory.imported_level is not None:
+        return levels_below(memory.imported_level, thresholds)
+    return memory.fired
 
 
 def decide(
@@ -58,15 +75,16 @@ def decide(
     if isinstance(outcome, FetchError):
         if outcome.kind is ErrorKind.AUTH and not memory.auth_alerted:
             alert = Alert(account_id, AlertKind.AUTH, message=outcome.message)
-            return AlertMemory(memory.last_good, auth_alerted=True), alert
+            return AlertMemory(memory.fired, auth_alerted=True, imported_level=memory.imported_level), alert
         return memory, None
-    new_memory = AlertMemory(last_good=outcome, auth_alerted=False)
-    credits, last = _credits(outcome), _credits(memory.last_good)
-    if credits == INFINITY:
-        return new_memory, None
-    if credits <= 0 < last:
+    if outcome.unlimited or outcome.remaining is None:
+        return AlertMemory(), None  # no limit: every level re-armed
+    credits = outcome.remaining
+    below = levels_below(credits, thresholds)
+    newly = below - fired_levels(memory, thresholds)
+    new_memory = AlertMemory(fired=below)
+    if Decimal(0) in newly:
         return new_memory, Alert(account_id, AlertKind.EXHAUSTED, remaining=credits)
-    crossed = [t for t in thresholds if credits < t < last]
-    if crossed:
-        return new_memory, Alert(account_id, AlertKind.THRESHOLD, remaining=credits, threshold=min(crossed))
+    if newly:
+        return new_memory, Alert(account_id, AlertKind.THRESHOLD, remaining=credits, threshold=min(newly))
     return new_memory, None

@@ -35,6 +35,7 @@ from tray_app.config import (
     remove_account,
 )
 from tray_app.engine import Engine, RefreshReport
+from tray_app.history import HistoryError
 from tray_app.keys import KeyStore, KeyUnavailable
 from tray_app.model import AccountResult, AccountState
 from tray_app.providers import PROVIDERS, get_provider
@@ -227,7 +228,10 @@ def cmd_accounts(args: argparse.Namespace, config: Config, engine: Engine) -> in
         return _accounts_add(args, config)
     account = _require_account(config, args.id)
     remove_account(config.path, account.id)
-    engine.state.update({}, removed=(account.id,))
+    try:
+        engine.forget(account.id)
+    except HistoryError as exc:
+        print(f"{APP_ID}: warning: the history of {account.id} was kept: {exc}", file=sys.stderr)
     try:
         engine.keys.delete(account.id)
     except KeyUnavailable as exc:

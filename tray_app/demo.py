@@ -1,7 +1,7 @@
 """Demo mode: made-up accounts whose balances drain in real time, with no keys and no network.
 
 It runs the real engine (states, the alert rule, results account by account) over a
-synthetic config and an in-memory state store, so a newcomer sees the icon change
+synthetic config and an in-memory history, so a newcomer sees the icon change
 and a low-balance notification within a minute, and nothing real is touched.
 """
 
@@ -13,14 +13,13 @@ from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
-from tray_app.alerts import AlertMemory
 from tray_app.config import Account, Config
 from tray_app.engine import Engine
 from tray_app.fetch import FetchPolicy
+from tray_app.history import HistoryStore
 from tray_app.keys import KeyStore
 from tray_app.model import Outcome, Reading, utc_now
 from tray_app.providers import get_provider
-from tray_app.state import StateStore
 
 DEMO_REFRESH_SECONDS = 5.0
 
@@ -33,22 +32,10 @@ _DEMO = {
 }
 
 
-class MemoryStateStore(StateStore):
-    def __init__(self) -> None:
-        super().__init__(Path("/nonexistent/demo-state.json"))
-        self._memories: dict[str, AlertMemory] = {}
-
-    def load(self) -> dict[str, AlertMemory]:
-        return dict(self._memories)
-
-    def save(self, memories: dict[str, AlertMemory]) -> None:
-        self._memories = dict(memories)
-
-
 class DemoEngine(Engine):
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        super().__init__(Path("(demo)"), keys=KeyStore(service="credit-tray-demo"), state=MemoryStateStore(),
-                         policy=FetchPolicy())
+        super().__init__(Path("(demo)"), keys=KeyStore(service="credit-tray-demo"), history=HistoryStore(":memory:"),
+                         policy=FetchPolicy(), notifier="demo")
         self._clock = clock
         self._started = clock()
 

@@ -1,4 +1,4 @@
-"""One refresh: config → keys → concurrent fetches → states and alerts → persisted memory.
+"""One refresh: config → keys → concurrent fetches → states and alerts → the reading history.
 
 The CLI runs it once with ``asyncio.run``; the tray runs it on a worker thread's
 event loop and gets each account's result through ``on_result`` as it arrives.
@@ -22,9 +22,9 @@ from tray_app import alerts, paths
 from tray_app.alerts import AlertMemory
 from tray_app.config import Account, Config, load
 from tray_app.fetch import Fetcher, FetchPolicy
+from tray_app.history import Entry, HistoryError, HistoryStore
 from tray_app.keys import KeyStore, KeyUnavailable
 from tray_app.model import AccountResult, AccountState, Alert, ErrorKind, FetchError, Outcome, Reading, utc_now
-from tray_app.state import StateStore
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ class RefreshReport:
     checked_at: datetime
     results: tuple[AccountResult, ...]
     alerts: tuple[Alert, ...]
-    #: Why the balances and alert flags of this refresh could not be saved (disk full, read-only), if so.
+    #: Why the readings and alert memory of this refresh could not be saved (disk full, read-only), if so.
     save_error: str | None = None
 
 
@@ -94,22 +94,32 @@ def make_result(account: Account, outcome: Outcome, last_good: Reading | None, n
 
 
 class Engine:
-    """Owns the key cache and the HTTP client for as long as the process runs."""
+    """Owns the key cache, the HTTP client and the notifier's alert memory for as long as the process runs.
+
+    ``notifier`` names who shows this engine's alerts ("tray"). Only a notifier decides
+    alerts, from its own memory; an engine without one (``credit-tray check``) records
+    readings in the history and never consumes an alert the tray has not shown.
+    """
 
     def __init__(
         self,
         config_path: Path | None = None,
         *,
         keys: KeyStore | None = None,
-        state: StateStore | None = None,
+        history: HistoryStore | None = None,
         policy: FetchPolicy | None = None,
         key_timeout: float = KEY_TIMEOUT,
+        notifier: str | None = None,
     ) -> None:
         self.config_path = config_path or paths.config_file()
         self.keys = keys or KeyStore()
-        self.state = state or StateStore(paths.state_file())
+        self.history = history or HistoryStore(paths.history_file(), legacy_state=paths.state_file())
         self.policy = policy or FetchPolicy()
         self.key_timeout = key_timeout
+        self.notifier = notifier
+        #: The notifier's alert memory, read from the history once and kept here: a save that
+        #: fails (disk full) must not make the next refresh repeat an alert.
+        self._alert_memory: dict[str, AlertMemory] | None = None
         self._fetcher: Fetcher | None = None
         self._fetcher_loop: asyncio.AbstractEventLoop | None = None
         #: Keyring reads still running (a locked keyring waiting for its password), one per account.
@@ -127,9 +137,11 @@ class Engine:
         return self._fetcher
 
     async def aclose(self) -> None:
+        """Release the HTTP client and the history's file (it reopens when next used)."""
         if self._fetcher is not None and self._fetcher_loop is asyncio.get_running_loop():
             await self._fetcher.aclose()
         self._fetcher = None
+        self.history.close()
 
     def _start_key_read(self, account_id: str) -> concurrent.futures.Future[str | None]:
         """The account's keyring read: the one still running, or a new one on a daemon thread.
@@ -204,6 +216,29 @@ class Engine:
             log.error("internal error while checking %s: %s", account.id, type(exc).__name__)
             return internal_error(exc, "while checking")
 
+    def _latest_good(self, account_ids: list[str]) -> dict[str, Reading]:
+        try:
+            return self.history.latest_good(account_ids)
+        except HistoryError as exc:
+            log.error("could not read the last balances: %s", exc)
+        except Exception as exc:  # a bug costs this refresh its last balances, not the refresh
+            log.error("could not read the last balances (%s)", type(exc).__name__)
+        return {}
+
+    def _notifier_memory(self) -> dict[str, AlertMemory]:
+        """The notifier's alert memory: read once, then this process's own copy is the truth."""
+        if self._alert_memory is None:
+            assert self.notifier is not None
+            try:
+                self._alert_memory = self.history.alert_memory(self.notifier)
+            except HistoryError as exc:
+                log.error("could not read the alert memory (every alert level starts armed): %s", exc)
+                self._alert_memory = {}
+            except Exception as exc:
+                log.error("could not read the alert memory (%s); every alert level starts armed", type(exc).__name__)
+                self._alert_memory = {}
+        return self._alert_memory
+
     async def refresh(
         self,
         config: Config,
@@ -212,31 +247,34 @@ class Engine:
         *,
         language: str | None = None,
     ) -> RefreshReport:
-        """Fetch ``accounts`` concurrently; report each as it lands; decide alerts; persist memory."""
+        """Fetch ``accounts`` concurrently; report each as it lands; decide alerts; record the outcomes."""
         language = language or resolve_language(config.language)
-        try:
-            memories = await asyncio.to_thread(self.state.load)
-        except Exception as exc:  # StateStore.load copes with damage; this is a bug, not bad data
-            log.error("could not read the saved state from %s: %s", self.state.path, type(exc).__name__)
-            memories = {}
+        last_good = await asyncio.to_thread(self._latest_good, [a.id for a in accounts])
+        memories = await asyncio.to_thread(self._notifier_memory) if self.notifier else None
         changed: dict[str, AlertMemory] = {}
+        entries: list[Entry] = []
         found_alerts: list[Alert] = []
         # By position, not id: two entries may share an id (the second is a config error).
         results: list[AccountResult | None] = [None] * len(accounts)
 
         async def one(index: int, account: Account) -> None:
-            memory = memories.get(account.id, AlertMemory())
+            previous = last_good.get(account.id)
             try:
                 outcome = await self._outcome(account, language)
+                now = utc_now()
                 if account.problem is None:
-                    memory_after, alert = alerts.decide(account.id, memory, outcome, account.thresholds)
-                    changed[account.id] = memory_after
-                    if alert is not None:
-                        found_alerts.append(alert)
-                result = make_result(account, outcome, memory.last_good, utc_now())
+                    entries.append(Entry(account.id, outcome, now))
+                    if memories is not None:
+                        memory = memories.get(account.id, AlertMemory())
+                        memory_after, alert = alerts.decide(account.id, memory, outcome, account.thresholds)
+                        if memory_after != memory:
+                            memories[account.id] = changed[account.id] = memory_after
+                        if alert is not None:
+                            found_alerts.append(alert)
+                result = make_result(account, outcome, previous, now)
             except Exception as exc:  # any bug: this account shows an error this time, the rest go on
                 log.error("internal error while refreshing %s: %s", account.id, type(exc).__name__)
-                result = failed_result(account, internal_error(exc, "while refreshing"), memory.last_good, utc_now())
+                result = failed_result(account, internal_error(exc, "while refreshing"), previous, utc_now())
             results[index] = result
             if on_result is not None:
                 try:
@@ -246,15 +284,15 @@ class Engine:
 
         await asyncio.gather(*(one(i, a) for i, a in enumerate(accounts)))
         save_error = None
-        if changed:
+        if entries or changed:
             try:
-                await asyncio.to_thread(self.state.update, changed)
-            except OSError as exc:
-                save_error = f"could not save the balances to {self.state.path}: {exc.strerror or type(exc).__name__}"
+                await asyncio.to_thread(self.history.record, entries, notifier=self.notifier, memories=changed)
+            except HistoryError as exc:
+                save_error = f"could not save the balances to {exc.path}: {exc.reason}"
                 log.error("%s", save_error)
             except Exception as exc:
-                save_error = f"could not save the balances to {self.state.path} ({type(exc).__name__})"
-                log.error("%s", save_error)
+                save_error = f"could not save the balances to {self.history.path} ({type(exc).__name__})"
+                log.exception("%s", save_error)
         order = {a.id: i for i, a in enumerate(accounts)}
         found_alerts.sort(key=lambda a: order.get(a.account_id, 0))
         return RefreshReport(
@@ -265,11 +303,17 @@ class Engine:
         )
 
     def last_known(self, config: Config) -> dict[str, AccountResult]:
-        """Results from persisted memory alone, to show something before the first fetch."""
-        memories = self.state.load()
+        """Results from the history alone, to show something before the first fetch."""
+        latest = self.history.latest_good([a.id for a in config.accounts])
         out: dict[str, AccountResult] = {}
         for account in config.accounts:
-            last = memories.get(account.id, AlertMemory()).last_good
+            last = latest.get(account.id)
             if last is not None:
                 out[account.id] = make_result(account, last, last, last.fetched_at)
         return out
+
+    def forget(self, account_id: str) -> None:
+        """An account was removed: drop its history and alert memory (raises HistoryError)."""
+        if self._alert_memory is not None:
+            self._alert_memory.pop(account_id, None)
+        self.history.forget(account_id)

@@ -17,7 +17,12 @@ def data_dir() -> Path:
     return Path(platformdirs.user_data_dir(APP_ID, appauthor=False))
 
 
+def history_file() -> Path:
+    return data_dir() / "history.sqlite3"
+
+
 def state_file() -> Path:
+    """The JSON state file of versions before the history; imported once into it, then kept aside."""
     return data_dir() / "state.json"
 
 

@@ -59,7 +59,7 @@ def run(config_path: Path | None = None, demo: bool = False) -> int:
     from tray_app.engine import Engine
     from tray_app.ui.icons import IconFactory, IconState
     from tray_app.ui.single_instance import SingleInstance, server_name
-    from tray_app.ui.tray import TrayController
+    from tray_app.ui.tray import TRAY_NOTIFIER, TrayController
 
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else APP_ID])
     assert isinstance(app, QApplication)
@@ -74,7 +74,7 @@ def run(config_path: Path | None = None, demo: bool = False) -> int:
         print(f"{APP_NAME} is already running; asked it to refresh and show its menu.")
         return 0
 
-    engine = DemoEngine() if demo else Engine(config_path)
+    engine = DemoEngine() if demo else Engine(config_path, notifier=TRAY_NOTIFIER)
     try:
         log_path: Path | None = setup_file_logging(paths.log_dir(), engine.keys.known_keys)
     except OSError as exc:

@@ -62,6 +62,7 @@ from tray_app.config import (
 )
 from tray_app.engine import Engine, resolve_language
 from tray_app.fetch import Fetcher
+from tray_app.history import HistoryError
 from tray_app.keys import KeyUnavailable
 from tray_app.model import AccountResult, AccountState, ErrorKind, FetchError, Outcome
 from tray_app.providers import PROVIDERS, get_provider
@@ -139,10 +140,18 @@ class SettingsBackend(QObject):
             if new_key_stored:  # do not leave a key behind for an account that was not saved
                 keys.delete(draft.account.id)
             raise
+        if draft.old_id is not None and draft.old_id != draft.account.id:
+            try:  # the renamed account keeps its history
+                self.engine.history.rename(draft.old_id, draft.account.id)
+            except HistoryError as exc:
+                log.warning("the history of %s stays under its old id: %s", draft.old_id, exc)
 
     def remove(self, account_id: str) -> None:
         remove_account(self.engine.config_path, account_id)
-        self.engine.state.update({}, removed=(account_id,))
+        try:
+            self.engine.forget(account_id)
+        except HistoryError as exc:  # the account is gone from the config; old readings are harmless
+            log.warning("the history of %s was kept: %s", account_id, exc)
         self.engine.keys.delete(account_id)
 
     def has_key(self, account_id: str) -> bool:
@@ -238,7 +247,8 @@ class AccountDialog(QDialog):
         self.replace_key.clicked.connect(self._start_replacing)
         self.thresholds = QLineEdit()
         self.thresholds.setAccessibleName("Alert thresholds")
-        self.thresholds.setToolTip("Numbers separated by commas; you are alerted when the balance drops below each.")
+        self.thresholds.setToolTip("Numbers separated by commas: you are alerted once when the balance drops below "
+                                   "each. 0 is the alert that it has run out; leave 0 out for no such alert.")
         self.advanced = QToolButton()
         self.advanced.setText("Advanced")
         self.advanced.setCheckable(True)

@@ -30,6 +30,8 @@ from tray_app.ui.window import NO_TRAY_HELP, BalancesWindow
 from tray_app.ui.worker import WorkerThread
 
 log = logging.getLogger(__name__)
+#: The tray shows alerts: its alert memory in the history goes by this name.
+TRAY_NOTIFIER = "tray"
 
 #: How long to wait for a tray host that starts after us (at login) before saying so.
 TRAY_WAIT_S = float(os.environ.get("CREDIT_TRAY_TRAY_WAIT_S", "30"))
