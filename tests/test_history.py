@@ -25,7 +25,7 @@ from tests.reliability_support import store_keys, write_config
 from tray_app.alerts import AlertMemory, decide
 from tray_app.engine import Engine, RefreshReport
 from tray_app.fetch import FetchPolicy
-from tray_app.history import Entry, ErrorRun, HistoryStore
+from tray_app.history import _SCHEMA_V1, MIGRATIONS, Entry, ErrorRun, HistoryStore
 from tray_app.keys import KeyStore
 from tray_app.model import AlertKind, ErrorKind, FetchError, Reading
 
@@ -129,8 +129,26 @@ def test_files_are_private_whatever_the_umask(tmp_path: Path) -> None:
 def test_schema_version_is_recorded(tmp_path: Path) -> None:
     HistoryStore(tmp_path / "h.sqlite3").latest_good()
     with sqlite3.connect(tmp_path / "h.sqlite3") as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 2
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_a_version_1_database_is_migrated_keeping_its_data(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.executescript(_SCHEMA_V1)
+        db.execute("PRAGMA user_version = 1")
+        db.execute("INSERT INTO accounts VALUES (1, 'meow')")
+        db.execute("INSERT INTO readings VALUES (1, 5, 9, '12.5', NULL, NULL, 0, 'credits', NULL, NULL)")
+        db.execute("INSERT INTO alert_memory VALUES ('tray', 1, '[\"10000\"]', 1, NULL)")
+    db.close()
+    store = HistoryStore(path)
+    assert store.alert_memory("tray") == {"meow": AlertMemory(fired=frozenset({Decimal(10000)}), auth_alerted=True)}
+    assert store.latest_good()["meow"].remaining == Decimal("12.5")
+    store.record([Entry("meow", reading(1, T0), T0)], notifier="tray",
+                 memories={"meow": AlertMemory(forecast_alerted=True)})
+    assert store.alert_memory("tray")["meow"].forecast_alerted
+    store.close()
 
 
 def test_a_damaged_database_is_kept_aside_and_a_new_one_started(tmp_path: Path) -> None:
@@ -353,10 +371,12 @@ def test_series_gives_the_balances_as_columns_for_charts(store: HistoryStore) ->
     store.record([Entry("a", FetchError(ErrorKind.NETWORK, "down"), T0 + timedelta(minutes=4))])
     series = store.series("a", since=T0 + timedelta(seconds=30))
     start = int(T0.timestamp()) * 1_000_000 + T0.microsecond
-    assert series.first_seen_us == (start, start + 120_000_000)
-    assert series.last_seen_us == (start + 60_000_000, start + 120_000_000)
-    assert series.remaining == (500.0, 499.5)
+    assert series.first_seen_us == (start, start + 120_000_000, start + 180_000_000)
+    assert series.last_seen_us == (start + 60_000_000, start + 120_000_000, start + 180_000_000)
+    assert series.remaining == (500.0, 499.5, None)
+    assert series.unlimited == (False, False, True)
     assert store.series("nobody").remaining == ()
+    assert store.recent_series(["a", "nobody"], T0 + timedelta(seconds=30)) == {"a": series}
 
 
 @settings(max_examples=60, deadline=None, database=None,
@@ -379,3 +399,125 @@ def test_alert_memory_survives_a_restart_at_every_step(tmp_path: Path, steps: li
         store.close()
         assert fresh_alert == kept_alert
         assert restarted == running
+
+
+# --------------------------------------------------------------------------- forecast and top-up alerts
+
+
+def _burned(history: Path, per_day: int, days: float, now_balance: int) -> None:
+    """The last ``days`` of readings every 20 minutes at a steady pace, ending near ``now_balance`` now."""
+    store = HistoryStore(history)
+    now = datetime.now(UTC)
+    steps = int(days * 72)
+    entries = []
+    for i in range(steps, 0, -1):
+        at = now - timedelta(minutes=20 * i)
+        entries.append(Entry("meow", reading(now_balance + per_day * i // 72, at), at))
+    store.record(entries)
+    store.close()
+
+
+def test_a_fast_burner_hears_the_forecast_once_before_any_level(server: FakeServer, meow: tuple[Path, Path]) -> None:
+    config, history = meow
+    _burned(history, per_day=20_000, days=2, now_balance=40_000)  # 40,000 left at 20,000 a day: ~2 days
+    _balance(server, 40_000)
+    [alert] = _refresh(config, history, notifier="tray").alerts
+    assert alert.kind is AlertKind.FORECAST
+    assert alert.runs_out_at is not None
+    left = alert.runs_out_at - datetime.now(UTC)
+    assert timedelta(days=1.8) < left < timedelta(days=2.2)
+    _balance(server, 39_900)
+    assert _refresh(config, history, notifier="tray").alerts == ()  # told once
+    # A top-up re-arms it; burning fast again from there tells again.
+    _balance(server, 150_000)
+    assert _refresh(config, history, notifier="tray").alerts == ()  # top-up notifications are off by default
+    store = HistoryStore(history)
+    store.forget("meow")  # start the history afresh after the top-up, at a new fast pace
+    store.close()
+    _burned(history, per_day=60_000, days=1, now_balance=120_000)
+    _balance(server, 120_000)
+    assert [a.kind for a in _refresh(config, history, notifier="tray").alerts] == [AlertKind.FORECAST]
+
+
+def test_the_forecast_alert_can_be_switched_off_and_top_ups_on(server: FakeServer, isolated_env: dict[str, str],
+                                                               tmp_path: Path) -> None:
+    config = write_config(tmp_path / "config.toml",
+                          [{"id": "meow", "provider": "meowload", "base_url": server.url}],
+                          forecast_alert_days=0, top_up_notifications=True)
+    store_keys({"meow": "sk-history-test-key-0001"})
+    history = tmp_path / "history.sqlite3"
+    _burned(history, per_day=20_000, days=2, now_balance=40_000)
+    _balance(server, 40_000)
+    assert _refresh(config, history, notifier="tray").alerts == ()
+    _balance(server, 45_000)
+    [alert] = _refresh(config, history, notifier="tray").alerts
+    assert (alert.kind, alert.added, alert.remaining) == (AlertKind.TOP_UP, Decimal(5000), Decimal(45_000))
+
+
+def test_check_json_carries_usage_per_day_and_runs_out_at(server: FakeServer, meow: tuple[Path, Path],
+                                                          isolated_env: dict[str, str]) -> None:
+    config, _ = meow
+    data_dir = Path(isolated_env["XDG_DATA_HOME"]) / "credit-tray"
+    _burned(data_dir / "history.sqlite3", per_day=20_000, days=2, now_balance=40_000)
+    _balance(server, 40_000)
+    done = subprocess.run([sys.executable, "-m", "tray_app", "--config", str(config), "check", "--json"],
+                          env=isolated_env, cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    [account] = json.loads(done.stdout)["accounts"]
+    assert 19_000 < account["usage_per_day"] < 21_000
+    runs_out = datetime.fromisoformat(account["runs_out_at"].replace("Z", "+00:00"))
+    assert timedelta(days=1.8) < runs_out - datetime.now(UTC) < timedelta(days=2.2)
+    # An account with no history yet: both null, never a guess.
+    HistoryStore(data_dir / "history.sqlite3").forget("meow")
+    done = subprocess.run([sys.executable, "-m", "tray_app", "--config", str(config), "check", "--json"],
+                          env=isolated_env, cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+    [account] = json.loads(done.stdout)["accounts"]
+    assert account["usage_per_day"] is None
+    assert account["runs_out_at"] is None
+
+
+def _cli(isolated_env: dict[str, str], config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "tray_app", "--config", str(config), *args], env=isolated_env,
+                          cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_history_command_prints_days_exports_json_and_csv(meow: tuple[Path, Path], isolated_env: dict[str, str]
+                                                          ) -> None:
+    config, _ = meow
+    history = Path(isolated_env["XDG_DATA_HOME"]) / "credit-tray" / "history.sqlite3"
+    _burned(history, per_day=20_000, days=2, now_balance=40_000)
+    store = HistoryStore(history)
+    store.record([Entry("meow", FetchError(ErrorKind.TIMEOUT, "slow"), datetime.now(UTC) - timedelta(minutes=5))])
+    store.close()
+
+    table = _cli(isolated_env, config, "history", "meow")
+    assert table.returncode == 0, table.stderr
+    assert table.stdout.startswith("MeowLoad: 144 balances recorded, since ")
+    assert "DAY" in table.stdout
+    assert "Uses about 20,000 credits a day; runs out in about 2 days, around " in table.stdout
+    assert "1 failed checks in this span (the last: timeout at " in table.stdout
+
+    exported = json.loads(_cli(isolated_env, config, "history", "meow", "--json").stdout)
+    assert len(exported["readings"]) == 144
+    assert exported["readings"][-1]["remaining"] == 40_000 + 20_000 // 72
+    assert 19_000 < exported["usage_per_day"] < 21_000
+    assert exported["errors"][0]["kind"] == "timeout"
+    assert sum(day["used"] for day in exported["daily_usage"]) == pytest.approx(143 * 20_000 // 72, rel=0.01)
+
+    rows = _cli(isolated_env, config, "history", "meow", "--csv", "--since", "90m").stdout.splitlines()
+    assert rows[0] == "from,until,remaining,used,total,unlimited,unit"
+    assert len(rows) == 1 + 4  # the last 90 minutes: readings 80, 60, 40 and 20 minutes ago
+    assert rows[-1].split(",")[2:] == [str(40_000 + 20_000 // 72), "", "", "false", "credits"]
+
+
+def test_history_command_refuses_bad_input_in_one_line(meow: tuple[Path, Path], isolated_env: dict[str, str]) -> None:
+    config, _ = meow
+    for args, words in ((("history", "nobody"), "no account"), (("history", "meow", "--since", "soon"), "--since")):
+        done = _cli(isolated_env, config, *args)
+        assert done.returncode == 64
+        assert words in done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1
+        assert "Traceback" not in done.stderr
+    empty = _cli(isolated_env, config, "history", "meow")
+    assert empty.returncode == 0
+    assert "Nothing recorded yet" in empty.stdout

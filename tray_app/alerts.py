@@ -17,10 +17,11 @@ reads a balance: ``credit-tray check`` records readings but never consumes an al
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from decimal import Decimal
 
-from tray_app.model import AccountState, Alert, AlertKind, ErrorKind, FetchError, Outcome
+from tray_app.model import AccountState, Alert, AlertKind, ErrorKind, FetchError, Outcome, Reading, Usage
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,8 @@ class AlertMemory:
     #: The last balance known before alert levels were remembered one by one (imported from
     #: the old state file): the levels it is below count as fired until the next reading.
     imported_level: Decimal | None = None
+    #: The run-out forecast has been told; a top-up re-arms it.
+    forecast_alerted: bool = False
 
 
 def is_below(remaining: Decimal, level: Decimal) -> bool:
@@ -75,16 +78,59 @@ def decide(
     if isinstance(outcome, FetchError):
         if outcome.kind is ErrorKind.AUTH and not memory.auth_alerted:
             alert = Alert(account_id, AlertKind.AUTH, message=outcome.message)
-            return AlertMemory(memory.fired, auth_alerted=True, imported_level=memory.imported_level), alert
+            return replace(memory, auth_alerted=True), alert
         return memory, None
     if outcome.unlimited or outcome.remaining is None:
         return AlertMemory(), None  # no limit: every level re-armed
     credits = outcome.remaining
     below = levels_below(credits, thresholds)
     newly = below - fired_levels(memory, thresholds)
-    new_memory = AlertMemory(fired=below)
+    new_memory = AlertMemory(fired=below, forecast_alerted=memory.forecast_alerted)
     if Decimal(0) in newly:
         return new_memory, Alert(account_id, AlertKind.EXHAUSTED, remaining=credits)
     if newly:
         return new_memory, Alert(account_id, AlertKind.THRESHOLD, remaining=credits, threshold=min(newly))
     return new_memory, None
+
+
+def top_up_amount(previous: Reading | None, reading: Reading) -> Decimal | None:
+    """How much the balance rose since the previous good reading, when it did (1 % or more)."""
+    if previous is None or previous.remaining is None or reading.remaining is None \
+            or previous.unlimited or reading.unlimited:
+        return None
+    rise = reading.remaining - previous.remaining
+    return rise if rise > 0 and rise >= max(abs(previous.remaining) / 100, Decimal(1)) else None
+
+
+def decide_pace(
+    account_id: str,
+    memory: AlertMemory,
+    alert: Alert | None,
+    *,
+    previous: Reading | None,
+    outcome: Outcome,
+    usage: Usage | None,
+    horizon: timedelta | None,
+    notify_top_ups: bool,
+    now: datetime,
+) -> tuple[AlertMemory, Alert | None]:
+    """The forecast and top-up alerts, after ``decide`` gave its ``alert`` for this outcome.
+
+    The forecast alert comes once, when the run-out first falls within ``horizon`` (None: off),
+    so a fast burner hears before the first level; a top-up re-arms it. A level's alert in the
+    same refresh says enough: the forecast then counts as told. A top-up itself is an alert
+    only when asked for, and only when nothing more urgent is said.
+    """
+    if not isinstance(outcome, Reading):
+        return memory, alert
+    added = top_up_amount(previous, outcome)
+    if added is not None:
+        memory = replace(memory, forecast_alerted=False)
+    runs_out = usage.runs_out_at if usage is not None else None
+    if horizon is not None and runs_out is not None and runs_out - now <= horizon and not memory.forecast_alerted:
+        memory = replace(memory, forecast_alerted=True)
+        if alert is None:
+            alert = Alert(account_id, AlertKind.FORECAST, remaining=outcome.remaining, runs_out_at=runs_out)
+    if alert is None and added is not None and notify_top_ups:
+        alert = Alert(account_id, AlertKind.TOP_UP, remaining=outcome.remaining, added=added)
+    return memory, alert

@@ -21,7 +21,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, NoReturn
 
-from tray_app import APP_ID, __version__, paths, texts
+from tray_app import APP_ID, __version__, cli_history, paths, texts
 from tray_app.config import (
     ID_PATTERN,
     Account,
@@ -94,6 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
     autostart = commands.add_parser("autostart", help="start the tray at login: on, off or status")
     autostart.add_argument("state", choices=("on", "off", "status"))
 
+    cli_history.add_parser(commands)
+
     providers = commands.add_parser("providers", help="list the supported providers")
     providers.add_argument("--json", action="store_true")
     return parser
@@ -124,7 +126,7 @@ def grouped(value: Decimal) -> str:
 
 
 def result_json(result: AccountResult) -> dict[str, Any]:
-    reading, error = result.reading, result.error
+    reading, error, usage = result.reading, result.error, result.usage
     return {
         "id": result.account_id,
         "provider": result.provider_id,
@@ -145,6 +147,8 @@ def result_json(result: AccountResult) -> dict[str, Any]:
             if error else None
         ),
         "fetched_at": iso(reading.fetched_at) if reading else None,
+        "usage_per_day": round(usage.per_day, 2) if usage and usage.per_day is not None else None,
+        "runs_out_at": iso(usage.runs_out_at) if usage and usage.runs_out_at else None,
     }
 
 
@@ -212,6 +216,23 @@ def cmd_check(args: argparse.Namespace, config: Config, engine: Engine) -> int:
                  str(r.state), texts.balance(r, grouped), detail_text(r)] for r in report.results]
         print(table(["ACCOUNT", "PROVIDER", "STATE", "BALANCE", "DETAIL"], rows, right=(3,)))
     return exit_status(report)
+
+
+def cmd_history(args: argparse.Namespace, config: Config, engine: Engine) -> int:
+    account = _require_account(config, args.id)
+    try:
+        cli_history.parse_since(args.since)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    provider = account.provider
+    title = f"{provider.name if provider else account.provider_id} · {account.label}" if provider and \
+        account.label not in ("", provider.name) else (provider.name if provider else account.id)
+    try:
+        return cli_history.run(args, engine.history, title=title, unit=provider.unit if provider else "credits",
+                               iso=iso, fmt=grouped)
+    except HistoryError as exc:
+        sys.stderr.write(f"{APP_ID}: cannot read the history: {exc}\n")
+        return EX_UNAVAILABLE
 
 
 def _has_key(keys: KeyStore, account_id: str) -> bool | None:
@@ -374,7 +395,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "autostart":
             return cmd_autostart(args)
         engine = Engine(config_path)
-        handler = {"check": cmd_check, "accounts": cmd_accounts, "key": cmd_key}[args.command]
+        handler = {"check": cmd_check, "accounts": cmd_accounts, "key": cmd_key, "history": cmd_history}[args.command]
         return handler(args, config, engine)
     except UsageError as exc:
         sys.stderr.write(f"{APP_ID}: error: {exc}\n")

@@ -69,6 +69,10 @@ class Config:
     language: str = "auto"
     #: Show the lowest balance as a compact number (9.8K) on the tray icon.
     icon_number: bool = False
+    #: Notify once when the run-out forecast falls within this many days (0: never).
+    forecast_alert_days: float = 3.0
+    #: Notify when a balance rises (a top-up).
+    top_up_notifications: bool = False
     accounts: tuple[Account, ...] = field(default_factory=tuple)
 
     def account(self, account_id: str) -> Account | None:
@@ -235,6 +239,12 @@ def load(path: Path) -> Config:
     icon_number = data.get("icon_number", False)
     if not isinstance(icon_number, bool):
         raise wrong("icon_number", "true or false")
+    forecast_days = data.get("forecast_alert_days", 3)
+    if isinstance(forecast_days, bool) or not isinstance(forecast_days, int | float) or not 0 <= forecast_days <= 60:
+        raise wrong("forecast_alert_days", "a number of days from 0 (off) to 60")
+    top_ups = data.get("top_up_notifications", False)
+    if not isinstance(top_ups, bool):
+        raise wrong("top_up_notifications", "true or false")
     language = data.get("language", "auto")
     if language not in LANGUAGES:
         raise wrong("language", "one of " + ", ".join(f'"{v}"' for v in LANGUAGES))
@@ -244,7 +254,8 @@ def load(path: Path) -> Config:
     seen: set[str] = set()
     accounts = tuple(_account(entry, index, seen) for index, entry in enumerate(entries, 1))
     return Config(path=path, refresh_minutes=float(refresh), notifications=notifications, language=language,
-                  icon_number=icon_number, accounts=accounts)
+                  icon_number=icon_number, forecast_alert_days=float(forecast_days),
+                  top_up_notifications=top_ups, accounts=accounts)
 
 
 # --------------------------------------------------------------------------- writing
@@ -270,6 +281,8 @@ refresh_minutes = 10     # how often balances are checked (1 to 1440)
 notifications = true     # desktop notifications on low balances
 language = "auto"        # "auto", "en" or "zh": the language of providers' messages
 icon_number = false      # show the lowest balance on the tray icon
+forecast_alert_days = 3  # notify once when a balance will run out within this many days (0: never)
+top_up_notifications = false   # notify when a balance rises
 
 # One [[accounts]] table per account, for example:
 # [[accounts]]

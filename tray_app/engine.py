@@ -14,17 +14,28 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from tray_app import alerts, paths
+from tray_app import usage as usage_module
 from tray_app.alerts import AlertMemory
 from tray_app.config import Account, Config, load
 from tray_app.fetch import Fetcher, FetchPolicy
-from tray_app.history import Entry, HistoryError, HistoryStore
+from tray_app.history import Entry, HistoryError, HistoryStore, Series
 from tray_app.keys import KeyStore, KeyUnavailable
-from tray_app.model import AccountResult, AccountState, Alert, ErrorKind, FetchError, Outcome, Reading, utc_now
+from tray_app.model import (
+    AccountResult,
+    AccountState,
+    Alert,
+    ErrorKind,
+    FetchError,
+    Outcome,
+    Reading,
+    Usage,
+    utc_now,
+)
 
 log = logging.getLogger(__name__)
 
@@ -216,14 +227,25 @@ class Engine:
             log.error("internal error while checking %s: %s", account.id, type(exc).__name__)
             return internal_error(exc, "while checking")
 
-    def _latest_good(self, account_ids: list[str]) -> dict[str, Reading]:
+    def _history_before(self, account_ids: list[str]) -> tuple[dict[str, Reading], dict[str, Series]]:
+        """The last good readings and the recent history, as they were before this refresh."""
         try:
-            return self.history.latest_good(account_ids)
+            latest = self.history.latest_good(account_ids)
+            return latest, self.history.recent_series(account_ids, utc_now() - usage_module.WINDOW)
         except HistoryError as exc:
             log.error("could not read the last balances: %s", exc)
         except Exception as exc:  # a bug costs this refresh its last balances, not the refresh
             log.error("could not read the last balances (%s)", type(exc).__name__)
-        return {}
+        return {}, {}
+
+    @staticmethod
+    def _usage(series: Series | None, reading: Reading | None) -> Usage | None:
+        """Burn rate and forecast; a bug in the maths costs the forecast, never the balance."""
+        try:
+            return usage_module.usage_of(series or Series(), reading)
+        except Exception as exc:
+            log.error("could not work out the usage (%s)", type(exc).__name__)
+            return None
 
     def _notifier_memory(self) -> dict[str, AlertMemory]:
         """The notifier's alert memory: read once, then this process's own copy is the truth."""
@@ -249,8 +271,9 @@ class Engine:
     ) -> RefreshReport:
         """Fetch ``accounts`` concurrently; report each as it lands; decide alerts; record the outcomes."""
         language = language or resolve_language(config.language)
-        last_good = await asyncio.to_thread(self._latest_good, [a.id for a in accounts])
+        last_good, recent = await asyncio.to_thread(self._history_before, [a.id for a in accounts])
         memories = await asyncio.to_thread(self._notifier_memory) if self.notifier else None
+        horizon = timedelta(days=config.forecast_alert_days) if config.forecast_alert_days > 0 else None
         changed: dict[str, AlertMemory] = {}
         entries: list[Entry] = []
         found_alerts: list[Alert] = []
@@ -262,16 +285,21 @@ class Engine:
             try:
                 outcome = await self._outcome(account, language)
                 now = utc_now()
+                usage = None
                 if account.problem is None:
                     entries.append(Entry(account.id, outcome, now))
+                    usage = self._usage(recent.get(account.id), outcome if isinstance(outcome, Reading) else previous)
                     if memories is not None:
                         memory = memories.get(account.id, AlertMemory())
                         memory_after, alert = alerts.decide(account.id, memory, outcome, account.thresholds)
+                        memory_after, alert = alerts.decide_pace(
+                            account.id, memory_after, alert, previous=previous, outcome=outcome, usage=usage,
+                            horizon=horizon, notify_top_ups=config.top_up_notifications, now=now)
                         if memory_after != memory:
                             memories[account.id] = changed[account.id] = memory_after
                         if alert is not None:
                             found_alerts.append(alert)
-                result = make_result(account, outcome, previous, now)
+                result = replace(make_result(account, outcome, previous, now), usage=usage)
             except Exception as exc:  # any bug: this account shows an error this time, the rest go on
                 log.error("internal error while refreshing %s: %s", account.id, type(exc).__name__)
                 result = failed_result(account, internal_error(exc, "while refreshing"), previous, utc_now())
@@ -304,12 +332,15 @@ class Engine:
 
     def last_known(self, config: Config) -> dict[str, AccountResult]:
         """Results from the history alone, to show something before the first fetch."""
-        latest = self.history.latest_good([a.id for a in config.accounts])
+        ids = [a.id for a in config.accounts]
+        latest = self.history.latest_good(ids)
+        recent = self.history.recent_series(ids, utc_now() - usage_module.WINDOW)
         out: dict[str, AccountResult] = {}
         for account in config.accounts:
             last = latest.get(account.id)
             if last is not None:
-                out[account.id] = make_result(account, last, last, last.fetched_at)
+                usage = self._usage(recent.get(account.id), last)
+                out[account.id] = replace(make_result(account, last, last, last.fetched_at), usage=usage)
         return out
 
     def forget(self, account_id: str) -> None:

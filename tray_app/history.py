@@ -34,7 +34,6 @@ from tray_app.model import ErrorKind, FetchError, Outcome, Reading
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
 #: How long a writer waits for another process's transaction before giving up.
 BUSY_TIMEOUT_MS = 10_000
 FULL_RESOLUTION = timedelta(days=30)
@@ -78,8 +77,11 @@ CREATE TABLE alert_memory (
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 """
 
+#: Version 2: the tray remembers whether it told the run-out forecast.
+_SCHEMA_V2 = "ALTER TABLE alert_memory ADD COLUMN forecast_alerted INTEGER NOT NULL DEFAULT 0;"
+
 #: Schema migrations: entry N brings a database from user_version N to N + 1.
-MIGRATIONS: tuple[str, ...] = (_SCHEMA_V1,)
+MIGRATIONS: tuple[str, ...] = (_SCHEMA_V1, _SCHEMA_V2)
 
 
 class HistoryError(Exception):
@@ -101,11 +103,13 @@ class HistoryPoint:
 
 @dataclass(frozen=True)
 class Series:
-    """Balances as parallel columns: µs since the epoch (first and last seen) and the amount as a float."""
+    """Readings as parallel columns: µs since the epoch (first and last seen), amounts as floats."""
 
-    first_seen_us: tuple[int, ...]
-    last_seen_us: tuple[int, ...]
-    remaining: tuple[float, ...]
+    first_seen_us: tuple[int, ...] = ()
+    last_seen_us: tuple[int, ...] = ()
+    remaining: tuple[float | None, ...] = ()
+    used: tuple[float | None, ...] = ()
+    unlimited: tuple[bool, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -158,17 +162,27 @@ def _reading_from_row(row: Sequence[Any], fetched_at: datetime) -> Reading:
                    subscription_id=sub_id, fetched_at=fetched_at)
 
 
-def _memory_to_row(memory: AlertMemory) -> tuple[str, int, str | None]:
+def _memory_to_row(memory: AlertMemory) -> tuple[str, int, str | None, int]:
     fired = json.dumps(sorted(str(level) for level in memory.fired))
-    return fired, int(memory.auth_alerted), _text(memory.imported_level)
+    return fired, int(memory.auth_alerted), _text(memory.imported_level), int(memory.forecast_alerted)
 
 
-def _memory_from_row(fired: str, auth_alerted: int, imported_level: str | None) -> AlertMemory:
+def _memory_from_row(fired: str, auth_alerted: int, imported_level: str | None, forecast_alerted: int
+                     ) -> AlertMemory:
     levels = json.loads(fired)
     if not isinstance(levels, list):
         raise ValueError("fired levels are not a list")
     return AlertMemory(fired=frozenset(Decimal(str(level)) for level in levels),
-                       auth_alerted=bool(auth_alerted), imported_level=_amount(imported_level))
+                       auth_alerted=bool(auth_alerted), imported_level=_amount(imported_level),
+                       forecast_alerted=bool(forecast_alerted))
+
+
+def series_of(rows: Sequence[Sequence[Any]]) -> Series:
+    """Columns from (first_seen, last_seen, remaining, used, unlimited) rows."""
+    if not rows:
+        return Series()
+    first, last, remaining, used, unlimited = zip(*rows, strict=True)
+    return Series(first, last, remaining, used, tuple(bool(u) for u in unlimited))
 
 
 def _private_file(path: Path) -> None:
@@ -345,7 +359,8 @@ class HistoryStore:
             if notifier is not None and memories:
                 for account_id, memory in memories.items():
                     ref = self._account_ref(db, account_id, create=True)
-                    db.execute("INSERT OR REPLACE INTO alert_memory VALUES (?, ?, ?, ?, ?)",
+                    db.execute("INSERT OR REPLACE INTO alert_memory (notifier, account, fired, auth_alerted,"
+                               " imported_level, forecast_alerted) VALUES (?, ?, ?, ?, ?, ?)",
                                (notifier, ref, *_memory_to_row(memory)))
         self._thin_now_and_then()
 
@@ -447,20 +462,30 @@ class HistoryStore:
         return points
 
     def series(self, account_id: str, since: datetime | None = None) -> Series:
-        """An account's balances as columns of plain numbers, for charts and usage: 30 days of
+        """An account's readings as columns of plain numbers, for charts and usage: 30 days of
         one-minute readings come back in milliseconds, where one object per reading would not."""
         low = to_us(since) if since else -(2**62)
         with self._session(write=False) as db:
             ref = self._account_ref(db, account_id, create=False)
             if ref is None:
-                return Series((), (), ())
-            rows = db.execute("SELECT first_seen, last_seen, CAST(remaining AS REAL) FROM readings"
-                              " WHERE account = ? AND last_seen >= ? AND NOT unlimited AND remaining IS NOT NULL"
-                              " ORDER BY first_seen", (ref, low)).fetchall()
-        if not rows:
-            return Series((), (), ())
-        first, last, remaining = zip(*rows, strict=True)
-        return Series(first, last, remaining)
+                return Series()
+            rows = db.execute("SELECT first_seen, last_seen, CAST(remaining AS REAL), CAST(used AS REAL), unlimited"
+                              " FROM readings WHERE account = ? AND last_seen >= ? ORDER BY first_seen",
+                              (ref, low)).fetchall()
+        return series_of(rows)
+
+    def recent_series(self, account_ids: Iterable[str], since: datetime) -> dict[str, Series]:
+        """``series`` for several accounts in one go (one query, for a refresh)."""
+        wanted = set(account_ids)
+        with self._session(write=False) as db:
+            rows = db.execute("SELECT a.name, r.first_seen, r.last_seen, CAST(r.remaining AS REAL),"
+                              " CAST(r.used AS REAL), r.unlimited FROM readings r JOIN accounts a ON a.id = r.account"
+                              " WHERE r.last_seen >= ? ORDER BY r.account, r.first_seen", (to_us(since),)).fetchall()
+        grouped: dict[str, list[tuple[Any, ...]]] = {}
+        for name, *row in rows:
+            if name in wanted:
+                grouped.setdefault(name, []).append(tuple(row))
+        return {name: series_of(group) for name, group in grouped.items()}
 
     def errors(self, account_id: str, since: datetime | None = None) -> list[ErrorRun]:
         low = to_us(since) if since else -(2**62)
@@ -479,12 +504,13 @@ class HistoryStore:
     def alert_memory(self, notifier: str) -> dict[str, AlertMemory]:
         """The notifier's memory per account; a damaged entry is dropped alone (that account re-arms)."""
         with self._session(write=False) as db:
-            rows = db.execute("SELECT a.name, m.fired, m.auth_alerted, m.imported_level FROM alert_memory m"
+            rows = db.execute("SELECT a.name, m.fired, m.auth_alerted, m.imported_level, m.forecast_alerted"
+                              " FROM alert_memory m"
                               " JOIN accounts a ON a.id = m.account WHERE m.notifier = ?", (notifier,)).fetchall()
         out: dict[str, AlertMemory] = {}
-        for name, fired, auth_alerted, imported_level in rows:
+        for name, fired, auth_alerted, imported_level, forecast_alerted in rows:
             try:
-                out[name] = _memory_from_row(fired, auth_alerted, imported_level)
+                out[name] = _memory_from_row(fired, auth_alerted, imported_level, forecast_alerted)
             except (ValueError, TypeError, InvalidOperation) as exc:
                 log.warning("alert memory of %s is damaged (%s); its alerts are re-armed", name, type(exc).__name__)
         return out
@@ -573,8 +599,8 @@ class HistoryStore:
         # The old file knew only the last balance: the levels it is below stay fired, as they were.
         level = None if reading is None or reading.unlimited else reading.remaining
         memory = AlertMemory(auth_alerted=auth_alerted, imported_level=level)
-        db.execute("INSERT OR REPLACE INTO alert_memory VALUES (?, ?, ?, ?, ?)",
-                   ("tray", ref, *_memory_to_row(memory)))
+        db.execute("INSERT OR REPLACE INTO alert_memory (notifier, account, fired, auth_alerted, imported_level,"
+                   " forecast_alerted) VALUES (?, ?, ?, ?, ?, ?)", ("tray", ref, *_memory_to_row(memory)))
 
     @staticmethod
     def _keep_aside(path: Path) -> None:

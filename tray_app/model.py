@@ -72,6 +72,25 @@ Outcome = Reading | FetchError
 
 
 @dataclass(frozen=True)
+class TopUp:
+    """A rise of the balance (or a reset of an unlimited plan's usage counter)."""
+
+    at: datetime
+    amount: float
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What the history says about how fast an account's credits go (see ``tray_app.usage``)."""
+
+    #: Credits used per day over the recent window (after the last top-up), None with too little data.
+    per_day: float | None
+    #: When the balance reaches zero at that pace, None when the data does not support a forecast.
+    runs_out_at: datetime | None
+    top_ups: tuple[TopUp, ...] = ()
+
+
+@dataclass(frozen=True)
 class AccountResult:
     """What one refresh says about one account, as the CLI and the tray show it.
 
@@ -87,12 +106,18 @@ class AccountResult:
     error: FetchError | None
     threshold: Decimal | None
     checked_at: datetime
+    #: Burn rate and run-out forecast from the history, when there is one.
+    usage: Usage | None = None
 
 
 class AlertKind(StrEnum):
     THRESHOLD = "threshold"
     EXHAUSTED = "exhausted"
     AUTH = "auth"
+    #: At the current pace the balance runs out within the forecast horizon.
+    FORECAST = "forecast"
+    #: The balance rose (only when the user asked to hear about top-ups).
+    TOP_UP = "top_up"
 
 
 @dataclass(frozen=True)
@@ -102,6 +127,9 @@ class Alert:
     remaining: Decimal | None = None
     threshold: Decimal | None = None
     message: str = ""
+    runs_out_at: datetime | None = None
+    #: How much a top-up added.
+    added: Decimal | None = None
 
 
 def utc_now() -> datetime:

@@ -121,6 +121,40 @@ def row_text(result: AccountResult | None, title: str, now: datetime, fmt: Numbe
     text = f"{title} — {status_line(result, fmt)}"
     if result.error is None and result.reading is not None:
         text += f" · {ago(result.reading.fetched_at, now)}"
+    if result.error is None and result.usage is not None and result.usage.runs_out_at is not None:
+        text += f" · {time_left(result.usage.runs_out_at, now)}"
+    return text
+
+
+def time_left(runs_out_at: datetime, now: datetime) -> str:
+    """'~3 days left', rounded as a forecast deserves."""
+    hours = max(0.0, (runs_out_at - now).total_seconds() / 3600)
+    if hours < 1:
+        return "less than an hour left"
+    if hours < 36:
+        count = round(hours)
+        return f"~{count} hour left" if count == 1 else f"~{count} hours left"
+    days = round(hours / 24)
+    return f"~{days} days left"
+
+
+def day_name(moment: datetime) -> str:
+    """'Tue 2 Dec', in local time."""
+    local = moment.astimezone()
+    return f"{local:%a} {local.day} {local:%b}"
+
+
+def pace_line(result: AccountResult, now: datetime, fmt: NumberFormat = plain_number) -> str:
+    """How fast the credits go and, when the history supports it, when they run out."""
+    usage = result.usage
+    if usage is None or usage.per_day is None:
+        return ""
+    unit = result.reading.unit if result.reading is not None else result.unit
+    rate = Decimal(round(usage.per_day)) if usage.per_day >= 10 else Decimal(str(round(usage.per_day, 1)))
+    text = f"Uses about {fmt(rate)} {unit} a day"
+    if usage.runs_out_at is not None:
+        text += f"; runs out in about {time_left(usage.runs_out_at, now).removeprefix('~').removesuffix(' left')}," \
+                f" around {day_name(usage.runs_out_at)}"
     return text
 
 
@@ -144,7 +178,15 @@ class Notice:
     account_id: str
 
 
-_SEVERITY = {AlertKind.EXHAUSTED: 0, AlertKind.AUTH: 1, AlertKind.THRESHOLD: 2}
+_SEVERITY = {AlertKind.EXHAUSTED: 0, AlertKind.AUTH: 1, AlertKind.THRESHOLD: 2, AlertKind.FORECAST: 3,
+             AlertKind.TOP_UP: 4}
+
+
+def _runs_out_words(alert: Alert) -> str:
+    when = alert.runs_out_at
+    if when is None:
+        return "soon"
+    return f"in about {time_left(when, datetime.now(when.tzinfo)).removeprefix('~').removesuffix(' left')}"
 
 
 def _alert_line(alert: Alert, title: str, unit: str, fmt: NumberFormat) -> str:
@@ -152,6 +194,10 @@ def _alert_line(alert: Alert, title: str, unit: str, fmt: NumberFormat) -> str:
         return f"{title}: out of {unit}"
     if alert.kind is AlertKind.AUTH:
         return f"{title}: API key refused"
+    if alert.kind is AlertKind.FORECAST:
+        return f"{title}: runs out {_runs_out_words(alert)}"
+    if alert.kind is AlertKind.TOP_UP:
+        return f"{title}: +{fmt(alert.added) if alert.added is not None else '?'} {unit} added"
     remaining = fmt(alert.remaining) if alert.remaining is not None else "?"
     threshold = fmt(alert.threshold) if alert.threshold is not None else "?"
     return f"{title}: {remaining} {unit} left, below {threshold}"
@@ -173,6 +219,15 @@ def notice_for(alerts: Sequence[Alert], titles: dict[str, str], units: dict[str,
             return Notice(f"{title}: API key refused",
                           f"{first.message or 'The key was rejected'}. Update the key in Settings.", first.account_id)
         remaining = fmt(first.remaining) if first.remaining is not None else "?"
+        if first.kind is AlertKind.FORECAST:
+            until = f"until around {day_name(first.runs_out_at)}" if first.runs_out_at else "for a short while"
+            return Notice(f"{title}: runs out {_runs_out_words(first)}",
+                          f"{remaining} {unit} left last {until} at the current pace. Click to top up.",
+                          first.account_id)
+        if first.kind is AlertKind.TOP_UP:
+            added = fmt(first.added) if first.added is not None else "?"
+            return Notice(f"{title}: +{added} {unit} added", f"The balance is now {remaining} {unit}.",
+                          first.account_id)
         threshold = fmt(first.threshold) if first.threshold is not None else "?"
         return Notice(f"{title}: {remaining} {unit} left",
                       f"Below your alert at {threshold}. Click to top up.", first.account_id)

@@ -53,6 +53,8 @@ class _Row:
     menu: QMenu
     status: QAction
     fetched: QAction
+    #: Burn rate and run-out forecast, hidden when the history says nothing yet.
+    pace: QAction
     detail: QAction
 
 
@@ -339,6 +341,8 @@ class TrayController(QObject):
         status.setEnabled(False)
         fetched = menu.addAction("")
         fetched.setEnabled(False)
+        pace = menu.addAction("")
+        pace.setEnabled(False)
         detail = menu.addAction("")
         detail.setEnabled(False)
         menu.addSeparator()
@@ -349,7 +353,7 @@ class TrayController(QObject):
         again = menu.addAction("&Refresh this account")
         again.triggered.connect(lambda: self.refresh([account_id], manual=True))
         self.menu.insertMenu(self._accounts_end, menu)
-        return _Row(menu, status, fetched, detail)
+        return _Row(menu, status, fetched, pace, detail)
 
     def _update_rows(self) -> None:
         now = utc_now()
@@ -367,6 +371,9 @@ class TrayController(QObject):
             if result is not None and result.error is not None and reading is not None:
                 fetched += f": {texts.balance(result, qt_number)}"
             row.fetched.setText(fetched)
+            pace = texts.pace_line(result, now, qt_number) if result else ""
+            row.pace.setText(pace.replace("&", "&&"))
+            row.pace.setVisible(bool(pace))
             detail = f"{result.error.kind}: {result.error.message}" if result and result.error else ""
             row.detail.setText(detail.replace("&", "&&"))
             row.detail.setVisible(bool(detail))
