@@ -2,7 +2,8 @@
 
 Exit codes follow sysexits and, for ``check``, the monitoring-plugin convention:
 0 ok, 1 low, 2 exhausted, 3 could not check; 64 usage, 65 bad data, 69 keyring
-unavailable, 70 internal error, 78 unreadable config. Errors are one line on
+unavailable, 70 internal error, 75 config busy (another writer), 78 unreadable or
+unwritable config. Errors are one line on
 stderr, never a traceback, never a key.
 """
 
@@ -26,7 +27,9 @@ from tray_app.config import (
     ID_PATTERN,
     Account,
     Config,
+    ConfigBusy,
     ConfigFileError,
+    ConfigWriteError,
     add_account,
     base_url_problem,
     default_base_url,
@@ -40,7 +43,7 @@ from tray_app.model import AccountResult, AccountState
 from tray_app.providers import PROVIDERS, get_provider
 
 EX_OK, EX_LOW, EX_EXHAUSTED, EX_UNKNOWN = 0, 1, 2, 3
-EX_USAGE, EX_DATAERR, EX_UNAVAILABLE, EX_SOFTWARE, EX_CONFIG = 64, 65, 69, 70, 78
+EX_USAGE, EX_DATAERR, EX_UNAVAILABLE, EX_SOFTWARE, EX_TEMPFAIL, EX_CONFIG = 64, 65, 69, 70, 75, 78
 
 
 class UsageError(Exception):
@@ -284,7 +287,10 @@ def _accounts_add(args: argparse.Namespace, config: Config) -> int:
     label = args.label if args.label and args.label.strip() else provider.name
     account = Account(id=args.id, provider_id=provider.id, label=label.strip(), base_url=args.base_url,
                       thresholds=thresholds)
-    add_account(config.path, account, write_thresholds=args.thresholds is not None)
+    try:
+        add_account(config.path, account, write_thresholds=args.thresholds is not None)
+    except ValueError as exc:  # the id was taken by another writer since we read the config
+        raise UsageError(str(exc)) from None
     print(f"Added {args.id} ({provider.name}) to {config.path}.")
     print(f"Now store its key: {APP_ID} key set {args.id}")
     return EX_OK
@@ -378,6 +384,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigFileError as exc:
         sys.stderr.write(f"{APP_ID}: config error: {exc}\n")
         return EX_CONFIG
+    except ConfigWriteError as exc:
+        sys.stderr.write(f"{APP_ID}: error: {exc}\n")
+        return EX_TEMPFAIL if isinstance(exc, ConfigBusy) else EX_CONFIG
     except KeyUnavailable as exc:
         sys.stderr.write(f"{APP_ID}: {exc}\n")
         return EX_UNAVAILABLE

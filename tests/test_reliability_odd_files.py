@@ -1,0 +1,197 @@
+"""Parallel writers and odd files: what an unlucky user's disk and habits do to the config.
+
+- Ten ``accounts add`` at once (and Settings writing meanwhile) keep all ten accounts; a
+  writer that cannot get the config's lock says so in one line and changes nothing.
+- Removing an account never leaves its key where no command can reach it.
+- A FIFO, a device, a huge or deeply nested config is a config error naming the file.
+- A symlinked config is written at the link's target, and stays a link.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from tests.reliability_tray import MakeTray, make_tray, start, visible_top_lines  # noqa: F401
+from tray_app.config import load, set_globals
+from tray_app.fileio import exclusive_lock
+from tray_app.ui.icons import IconState
+
+GOOD_CONFIG = b'language = "en"\n\n[[accounts]]\nid = "meow-main"\nprovider = "meowload"\n'
+
+
+def cli(env: dict[str, str], cwd: Path, config: Path, *args: str, stdin: str = "",
+        timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run([sys.executable, "-m", "tray_app", "--config", str(config), *args], input=stdin,
+                          capture_output=True, text=True, env=env, cwd=cwd, timeout=timeout, check=False)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc
+
+
+def account_ids(config: Path) -> list[str]:
+    return [a["id"] for a in tomllib.loads(config.read_text("utf-8")).get("accounts", [])]
+
+
+# --------------------------------------------------------------------------- parallel writers
+
+def test_ten_parallel_accounts_add_keep_all_ten_while_settings_writes_too(isolated_env: dict[str, str],
+                                                                         tmp_path: Path) -> None:
+    config = tmp_path / "conf" / "config.toml"
+    config.parent.mkdir()
+    config.write_bytes(GOOD_CONFIG)
+    stop = threading.Event()
+    settings_writes = 0
+
+    def settings_window() -> None:  # what Settings runs on its backend thread for the global options
+        nonlocal settings_writes
+        while not stop.is_set():
+            settings_writes += 1
+            set_globals(config, refresh_minutes=5 + settings_writes % 2)
+
+    writer = threading.Thread(target=settings_window)
+    writer.start()
+    try:
+        procs = [subprocess.Popen([sys.executable, "-m", "tray_app", "--config", str(config), "accounts", "add",
+                                   "sociavault", "--id", f"par-{i}"], env=isolated_env, cwd=tmp_path,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for i in range(10)]
+        outputs = [p.communicate(timeout=120) for p in procs]
+    finally:
+        stop.set()
+        writer.join()
+    for proc, (out, err) in zip(procs, outputs, strict=True):
+        assert proc.returncode == 0, err
+        assert out.startswith("Added par-"), out
+    assert sorted(account_ids(config)) == sorted(["meow-main", *(f"par-{i}" for i in range(10))])
+    assert settings_writes > 1
+    assert load(config).refresh_minutes == 5 + settings_writes % 2  # the last Settings write is kept too
+    assert sorted(p.name for p in config.parent.iterdir()) == ["config.toml"]  # no lock or temp file left
+
+
+def test_a_writer_that_cannot_get_the_lock_says_so_and_changes_nothing(isolated_env: dict[str, str],
+                                                                       tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_bytes(GOOD_CONFIG)
+    with exclusive_lock(config):  # another writer (Settings, say) in the middle of a change
+        proc = cli(isolated_env, tmp_path, config, "accounts", "add", "sociavault", "--id", "late")
+    assert proc.returncode == 75, proc.stderr
+    assert proc.stdout == ""
+    (line,) = proc.stderr.splitlines()
+    assert line == (f"credit-tray: error: could not change {config}: another program is changing it "
+                    "(waited 5 s); nothing was changed")
+    assert config.read_bytes() == GOOD_CONFIG
+    proc = cli(isolated_env, tmp_path, config, "accounts", "add", "sociavault", "--id", "late")
+    assert proc.returncode == 0, proc.stderr
+    assert account_ids(config) == ["meow-main", "late"]
+
+
+# --------------------------------------------------------------------------- odd files
+
+def _fifo(folder: Path) -> Path:
+    path = folder / "config.toml"
+    os.mkfifo(path)
+    return path
+
+
+def _sparse(folder: Path) -> Path:
+    path = folder / "config.toml"
+    with path.open("wb") as handle:
+        handle.truncate(2 * 1024**3)  # 2 GB of holes: costs no disk, would cost 2 GB of memory to read
+    return path
+
+
+def _just_too_big(folder: Path) -> Path:
+    path = folder / "config.toml"
+    path.write_bytes(b"# padding\n" * (1024 * 1024 // 10) + b'language = "en"\n')  # valid TOML, over 1 MiB
+    return path
+
+
+ODD_FILES = {
+    # name: (make it, the problem the one line must end with)
+    "fifo": (_fifo, "is a named pipe (FIFO), not a regular file"),
+    "dev-zero": (lambda folder: Path("/dev/zero"), "is a device, not a regular file"),
+    "sparse-2gb": (_sparse, "is too large for a config file (2,147,483,648 bytes; at most 1 MiB)"),
+    "just-over-1mib": (_just_too_big, "is too large for a config file (1,048,586 bytes; at most 1 MiB)"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ODD_FILES))
+def test_special_or_huge_config_is_one_line_exit_78_at_once(isolated_env: dict[str, str], tmp_path: Path,
+                                                           name: str) -> None:
+    make, problem = ODD_FILES[name]
+    config = make(tmp_path)
+    for args in (["check"], ["accounts", "list"], ["accounts", "add", "sociavault", "--id", "x"]):
+        # A FIFO used to block the reader for ever: the timeout turns that into a failure here.
+        proc = cli(isolated_env, tmp_path, config, *args, timeout=30)
+        assert proc.returncode == 78, (args, proc.stderr)
+        assert proc.stderr.splitlines() == [f"credit-tray: config error: {config}: {problem}"], args
+        assert proc.stdout == ""
+    if config.parent == tmp_path:
+        assert sorted(p.name for p in tmp_path.iterdir() if p.name != "home") == ["config.toml"]
+
+
+def test_a_fifo_as_config_is_a_config_error_in_the_tray(qtbot, make_tray: MakeTray,  # noqa: F811
+                                                        tmp_path: Path) -> None:
+    config = _fifo(tmp_path)
+    controller = make_tray(config)
+    start(qtbot, controller)
+    assert visible_top_lines(controller)[0] == (f"Config error: {config}: is a named pipe (FIFO), "
+                                                "not a regular file")
+    assert controller.icon_state() is IconState.ERROR
+
+
+DEEP = b'language = "en"\nvalue = ' + b"[" * 5000 + b"]" * 5000 + b"\n"
+
+
+def test_deeply_nested_toml_is_a_config_error_on_the_command_line(isolated_env: dict[str, str],
+                                                                 tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_bytes(DEEP)
+    for args in (["check"], ["accounts", "add", "sociavault", "--id", "x"]):
+        proc = cli(isolated_env, tmp_path, config, *args)
+        assert proc.returncode == 78, proc.stderr
+        assert proc.stderr.splitlines() == [f"credit-tray: config error: {config}: invalid TOML: "
+                                            "values are nested too deeply"]
+    assert config.read_bytes() == DEEP
+
+
+def test_deeply_nested_toml_is_the_menus_config_error_line(qtbot, make_tray: MakeTray,  # noqa: F811
+                                                           tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_bytes(DEEP)
+    controller = make_tray(config)
+    start(qtbot, controller)
+    assert visible_top_lines(controller)[0] == f"Config error: {config}: invalid TOML: values are nested too deeply"
+    assert controller.icon_state() is IconState.ERROR
+
+
+# --------------------------------------------------------------------------- a symlinked config
+
+def test_a_symlinked_config_is_written_at_its_target_and_stays_a_link(isolated_env: dict[str, str],
+                                                                       tmp_path: Path) -> None:
+    dotfiles = tmp_path / "dotfiles"
+    dotfiles.mkdir()
+    target = dotfiles / "credit-tray.toml"
+    target.write_bytes(b"# kept in my dotfiles repository\n" + GOOD_CONFIG)
+    target.chmod(0o640)
+    folder = tmp_path / "conf"
+    folder.mkdir()
+    link = folder / "config.toml"
+    link.symlink_to(Path("..") / "dotfiles" / "credit-tray.toml")
+
+    for args in (["accounts", "add", "sociavault", "--id", "vault"], ["accounts", "remove", "meow-main"]):
+        proc = cli(isolated_env, tmp_path, link, *args)
+        assert proc.returncode == 0, proc.stderr
+        assert link.is_symlink()
+        assert os.readlink(link) == str(Path("..") / "dotfiles" / "credit-tray.toml")
+    assert target.read_text().startswith("# kept in my dotfiles repository\n")
+    assert account_ids(target) == ["vault"]
+    assert target.stat().st_mode & 0o777 == 0o640
+    assert sorted(p.name for p in folder.iterdir()) == ["config.toml"]
+    assert sorted(p.name for p in dotfiles.iterdir()) == ["credit-tray.toml"]
