@@ -18,9 +18,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.reliability_support import store_keys
 from tests.reliability_tray import MakeTray, make_tray, start, visible_top_lines  # noqa: F401
 from tray_app.config import load, set_globals
 from tray_app.fileio import exclusive_lock
+from tray_app.keys import KeyStore
 from tray_app.ui.icons import IconState
 
 GOOD_CONFIG = b'language = "en"\n\n[[accounts]]\nid = "meow-main"\nprovider = "meowload"\n'
@@ -89,6 +91,62 @@ def test_a_writer_that_cannot_get_the_lock_says_so_and_changes_nothing(isolated_
     proc = cli(isolated_env, tmp_path, config, "accounts", "add", "sociavault", "--id", "late")
     assert proc.returncode == 0, proc.stderr
     assert account_ids(config) == ["meow-main", "late"]
+
+
+# --------------------------------------------------------------------------- orphan keys
+
+TWO_ACCOUNTS = GOOD_CONFIG + b'\n[[accounts]]\nid = "vault"\nprovider = "sociavault"\n'
+
+
+def test_removing_an_account_with_a_full_disk_never_leaves_an_unreachable_key(isolated_env: dict[str, str],
+                                                                              tmp_path: Path) -> None:
+    from tests.test_reliability_files import SmallDisk
+
+    disk = SmallDisk(Path(isolated_env["XDG_DATA_HOME"]) / "credit-tray")  # where the saved balances live
+    try:
+        if not disk.mounted:
+            pytest.skip("needs a tmpfs to fill (run as root)")
+        config = tmp_path / "config.toml"
+        config.write_bytes(TWO_ACCOUNTS)
+        on_full_disk = disk.folder / "config.toml"
+        on_full_disk.write_bytes(TWO_ACCOUNTS)
+        store_keys({"meow-main": "sk-orphan-test-0001", "vault": "sk-orphan-test-0002"})
+        disk.fill()
+
+        # The saved balances cannot be rewritten: the account and its key go all the same.
+        proc = cli(isolated_env, tmp_path, config, "accounts", "remove", "meow-main")
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout == "Removed meow-main and its key.\n"
+        assert proc.stderr == ("credit-tray: warning: could not forget the saved balance of meow-main: "
+                               "No space left on device\n")
+        assert account_ids(config) == ["vault"]
+        assert KeyStore().get("meow-main") is None
+
+        # The config itself cannot be rewritten: the account stays listed, so it can be removed again later.
+        proc = cli(isolated_env, tmp_path, on_full_disk, "accounts", "remove", "vault")
+        assert proc.returncode == 78, proc.stderr
+        assert proc.stderr == (f"credit-tray: error: deleted the key of vault, but could not remove the account "
+                               f"from {on_full_disk}: No space left on device; run this again once that is fixed\n")
+        assert on_full_disk.read_bytes() == TWO_ACCOUNTS
+        assert KeyStore().get("vault") is None
+        disk.free()
+        proc = cli(isolated_env, tmp_path, on_full_disk, "accounts", "remove", "vault")
+        assert proc.returncode == 0, proc.stderr
+        assert account_ids(on_full_disk) == ["meow-main"]
+    finally:
+        disk.close()
+
+
+def test_key_delete_reaches_a_key_whose_account_is_gone(isolated_env: dict[str, str], tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_bytes(GOOD_CONFIG)
+    store_keys({"gone": "sk-orphan-test-0003"})  # left behind by an older version's failed removal
+    proc = cli(isolated_env, tmp_path, config, "key", "delete", "gone")
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "Deleted the key for gone.\n", "")
+    assert KeyStore().get("gone") is None
+    proc = cli(isolated_env, tmp_path, config, "key", "delete", "gone")
+    assert (proc.returncode, proc.stdout) == (0, "No key was stored for gone.\n")
+    assert config.read_bytes() == GOOD_CONFIG
 
 
 # --------------------------------------------------------------------------- odd files

@@ -229,13 +229,25 @@ def cmd_accounts(args: argparse.Namespace, config: Config, engine: Engine) -> in
     if args.action == "add":
         return _accounts_add(args, config)
     account = _require_account(config, args.id)
-    remove_account(config.path, account.id)
-    engine.state.update({}, removed=(account.id,))
+    # The key goes first: if anything after it fails, the account is still listed (with no key)
+    # and can be removed again; the other way round, a key was left that no command could reach.
     try:
         engine.keys.delete(account.id)
     except KeyUnavailable as exc:
-        print(f"Removed {account.id}, but its key could not be deleted: {exc}", file=sys.stderr)
+        print(f"{APP_ID}: {account.id} was not removed, because its key could not be deleted: {exc}",
+              file=sys.stderr)
         return EX_UNAVAILABLE
+    try:
+        remove_account(config.path, account.id)
+    except ConfigWriteError as exc:
+        print(f"{APP_ID}: error: deleted the key of {account.id}, but could not remove the account from "
+              f"{exc.path}: {exc.reason}; run this again once that is fixed", file=sys.stderr)
+        return EX_TEMPFAIL if isinstance(exc, ConfigBusy) else EX_CONFIG
+    try:
+        engine.state.update({}, removed=(account.id,))
+    except Exception as exc:  # only a saved balance is left behind: the removal itself is done
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        print(f"{APP_ID}: warning: could not forget the saved balance of {account.id}: {reason}", file=sys.stderr)
     print(f"Removed {account.id} and its key.")
     return EX_OK
 
@@ -307,8 +319,8 @@ def _read_key() -> str:
 def cmd_key(args: argparse.Namespace, config: Config, engine: Engine) -> int:
     if getattr(args, "typed", None):
         raise UsageError("the key is read from standard input, never from the command line; nothing stored")
-    account = _require_account(config, args.id)
     if args.action == "set":
+        account = _require_account(config, args.id)
         key = _read_key().strip()
         if not key:
             print(f"{APP_ID}: no key on standard input; nothing stored", file=sys.stderr)
@@ -319,10 +331,13 @@ def cmd_key(args: argparse.Namespace, config: Config, engine: Engine) -> int:
         engine.keys.set(account.id, key)
         print(f"Stored the key for {account.id} in the keyring.")
         return EX_OK
-    if engine.keys.delete(account.id):
-        print(f"Deleted the key for {account.id}.")
+    # No account needed: a key left behind by an account removed earlier must be reachable too.
+    if not ID_PATTERN.fullmatch(args.id):
+        _require_account(config, args.id)  # not an id at all: say so as for any unknown account
+    if engine.keys.delete(args.id):
+        print(f"Deleted the key for {args.id}.")
     else:
-        print(f"No key was stored for {account.id}.")
+        print(f"No key was stored for {args.id}.")
     return EX_OK
 
 

@@ -141,9 +141,13 @@ class SettingsBackend(QObject):
             raise
 
     def remove(self, account_id: str) -> None:
-        remove_account(self.engine.config_path, account_id)
-        self.engine.state.update({}, removed=(account_id,))
+        # Key first: a failure after it leaves the account listed (and removable), never a key no one can reach.
         self.engine.keys.delete(account_id)
+        remove_account(self.engine.config_path, account_id)
+        try:
+            self.engine.state.update({}, removed=(account_id,))
+        except Exception as exc:  # only a saved balance is left behind; the removal is done
+            log.warning("could not forget the saved balance of %s: %s", account_id, type(exc).__name__)
 
     def has_key(self, account_id: str) -> bool:
         return self.engine.keys.get(account_id) is not None
