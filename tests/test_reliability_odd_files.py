@@ -14,15 +14,30 @@ import subprocess
 import sys
 import threading
 import tomllib
+from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from tests.reliability_support import store_keys
-from tests.reliability_tray import MakeTray, make_tray, start, visible_top_lines  # noqa: F401
+from tests.fakeserver import SUCCESS_BODY, FakeServer, Reply
+from tests.reliability_support import route_for, store_keys, write_config
+from tests.reliability_tray import (  # noqa: F401
+    MakeTray,
+    everything_shown,
+    make_tray,
+    refresh,
+    row_lines,
+    rows,
+    start,
+    visible_top_lines,
+)
+from tray_app.alerts import AlertMemory
 from tray_app.config import load, set_globals
 from tray_app.fileio import exclusive_lock
 from tray_app.keys import KeyStore
+from tray_app.model import Reading, utc_now
+from tray_app.state import StateStore
 from tray_app.ui.icons import IconState
 
 GOOD_CONFIG = b'language = "en"\n\n[[accounts]]\nid = "meow-main"\nprovider = "meowload"\n'
@@ -253,3 +268,30 @@ def test_a_symlinked_config_is_written_at_its_target_and_stays_a_link(isolated_e
     assert target.stat().st_mode & 0o777 == 0o640
     assert sorted(p.name for p in folder.iterdir()) == ["config.toml"]
     assert sorted(p.name for p in dotfiles.iterdir()) == ["credit-tray.toml"]
+
+
+# --------------------------------------------------------------------------- a reading from the future
+
+def test_a_reading_stamped_in_the_future_is_of_unknown_age_until_a_good_one_replaces_it(
+        qtbot, make_tray: MakeTray, tmp_path: Path, server: FakeServer) -> None:  # noqa: F811
+    config = write_config(tmp_path / "config.toml", [{"id": "meow", "provider": "meowload",
+                                                      "base_url": f"{server.url}/meow"}])
+    store_keys({"meow": "sk-future-test-0001"})
+    state = tmp_path / "state.json"  # the one make_tray's engine uses
+    taken_with_a_wrong_clock = utc_now() + timedelta(days=400)
+    StateStore(state).update({"meow": AlertMemory(Reading(remaining=Decimal(5000), unit="credits",
+                                                          fetched_at=taken_with_a_wrong_clock))})
+    server.route(route_for("meow", "meowload"), Reply(500, {"message": "down"}))
+    controller = make_tray(config)
+    start(qtbot, controller)
+    assert row_lines(controller, 0)[1] == ("Balance of unknown age (its time stamp is in the future): "
+                                           "5,000 credits")
+    assert "just now" not in everything_shown(controller)
+
+    server.route(route_for("meow", "meowload"), Reply(200, SUCCESS_BODY["meowload"]))
+    refresh(qtbot, controller)
+    assert rows(controller) == ["MeowLoad — 282,539 credits · just now"]
+    saved = StateStore(state).load()["meow"].last_good
+    assert saved is not None
+    assert saved.remaining == 282539
+    assert saved.fetched_at <= utc_now()

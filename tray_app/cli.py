@@ -119,10 +119,11 @@ def iso(moment: datetime | None) -> str | None:
 def grouped(value: Decimal) -> str:
     """Digits grouped as the user's locale does it (plain C locale: a comma)."""
     try:
-        grouping_known = bool(locale.localeconv()["thousands_sep"])
+        conventions = locale.localeconv()
+        separator, point = conventions["thousands_sep"] or ",", conventions["decimal_point"] or "."
     except locale.Error:
-        grouping_known = False
-    return format(value, "n") if grouping_known else format(value, ",")
+        separator, point = ",", "."
+    return texts.readable_number(value, separator, point)
 
 
 def result_json(result: AccountResult) -> dict[str, Any]:
