@@ -9,10 +9,14 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import signal
 import subprocess
 import sys
 import threading
+import time
 import tomllib
 from datetime import timedelta
 from decimal import Decimal
@@ -21,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakeserver import SUCCESS_BODY, FakeServer, Reply
-from tests.reliability_support import route_for, store_keys, write_config
+from tests.reliability_support import route_for, start_real_app, store_keys, write_config
 from tests.reliability_tray import (  # noqa: F401
     MakeTray,
     everything_shown,
@@ -32,6 +36,7 @@ from tests.reliability_tray import (  # noqa: F401
     start,
     visible_top_lines,
 )
+from tests.test_reliability_files import SmallDisk
 from tray_app.alerts import AlertMemory
 from tray_app.config import load, set_globals
 from tray_app.fileio import exclusive_lock
@@ -115,8 +120,6 @@ TWO_ACCOUNTS = GOOD_CONFIG + b'\n[[accounts]]\nid = "vault"\nprovider = "sociava
 
 def test_removing_an_account_with_a_full_disk_never_leaves_an_unreachable_key(isolated_env: dict[str, str],
                                                                               tmp_path: Path) -> None:
-    from tests.test_reliability_files import SmallDisk
-
     disk = SmallDisk(Path(isolated_env["XDG_DATA_HOME"]) / "credit-tray")  # where the saved balances live
     try:
         if not disk.mounted:
@@ -295,3 +298,110 @@ def test_a_reading_stamped_in_the_future_is_of_unknown_age_until_a_good_one_repl
     assert saved is not None
     assert saved.remaining == 282539
     assert saved.fetched_at <= utc_now()
+
+
+# --------------------------------------------------------------------------- errors as one clear line, once
+
+def _small_disk(folder: Path) -> SmallDisk:
+    disk = SmallDisk(folder)
+    if not disk.mounted:
+        disk.close()
+        pytest.skip("needs a tmpfs to fill or make read-only (run as root)")
+    return disk
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() != 0 or not shutil.which("setpriv"),
+                    reason="needs root to run as a user with no passwd entry")
+@pytest.mark.parametrize("args", [["check"], []], ids=["check", "tray"])
+def test_no_home_and_no_passwd_entry_is_one_clear_line(tmp_path: Path, args: list[str]) -> None:
+    tmp_path.chmod(0o755)
+    env = {"PATH": os.environ["PATH"], "QT_QPA_PLATFORM": "offscreen"}  # no HOME, no XDG_* variables
+    uid = 54321  # no entry in /etc/passwd
+    assert subprocess.run(["getent", "passwd", str(uid)], capture_output=True, check=False).returncode != 0
+    proc = subprocess.run(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", sys.executable,
+                           "-m", "tray_app", *args], env=env, cwd=tmp_path, capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert proc.returncode == 78, proc.stderr
+    assert proc.stderr.splitlines() == [
+        f"credit-tray: error: cannot tell where your files go: HOME is not set and user {uid} has no home in the "
+        "password database; set HOME (or XDG_CONFIG_HOME)"]
+
+
+@pytest.mark.parametrize("trouble", ["full", "read-only"])
+def test_a_config_write_on_a_full_or_read_only_disk_names_the_config(isolated_env: dict[str, str],
+                                                                     tmp_path: Path, trouble: str) -> None:
+    disk = _small_disk(tmp_path / "conf")
+    try:
+        config = disk.folder / "config.toml"
+        config.write_bytes(GOOD_CONFIG)
+        disk.fill() if trouble == "full" else disk.read_only()
+        proc = cli(isolated_env, tmp_path, config, "accounts", "add", "sociavault", "--id", "vault")
+        reason = "No space left on device" if trouble == "full" else "Read-only file system"
+        assert proc.returncode == 78, proc.stderr
+        assert proc.stderr.splitlines() == [f"credit-tray: error: could not change {config}: {reason}; "
+                                            "nothing was changed"]
+        assert config.read_bytes() == GOOD_CONFIG
+        assert sorted(p.name for p in disk.folder.iterdir() if p.name != "filler.bin") == ["config.toml"]
+    finally:
+        disk.close()
+
+
+def test_check_with_a_full_data_disk_warns_once(isolated_env: dict[str, str], tmp_path: Path,
+                                                server: FakeServer) -> None:
+    disk = _small_disk(Path(isolated_env["XDG_DATA_HOME"]) / "credit-tray")
+    try:
+        server.route(route_for("meow", "meowload"), Reply(200, SUCCESS_BODY["meowload"]))
+        config = write_config(tmp_path / "config.toml", [{"id": "meow", "provider": "meowload",
+                                                          "base_url": f"{server.url}/meow"}])
+        store_keys({"meow": "sk-errors-test-0001"})
+        disk.fill()
+        proc = cli(isolated_env, tmp_path, config, "check")
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stderr.splitlines() == [f"credit-tray: warning: could not save the balances to "
+                                            f"{disk.folder / 'state.json'}: No space left on device"]
+    finally:
+        disk.close()
+
+
+def test_a_redirect_to_an_invalid_idna_host_is_a_bad_response(isolated_env: dict[str, str], tmp_path: Path,
+                                                              server: FakeServer) -> None:
+    server.route(route_for("meow", "meowload"), Reply(302, b"", {"Location": "https://xn--a.example/balance"}))
+    config = write_config(tmp_path / "config.toml", [{"id": "meow", "provider": "meowload",
+                                                      "base_url": f"{server.url}/meow"}])
+    store_keys({"meow": "sk-errors-test-0002"})
+    proc = cli(isolated_env, tmp_path, config, "check", "--json")
+    assert proc.returncode == 3, proc.stderr
+    (result,) = json.loads(proc.stdout)["accounts"]
+    assert result["error"] == {"kind": "bad_response", "http_status": None,
+                               "message": "redirected to an invalid address; not followed, the key was not sent"}
+
+
+def test_a_full_log_disk_is_reported_once_not_as_a_traceback_per_record(isolated_env: dict[str, str],
+                                                                        tmp_path: Path, server: FakeServer) -> None:
+    disk = _small_disk(Path(isolated_env["XDG_STATE_HOME"]) / "credit-tray" / "log")
+    try:
+        server.route(route_for("meow", "meowload"), Reply(200, SUCCESS_BODY["meowload"]))
+        config = write_config(tmp_path / "config.toml", [{"id": "meow", "provider": "meowload",
+                                                          "base_url": f"{server.url}/meow"}])
+        store_keys({"meow": "sk-errors-test-0003"})
+        disk.fill()
+        proc, log = start_real_app(config, isolated_env, tmp_path, tray_wait_s=0.5)
+        try:
+            deadline = time.monotonic() + 20
+            while not server.requests and time.monotonic() < deadline:  # past start-up and a refresh
+                assert proc.poll() is None, proc.communicate()
+                time.sleep(0.05)
+            time.sleep(1.0)  # and past the tray wait, which logs too
+            proc.send_signal(signal.SIGTERM)
+            _out, err = proc.communicate(timeout=10)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        assert proc.returncode == 0, err
+        assert server.requests, "the app never refreshed"
+        assert [line for line in err.splitlines() if "log" in line.lower()] == [
+            f"credit-tray: cannot write the log {log} (No space left on device); logging stopped"], err
+        assert "Traceback" not in err
+    finally:
+        disk.close()

@@ -15,6 +15,7 @@ import contextlib
 import getpass
 import json
 import locale
+import logging
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -369,6 +370,11 @@ def cmd_autostart(args: argparse.Namespace) -> int:
 
 
 def start_tray(args: argparse.Namespace) -> int:
+    # Where the files go, before anything starts: with no home known this is one clear line (NoHome).
+    if args.config is None:
+        paths.config_file()
+    paths.data_dir()
+    paths.log_dir()
     try:
         from tray_app.ui.app import run
     except ImportError:
@@ -385,6 +391,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command is None:
             return start_tray(args)
+        # What goes wrong reaches the user through the command's own words; without a handler, Python's
+        # last-resort one would print every logged error on stderr a second time.
+        logging.getLogger().addHandler(logging.NullHandler())
         config_path = args.config or paths.config_file()
         config = load(config_path)
         if args.command == "providers":
@@ -409,6 +418,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         sys.stderr.write(f"{APP_ID}: {exc.strerror or type(exc).__name__}: {exc.filename or ''}\n".rstrip() + "\n")
         return EX_CONFIG if exc.filename and str(exc.filename).endswith(".toml") else EX_SOFTWARE
+    except paths.NoHome as exc:
+        sys.stderr.write(f"{APP_ID}: error: {exc}\n")
+        return EX_CONFIG
     except KeyboardInterrupt:
         return 130
     except Exception as exc:
