@@ -113,6 +113,23 @@ def test_a_writer_that_cannot_get_the_lock_says_so_and_changes_nothing(isolated_
     assert account_ids(config) == ["meow-main", "late"]
 
 
+def test_settings_says_so_when_another_writer_holds_the_config(qtbot, make_tray: MakeTray,  # noqa: F811
+                                                                tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_bytes(GOOD_CONFIG)
+    controller = make_tray(config)
+    start(qtbot, controller)
+    controller.open_settings()
+    settings = controller.settings
+    assert settings is not None
+    with exclusive_lock(config), qtbot.waitSignal(settings.changed, timeout=15_000):  # a CLI command, say
+        settings.refresh_minutes.setValue(7)
+        settings.refresh_minutes.editingFinished.emit()
+    assert settings.status.text() == (f"Could not change {config}: another program is changing it (waited 5 s); "
+                                      "nothing was changed")
+    assert config.read_bytes() == GOOD_CONFIG
+
+
 # --------------------------------------------------------------------------- orphan keys
 
 TWO_ACCOUNTS = GOOD_CONFIG + b'\n[[accounts]]\nid = "vault"\nprovider = "sociavault"\n'

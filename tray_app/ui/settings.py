@@ -50,6 +50,7 @@ from tray_app.config import (
     Account,
     Config,
     ConfigFileError,
+    ConfigWriteError,
     add_account,
     base_url_problem,
     default_base_url,
@@ -180,6 +181,9 @@ def _explain(exc: BaseException) -> str:
         return f"The config file has an error, so nothing was changed: {exc}"
     if isinstance(exc, KeyUnavailable):
         return f"Key unavailable: {exc}"
+    if isinstance(exc, ConfigWriteError):  # names the config (not a temp file) and says nothing changed
+        text = str(exc)
+        return text[:1].upper() + text[1:]
     if isinstance(exc, OSError):
         return f"Could not write {exc.filename or 'the config'}: {exc.strerror or type(exc).__name__}"
     return str(exc)
