@@ -336,10 +336,12 @@ def cmd_key(args: argparse.Namespace, config: Config, engine: Engine) -> int:
     # No account needed: a key left behind by an account removed earlier must be reachable too.
     if not ID_PATTERN.fullmatch(args.id):
         _require_account(config, args.id)  # not an id at all: say so as for any unknown account
+    # An id not in the config is not repeated: it may be a key pasted in the wrong place.
+    shown = args.id if config.account(args.id) is not None else "that id (not in the config)"
     if engine.keys.delete(args.id):
-        print(f"Deleted the key for {args.id}.")
+        print(f"Deleted the key for {shown}.")
     else:
-        print(f"No key was stored for {args.id}.")
+        print(f"No key was stored for {shown}.")
     return EX_OK
 
 
