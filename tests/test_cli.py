@@ -487,7 +487,8 @@ def test_usage_errors_exit_64_briefly(cli: Cli, server: FakeServer, tmp_path: Pa
                                         "http://example.com"], ""),
         ("remove unknown id", ["accounts", "remove", "nope"], ""),
         ("key set unknown id", ["key", "set", "nope"], "sk-whatever\n"),
-        ("key delete unknown id", ["key", "delete", "nope"], ""),
+        # An unknown but valid id is not an error for key delete: it reaches a key left by a removed account.
+        ("key delete something that is no id", ["key", "delete", "Not An Id"], ""),
     ]
     for what, args, stdin in cases:
         assert_usage_error(cli.run(*args, stdin=stdin, config=config), what)

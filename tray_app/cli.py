@@ -2,7 +2,8 @@
 
 Exit codes follow sysexits and, for ``check``, the monitoring-plugin convention:
 0 ok, 1 low, 2 exhausted, 3 could not check; 64 usage, 65 bad data, 69 keyring
-unavailable, 70 internal error, 78 unreadable config. Errors are one line on
+unavailable, 70 internal error, 75 config busy (another writer), 78 unreadable or
+unwritable config. Errors are one line on
 stderr, never a traceback, never a key.
 """
 
@@ -14,6 +15,7 @@ import contextlib
 import getpass
 import json
 import locale
+import logging
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -26,7 +28,9 @@ from tray_app.config import (
     ID_PATTERN,
     Account,
     Config,
+    ConfigBusy,
     ConfigFileError,
+    ConfigWriteError,
     add_account,
     base_url_problem,
     default_base_url,
@@ -41,7 +45,7 @@ from tray_app.model import AccountResult, AccountState
 from tray_app.providers import PROVIDERS, get_provider
 
 EX_OK, EX_LOW, EX_EXHAUSTED, EX_UNKNOWN = 0, 1, 2, 3
-EX_USAGE, EX_DATAERR, EX_UNAVAILABLE, EX_SOFTWARE, EX_CONFIG = 64, 65, 69, 70, 78
+EX_USAGE, EX_DATAERR, EX_UNAVAILABLE, EX_SOFTWARE, EX_TEMPFAIL, EX_CONFIG = 64, 65, 69, 70, 75, 78
 
 
 class UsageError(Exception):
@@ -119,10 +123,11 @@ def iso(moment: datetime | None) -> str | None:
 def grouped(value: Decimal) -> str:
     """Digits grouped as the user's locale does it (plain C locale: a comma)."""
     try:
-        grouping_known = bool(locale.localeconv()["thousands_sep"])
+        conventions = locale.localeconv()
+        separator, point = conventions["thousands_sep"] or ",", conventions["decimal_point"] or "."
     except locale.Error:
-        grouping_known = False
-    return format(value, "n") if grouping_known else format(value, ",")
+        separator, point = ",", "."
+    return texts.readable_number(value, separator, point)
 
 
 def result_json(result: AccountResult) -> dict[str, Any]:
@@ -248,16 +253,24 @@ def cmd_accounts(args: argparse.Namespace, config: Config, engine: Engine) -> in
     if args.action == "add":
         return _accounts_add(args, config)
     account = _require_account(config, args.id)
-    remove_account(config.path, account.id)
-    try:
-        engine.forget(account.id)
-    except HistoryError as exc:
-        print(f"{APP_ID}: warning: the history of {account.id} was kept: {exc}", file=sys.stderr)
+    # The key goes first: if anything after it fails, the account is still listed (with no key)
+    # and can be removed again; the other way round, a key was left that no command could reach.
     try:
         engine.keys.delete(account.id)
     except KeyUnavailable as exc:
-        print(f"Removed {account.id}, but its key could not be deleted: {exc}", file=sys.stderr)
+        print(f"{APP_ID}: {account.id} was not removed, because its key could not be deleted: {exc}",
+              file=sys.stderr)
         return EX_UNAVAILABLE
+    try:
+        remove_account(config.path, account.id)
+    except ConfigWriteError as exc:
+        print(f"{APP_ID}: error: deleted the key of {account.id}, but could not remove the account from "
+              f"{exc.path}: {exc.reason}; run this again once that is fixed", file=sys.stderr)
+        return EX_TEMPFAIL if isinstance(exc, ConfigBusy) else EX_CONFIG
+    try:
+        engine.forget(account.id)
+    except HistoryError as exc:  # only old readings are left behind: the removal itself is done
+        print(f"{APP_ID}: warning: could not forget the history of {account.id}: {exc}", file=sys.stderr)
     print(f"Removed {account.id} and its key.")
     return EX_OK
 
@@ -309,7 +322,10 @@ def _accounts_add(args: argparse.Namespace, config: Config) -> int:
     label = args.label if args.label and args.label.strip() else provider.name
     account = Account(id=args.id, provider_id=provider.id, label=label.strip(), base_url=args.base_url,
                       thresholds=thresholds)
-    add_account(config.path, account, write_thresholds=args.thresholds is not None)
+    try:
+        add_account(config.path, account, write_thresholds=args.thresholds is not None)
+    except ValueError as exc:  # the id was taken by another writer since we read the config
+        raise UsageError(str(exc)) from None
     print(f"Added {args.id} ({provider.name}) to {config.path}.")
     print(f"Now store its key: {APP_ID} key set {args.id}")
     return EX_OK
@@ -326,8 +342,8 @@ def _read_key() -> str:
 def cmd_key(args: argparse.Namespace, config: Config, engine: Engine) -> int:
     if getattr(args, "typed", None):
         raise UsageError("the key is read from standard input, never from the command line; nothing stored")
-    account = _require_account(config, args.id)
     if args.action == "set":
+        account = _require_account(config, args.id)
         key = _read_key().strip()
         if not key:
             print(f"{APP_ID}: no key on standard input; nothing stored", file=sys.stderr)
@@ -338,10 +354,15 @@ def cmd_key(args: argparse.Namespace, config: Config, engine: Engine) -> int:
         engine.keys.set(account.id, key)
         print(f"Stored the key for {account.id} in the keyring.")
         return EX_OK
-    if engine.keys.delete(account.id):
-        print(f"Deleted the key for {account.id}.")
+    # No account needed: a key left behind by an account removed earlier must be reachable too.
+    if not ID_PATTERN.fullmatch(args.id):
+        _require_account(config, args.id)  # not an id at all: say so as for any unknown account
+    # An id not in the config is not repeated: it may be a key pasted in the wrong place.
+    shown = args.id if config.account(args.id) is not None else "that id (not in the config)"
+    if engine.keys.delete(args.id):
+        print(f"Deleted the key for {shown}.")
     else:
-        print(f"No key was stored for {account.id}.")
+        print(f"No key was stored for {shown}.")
     return EX_OK
 
 
@@ -372,6 +393,11 @@ def cmd_autostart(args: argparse.Namespace) -> int:
 
 
 def start_tray(args: argparse.Namespace) -> int:
+    # Where the files go, before anything starts: with no home known this is one clear line (NoHome).
+    if args.config is None:
+        paths.config_file()
+    paths.data_dir()
+    paths.log_dir()
     try:
         from tray_app.ui.app import run
     except ImportError:
@@ -388,6 +414,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command is None:
             return start_tray(args)
+        # What goes wrong reaches the user through the command's own words; without a handler, Python's
+        # last-resort one would print every logged error on stderr a second time.
+        logging.getLogger().addHandler(logging.NullHandler())
         config_path = args.config or paths.config_file()
         config = load(config_path)
         if args.command == "providers":
@@ -403,12 +432,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigFileError as exc:
         sys.stderr.write(f"{APP_ID}: config error: {exc}\n")
         return EX_CONFIG
+    except ConfigWriteError as exc:
+        sys.stderr.write(f"{APP_ID}: error: {exc}\n")
+        return EX_TEMPFAIL if isinstance(exc, ConfigBusy) else EX_CONFIG
     except KeyUnavailable as exc:
         sys.stderr.write(f"{APP_ID}: {exc}\n")
         return EX_UNAVAILABLE
     except OSError as exc:
         sys.stderr.write(f"{APP_ID}: {exc.strerror or type(exc).__name__}: {exc.filename or ''}\n".rstrip() + "\n")
         return EX_CONFIG if exc.filename and str(exc.filename).endswith(".toml") else EX_SOFTWARE
+    except paths.NoHome as exc:
+        sys.stderr.write(f"{APP_ID}: error: {exc}\n")
+        return EX_CONFIG
     except KeyboardInterrupt:
         return 130
     except Exception as exc:

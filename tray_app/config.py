@@ -8,25 +8,32 @@ stops, the file is left alone); one bad account only marks that account.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import ipaddress
+import os
 import re
+import stat
 import tomllib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
 import tomlkit
 import tomlkit.exceptions
 
-from tray_app.fileio import atomic_write
+from tray_app.fileio import FileBusy, atomic_write, exclusive_lock
 from tray_app.providers import get_provider
 from tray_app.providers.base import Provider
 
 LANGUAGES = ("auto", "en", "zh")
 DEFAULT_REFRESH_MINUTES = 10
 ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+#: A config is a few kilobytes; anything much larger is not one (and must not be read into memory).
+MAX_CONFIG_BYTES = 1024 * 1024
 
 
 class ConfigFileError(Exception):
@@ -36,6 +43,24 @@ class ConfigFileError(Exception):
         self.path, self.problem, self.line = path, problem, line
         where = f"{path}:{line}" if line else str(path)
         super().__init__(f"{where}: {problem}")
+
+
+class ConfigWriteError(OSError):
+    """The config could not be changed (disk full, read-only, busy); it is as it was before.
+
+    Names the config the user knows, never the temp or lock file the failure happened on.
+    """
+
+    def __init__(self, path: Path, reason: str, errno: int | None = None) -> None:
+        super().__init__(errno, reason, str(path))
+        self.path, self.reason = path, reason
+
+    def __str__(self) -> str:
+        return f"could not change {self.path}: {self.reason}; nothing was changed"
+
+
+class ConfigBusy(ConfigWriteError):
+    """Another program held the config's lock for longer than a writer waits."""
 
 
 @dataclass(frozen=True)
@@ -135,6 +160,8 @@ def _parse_text(path: Path, raw: bytes) -> tuple[str, dict[str, Any]]:
         raise ConfigFileError(path, "the file is not UTF-8 text", raw.count(b"\n", 0, exc.start) + 1) from None
     try:
         return text, tomllib.loads(text)
+    except RecursionError:
+        raise ConfigFileError(path, "invalid TOML: values are nested too deeply") from None
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         found = re.search(r"\(at line (\d+), column \d+\)", message)
@@ -215,16 +242,69 @@ def _account(entry: Any, index: int, seen: set[str]) -> Account:
     return base
 
 
-def load(path: Path) -> Config:
-    """Read the config; a missing file means no accounts yet."""
+def _not_a_file(mode: int) -> str | None:
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "is a directory, not a file"
+    if stat.S_ISFIFO(mode):
+        return "is a named pipe (FIFO), not a regular file"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "is a device, not a regular file"
+    if stat.S_ISSOCK(mode):
+        return "is a socket, not a regular file"
+    return "is not a regular file"
+
+
+def read_bytes(path: Path) -> bytes | None:
+    """The config's bytes, or None when there is no file; only a regular file of at most 1 MiB.
+
+    Opened without blocking, so a FIFO cannot hang the reader, and checked before reading,
+    so a device or a huge (sparse) file is never read into memory.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
     try:
-        raw = path.read_bytes()
+        fd = os.open(path, flags)
     except FileNotFoundError:
-        return Config(path=path)
+        return None
     except IsADirectoryError:
         raise ConfigFileError(path, "is a directory, not a file") from None
     except OSError as exc:
         raise ConfigFileError(path, f"cannot be read ({exc.strerror})") from None
+    try:
+        info = os.fstat(fd)
+    except OSError:
+        os.close(fd)
+        raise
+    problem = _not_a_file(info.st_mode)
+    if problem is None and info.st_size > MAX_CONFIG_BYTES:
+        problem = f"is too large for a config file ({info.st_size:,} bytes; at most 1 MiB)"
+    if problem:
+        os.close(fd)
+        raise ConfigFileError(path, problem)
+    with os.fdopen(fd, "rb", buffering=0) as handle:
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            while size <= MAX_CONFIG_BYTES and (chunk := handle.read(MAX_CONFIG_BYTES + 1 - size)):
+                chunks.append(chunk)
+                size += len(chunk)
+        except OSError as exc:
+            raise ConfigFileError(path, f"cannot be read ({exc.strerror})") from None
+    if size > MAX_CONFIG_BYTES:  # it grew while we read it
+        raise ConfigFileError(path, "is too large for a config file (at most 1 MiB)")
+    return b"".join(chunks)
+
+
+def load(path: Path) -> Config:
+    """Read the config; a missing file means no accounts yet."""
+    raw = read_bytes(path)
+    if raw is None:
+        return Config(path=path)
+    return _load_from(path, raw)
+
+
+def _load_from(path: Path, raw: bytes) -> Config:
     text, data = _parse_text(path, raw)
 
     def wrong(key: str, expected: str) -> ConfigFileError:
@@ -260,17 +340,62 @@ def load(path: Path) -> Config:
 
 # --------------------------------------------------------------------------- writing
 
+def _real(path: Path) -> Path:
+    """Where the config really is: a symlinked config (a dotfiles repository) is written at its target."""
+    return Path(os.path.realpath(path))
+
+
+@contextlib.contextmanager
+def _changing(path: Path) -> Iterator[None]:
+    """One read-modify-write of the config under its lock; a failure names the config and changes nothing.
+
+    The CLI, Settings and the tray all write through here, so parallel writers queue up
+    instead of each writing back the file it read (and losing the other's change).
+    """
+    try:
+        target = _real(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with exclusive_lock(target):
+            yield
+    except FileBusy as exc:
+        raise ConfigBusy(path, f"another program is changing it (waited {exc.waited:g} s)") from None
+    except ConfigWriteError:
+        raise
+    except OSError as exc:
+        raise ConfigWriteError(path, exc.strerror or type(exc).__name__, exc.errno) from None
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _under_lock(change: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Run a config writer (its first argument is the config's path) inside ``_changing``."""
+
+    @functools.wraps(change)
+    def locked(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        path = args[0]
+        assert isinstance(path, Path)
+        with _changing(path):
+            return change(*args, **kwargs)
+
+    return locked
+
+
 def _document(path: Path) -> tomlkit.TOMLDocument:
     """The current file as an editable document; validates it the same way ``load`` does."""
-    load(path)
-    try:
-        return tomlkit.parse(path.read_text("utf-8"))
-    except FileNotFoundError:
+    raw = read_bytes(path)
+    if raw is None:
         doc = tomlkit.document()
         doc.add(tomlkit.comment("Credit Tray settings. Keys are kept in the OS keyring, never here."))
         return doc
+    _load_from(path, raw)
+    try:
+        return tomlkit.parse(raw.decode("utf-8"))
     except tomlkit.exceptions.ParseError as exc:
         raise ConfigFileError(path, f"invalid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigFileError(path, "invalid TOML: values are nested too deeply") from None
 
 
 TEMPLATE = """\
@@ -295,18 +420,20 @@ top_up_notifications = false   # notify when a balance rises
 
 def ensure_file(path: Path) -> None:
     """Create a commented starter config if there is none; never touches an existing file."""
-    if not path.exists():
-        atomic_write(path, TEMPLATE.encode("utf-8"))
+    with _changing(path):
+        if read_bytes(path) is None:
+            atomic_write(_real(path), TEMPLATE.encode("utf-8"))
 
 
 def _save(path: Path, doc: tomlkit.TOMLDocument) -> None:
-    atomic_write(path, tomlkit.dumps(doc).encode("utf-8"))
+    atomic_write(_real(path), tomlkit.dumps(doc).encode("utf-8"))
 
 
 def _toml_number(value: Decimal) -> int | float:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
+@_under_lock
 def add_account(path: Path, account: Account, *, write_thresholds: bool) -> None:
     doc = _document(path)
     table = tomlkit.table()
@@ -319,6 +446,8 @@ def add_account(path: Path, account: Account, *, write_thresholds: bool) -> None
         table.add("thresholds", [_toml_number(t) for t in account.thresholds])
     if not account.enabled:
         table.add("enabled", False)
+    if any(isinstance(t, dict) and t.get("id") == account.id for t in _tables(doc)):
+        raise ValueError(f"id {account.id!r} is already in use")  # added by another writer meanwhile
     accounts = doc.get("accounts")
     if accounts is None:
         accounts = tomlkit.aot()
@@ -327,6 +456,7 @@ def add_account(path: Path, account: Account, *, write_thresholds: bool) -> None
     _save(path, doc)
 
 
+@_under_lock
 def remove_account(path: Path, account_id: str) -> bool:
     doc = _document(path)
     accounts = doc.get("accounts")
@@ -354,6 +484,7 @@ def _index(doc: tomlkit.TOMLDocument, account_id: str) -> int:
     raise KeyError(account_id)
 
 
+@_under_lock
 def update_account(path: Path, old_id: str, account: Account, *, write_thresholds: bool) -> None:
     """Rewrite one account's fields in place (other keys and comments in its table stay)."""
     doc = _document(path)
@@ -375,6 +506,7 @@ def update_account(path: Path, old_id: str, account: Account, *, write_threshold
     _save(path, doc)
 
 
+@_under_lock
 def set_enabled(path: Path, account_id: str, enabled: bool) -> None:
     doc = _document(path)
     table = _tables(doc)[_index(doc, account_id)]
@@ -385,6 +517,7 @@ def set_enabled(path: Path, account_id: str, enabled: bool) -> None:
     _save(path, doc)
 
 
+@_under_lock
 def move_account(path: Path, account_id: str, offset: int) -> bool:
     """Move an account up (-1) or down (+1) in the list; False at either end."""
     doc = _document(path)
@@ -399,6 +532,7 @@ def move_account(path: Path, account_id: str, offset: int) -> bool:
     return True
 
 
+@_under_lock
 def set_globals(path: Path, **values: Any) -> None:
     """Set top-level settings (refresh_minutes, notifications, language, icon_number)."""
     unknown = set(values) - {"refresh_minutes", "notifications", "language", "icon_number"}

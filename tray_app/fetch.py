@@ -44,10 +44,13 @@ class FetchPolicy:
     concurrency: int = 8
 
 
+INVALID_REDIRECT = "redirected to an invalid address; not followed, the key was not sent"
+
+
 class _UnusableAnswer(Exception):
     """A response arrived (so it has a status) but cannot be used: too big, broken, or sent elsewhere."""
 
-    def __init__(self, message: str, status: int) -> None:
+    def __init__(self, message: str, status: int | None) -> None:
         super().__init__(message)
         self.message, self.status = message, status
 
@@ -180,12 +183,19 @@ class Fetcher:
     async def _send(self, request: httpx.Request) -> HttpAnswer:
         status = 0
         for _ in range(MAX_REDIRECTS + 1):
-            response = await self._client.send(request, stream=True)
+            try:
+                response = await self._client.send(request, stream=True)
+            except (UnicodeError, httpx.InvalidURL):  # httpx reading a Location with an "xn--" host that is not IDNA
+                raise _UnusableAnswer(INVALID_REDIRECT, None) from None
             try:
                 if response.next_request is not None:
                     target = response.next_request
-                    if _origin(target.url) != _origin(request.url):
-                        raise _UnusableAnswer(f"redirected to another host ({target.url.host or '?'}); "
+                    try:
+                        elsewhere, where = _origin(target.url) != _origin(request.url), target.url.host or "?"
+                    except (UnicodeError, httpx.InvalidURL):  # e.g. an "xn--" host that is not valid IDNA
+                        raise _UnusableAnswer(INVALID_REDIRECT, response.status_code) from None
+                    if elsewhere:
+                        raise _UnusableAnswer(f"redirected to another host ({where}); "
                                               "not followed, the key was not sent", response.status_code)
                     method = request.method if response.status_code in (307, 308) else target.method
                     # Same method, same request (SmarterBot's GET carries a body); a 303 or a POST

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import tempfile
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -40,3 +43,94 @@ def _fsync_dir(folder: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+#: How long a writer waits for another one to finish with the same file.
+LOCK_TIMEOUT_S = 5.0
+
+
+class FileBusy(Exception):
+    """Another process held the file's lock for longer than we were willing to wait."""
+
+    def __init__(self, path: Path, waited: float) -> None:
+        self.path, self.waited = path, waited
+        super().__init__(f"{path} is being changed by another program (waited {waited:g} s)")
+
+
+def lock_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}.lock")
+
+
+@contextlib.contextmanager
+def exclusive_lock(path: Path, timeout: float = LOCK_TIMEOUT_S) -> Iterator[None]:
+    """Hold an exclusive lock on a hidden lock file beside ``path`` for one read-modify-write.
+
+    Every writer of ``path`` takes it, so two processes never both read the old file and
+    each write back only their own change. The lock file is removed again on POSIX; a
+    waiter that locked a file already removed (its inode no longer at the name) tries again.
+    """
+    name = lock_path(path)
+    deadline = time.monotonic() + timeout
+    while True:
+        fd = os.open(name, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+        try:
+            if _try_lock(fd):
+                if _still_named(fd, name):
+                    break
+                _unlock(fd)
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)
+        if time.monotonic() >= deadline:
+            raise FileBusy(path, timeout)
+        time.sleep(0.02)
+    try:
+        yield
+    finally:
+        if os.name == "posix":
+            with contextlib.suppress(OSError):
+                os.unlink(name)  # while still locked: a waiter on this inode sees it gone and retries
+        _unlock(fd)
+        os.close(fd)
+
+
+def _still_named(fd: int, name: Path) -> bool:
+    if os.name != "posix":
+        return True  # the lock file is never removed there
+    try:
+        on_disk = os.stat(name)
+    except FileNotFoundError:
+        return False
+    mine = os.fstat(fd)
+    return (on_disk.st_dev, on_disk.st_ino) == (mine.st_dev, mine.st_ino)
+
+
+if sys.platform == "win32":
+    import msvcrt
+
+    def _try_lock(fd: int) -> bool:
+        os.lseek(fd, 0, os.SEEK_SET)
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+
+    def _unlock(fd: int) -> None:
+        os.lseek(fd, 0, os.SEEK_SET)
+        with contextlib.suppress(OSError):
+            msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+
+else:
+    import fcntl
+
+    def _try_lock(fd: int) -> bool:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
+    def _unlock(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_UN)

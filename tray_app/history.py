@@ -42,6 +42,8 @@ KEEP_FOR = timedelta(days=730)
 #: Thinning runs at most this often per process (it is cheap, but there is no need).
 THIN_EVERY = timedelta(hours=6)
 HOUR_US = 3_600_000_000
+#: A reading this far ahead of a newer one was taken with a wrong clock.
+FUTURE_SLACK_US = 120_000_000
 DAY_US = 24 * HOUR_US
 
 _SCHEMA_V1 = """
@@ -364,10 +366,13 @@ class HistoryStore:
                                (notifier, ref, *_memory_to_row(memory)))
         self._thin_now_and_then()
 
-    @staticmethod
-    def _record_reading(db: sqlite3.Connection, ref: int, reading: Reading) -> None:
+    def _record_reading(self, db: sqlite3.Connection, ref: int, reading: Reading) -> None:
         at = to_us(reading.fetched_at)
         values = _reading_row(reading)
+        # Rows stamped in the future came from a clock that was wrong: they would pass for the
+        # newest balance for ever, so the first good reading since replaces them.
+        db.execute("DELETE FROM readings WHERE account = ? AND first_seen > ?",
+                   (ref, max(at, to_us(self._clock())) + FUTURE_SLACK_US))
         last = db.execute(
             "SELECT first_seen, last_seen, remaining, used, total, unlimited, unit, subscription_status,"
             " subscription_id FROM readings WHERE account = ? ORDER BY first_seen DESC LIMIT 1", (ref,)
@@ -406,6 +411,8 @@ class HistoryStore:
 
     def forget(self, account_id: str) -> None:
         """Remove an account's history and alert memory (the account was removed)."""
+        if self.path != ":memory:" and self._db is None and not Path(self.path).exists():
+            return  # nothing recorded yet: nothing to forget, and no file to create for it
         with self._session(write=True) as db:
             ref = self._account_ref(db, account_id, create=False)
             if ref is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import logging.handlers
@@ -77,6 +78,33 @@ class RedactKeys(logging.Filter):
         return True
 
 
+class _LogFile(logging.handlers.RotatingFileHandler):
+    """The log file; when it cannot be written (disk full, read-only), says so once and stops.
+
+    Python's default is a 'Logging error' traceback on stderr for every record: on a full
+    disk that was some 150 lines per start, and more every refresh.
+    """
+
+    stopped = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not self.stopped:
+            super().emit(record)
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        problem = sys.exc_info()[1]
+        if not isinstance(problem, OSError):
+            super().handleError(record)  # a bug in a log call: Python's own report
+            return
+        if self.stopped:
+            return
+        self.stopped = True
+        reason = problem.strerror or type(problem).__name__
+        with contextlib.suppress(Exception):  # no stderr either (a windowed build): nothing left to tell
+            sys.stderr.write(f"credit-tray: cannot write the log {self.baseFilename} ({reason}); "
+                             "logging stopped\n")
+
+
 def setup_file_logging(folder: Path, known_keys: Callable[[], Iterable[str]], *, level: int = logging.INFO) -> Path:
     """Log to ``folder/credit-tray.log`` (1 MiB × 3); returns the file's path.
 
@@ -87,8 +115,7 @@ def setup_file_logging(folder: Path, known_keys: Callable[[], Iterable[str]], *,
     try:
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / LOG_NAME
-        handler: logging.Handler = logging.handlers.RotatingFileHandler(path, maxBytes=1024 * 1024, backupCount=3,
-                                                                        encoding="utf-8")
+        handler: logging.Handler = _LogFile(path, maxBytes=1024 * 1024, backupCount=3, encoding="utf-8")
     except OSError:
         fallback = logging.StreamHandler(sys.stderr)
         fallback.setLevel(logging.WARNING)

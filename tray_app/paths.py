@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from pathlib import Path
 
 import platformdirs
@@ -9,12 +11,26 @@ import platformdirs
 from tray_app import APP_ID
 
 
+class NoHome(Exception):
+    """Neither HOME nor the XDG variable nor the password database says where the user's files go."""
+
+
+def _folder(where: Callable[..., str], variable: str) -> Path:
+    try:
+        return Path(where(APP_ID, appauthor=False))
+    except RuntimeError:  # platformdirs: "could not determine the home directory"
+        uid = os.getuid() if hasattr(os, "getuid") else None
+        who = f"user {uid} has no home in the password database" if uid is not None else "no home is known"
+        raise NoHome(f"cannot tell where your files go: HOME is not set and {who}; "
+                     f"set HOME (or {variable})") from None
+
+
 def config_file() -> Path:
-    return Path(platformdirs.user_config_dir(APP_ID, appauthor=False)) / "config.toml"
+    return _folder(platformdirs.user_config_dir, "XDG_CONFIG_HOME") / "config.toml"
 
 
 def data_dir() -> Path:
-    return Path(platformdirs.user_data_dir(APP_ID, appauthor=False))
+    return _folder(platformdirs.user_data_dir, "XDG_DATA_HOME")
 
 
 def history_file() -> Path:
@@ -27,4 +43,4 @@ def state_file() -> Path:
 
 
 def log_dir() -> Path:
-    return Path(platformdirs.user_log_dir(APP_ID, appauthor=False))
+    return _folder(platformdirs.user_log_dir, "XDG_STATE_HOME")

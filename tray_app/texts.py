@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from decimal import Decimal
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 
 from tray_app.model import AccountResult, AccountState, Alert, AlertKind, ErrorKind, FetchError
 from tray_app.providers import get_provider
@@ -18,23 +18,72 @@ from tray_app.providers import get_provider
 NumberFormat = Callable[[Decimal], str]
 
 
+#: Amounts are shown in fixed point with at most this many decimals ...
+MAX_PLACES = 8
+SMALLEST = Decimal(1).scaleb(-MAX_PLACES)
+#: ... and up to this size; beyond either end the text says "<" or ">" instead of an endless row of digits.
+LARGEST = Decimal(10) ** 18
+
+
+def readable_number(value: Decimal, group: str = ",", point: str = ".") -> str:
+    """An amount in full, digits grouped, never in scientific notation and never "0" when it is not zero.
+
+    1E-7 is "0.0000001", 1E+15 "1,000,000,000,000,000"; past 8 decimals or 10^18 it is
+    "<0.00000001" or ">1,000,000,000,000,000,000".
+    """
+    if not value.is_finite():
+        return "?"
+    negative = value < 0
+    amount = abs(value)
+    bound = ""
+    if amount >= LARGEST:
+        amount, bound = LARGEST, "<" if negative else ">"
+    elif 0 < amount < SMALLEST:
+        amount, bound = SMALLEST, ">" if negative else "<"
+    elif int(amount.as_tuple().exponent) < -MAX_PLACES:
+        amount = amount.quantize(SMALLEST, ROUND_HALF_UP)
+    separators: dict[str, str | int | None] = {",": group, ".": point}
+    text = format(amount, ",f").translate(str.maketrans(separators))
+    return f"{bound}{'-' if negative else ''}{text}"
+
+
 def plain_number(value: Decimal) -> str:
-    return format(value, ",")
+    return readable_number(value)
+
+
+def _places(amount: Decimal, places: int) -> str:
+    return str(amount.quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP))
+
+
+#: The icon's number: at most this many characters, and a minus sign.
+COMPACT_BUDGET = 4
 
 
 def compact_number(value: Decimal) -> str:
-    """At most four characters for the icon: 950, 9.8K, 282K, 1.2M."""
-    n = float(value)
-    sign = "-" if n < 0 else ""
-    n = abs(n)
-    if n < 999.5:
-        return f"{sign}{n:.0f}"
-    for scale, suffix in ((1e3, "K"), (1e6, "M"), (1e9, "B"), (1e12, "T")):
-        scaled = n / scale
-        text = f"{scaled:.1f}" if scaled < 9.95 else f"{scaled:.0f}"
-        if float(text) < 1000 or suffix == "T":
-            return f"{sign}{text}{suffix}"
-    raise AssertionError("unreachable")
+    """At most four characters (and a sign) for the icon: <0.1, 0.5, 950, 9.8K, 282K, 1.2M, 3.0B, 999T, huge.
+
+    Never "0" for an amount that is not zero (a balance of 0.3 is not used up), never
+    scientific notation, never wider than the icon's band.
+    """
+    if value.is_nan():
+        return "?"
+    sign = "-" if value < 0 else ""
+    amount = abs(value)
+    if amount == 0:
+        return "0"
+    if amount < Decimal("0.05"):
+        return ">-0.1" if sign else "<0.1"
+    if amount < 1:
+        return sign + _places(amount, 1)
+    if amount < Decimal("999.5"):
+        return sign + _places(amount, 0)
+    for scale, suffix in ((3, "K"), (6, "M"), (9, "B"), (12, "T")):
+        scaled = amount.scaleb(-scale)
+        if scaled < Decimal("9.95"):
+            return f"{sign}{_places(scaled, 1)}{suffix}"
+        if scaled < Decimal("999.5"):
+            return f"{sign}{_places(scaled, 0)}{suffix}"
+    return f"{sign}huge"  # a thousand trillion or more: no provider sells that much, the menu has the digits
 
 
 def provider_name(provider_id: str) -> str:
@@ -48,10 +97,29 @@ def account_title(result: AccountResult) -> str:
     return name if result.label in ("", name) else f"{name} · {result.label}"
 
 
+#: A reading stamped more than this after "now" was taken while the clock was wrong.
+CLOCK_SLACK = timedelta(minutes=2)
+UNKNOWN_AGE = "age unknown"
+
+
+def reading_age(moment: datetime, now: datetime) -> timedelta | None:
+    """How old a reading is; None when it is stamped in the future (a clock that was wrong then or is now).
+
+    Such a reading must not look fresh for ever: its age is unknown until a new reading replaces it.
+    """
+    age = now - moment
+    if age < -CLOCK_SLACK:
+        return None
+    return max(age, timedelta(0))
+
+
 def ago(moment: datetime | None, now: datetime) -> str:
     if moment is None:
         return "never"
-    seconds = max(0, int((now - moment).total_seconds()))
+    age = reading_age(moment, now)
+    if age is None:
+        return UNKNOWN_AGE
+    seconds = int(age.total_seconds())
     if seconds < 60:
         return "just now"
     if seconds < 3600:
@@ -113,6 +181,13 @@ def status_line(result: AccountResult, fmt: NumberFormat = plain_number) -> str:
     elif result.state is AccountState.EXHAUSTED:
         text += " (used up)"
     return text
+
+
+def fetched_line(moment: datetime, now: datetime) -> str:
+    """When the balance shown was read, for the account's submenu."""
+    if reading_age(moment, now) is None:
+        return "Balance of unknown age (its time stamp is in the future)"
+    return f"Balance from {ago(moment, now)}"
 
 
 def row_text(result: AccountResult | None, title: str, now: datetime, fmt: NumberFormat = plain_number) -> str:

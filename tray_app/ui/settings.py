@@ -50,6 +50,7 @@ from tray_app.config import (
     Account,
     Config,
     ConfigFileError,
+    ConfigWriteError,
     add_account,
     base_url_problem,
     default_base_url,
@@ -147,12 +148,13 @@ class SettingsBackend(QObject):
                 log.warning("the history of %s stays under its old id: %s", draft.old_id, exc)
 
     def remove(self, account_id: str) -> None:
+        # Key first: a failure after it leaves the account listed (and removable), never a key no one can reach.
+        self.engine.keys.delete(account_id)
         remove_account(self.engine.config_path, account_id)
         try:
             self.engine.forget(account_id)
         except HistoryError as exc:  # the account is gone from the config; old readings are harmless
             log.warning("the history of %s was kept: %s", account_id, exc)
-        self.engine.keys.delete(account_id)
 
     def has_key(self, account_id: str) -> bool:
         return self.engine.keys.get(account_id) is not None
@@ -185,6 +187,9 @@ def _explain(exc: BaseException) -> str:
         return f"The config file has an error, so nothing was changed: {exc}"
     if isinstance(exc, KeyUnavailable):
         return f"Key unavailable: {exc}"
+    if isinstance(exc, ConfigWriteError):  # names the config (not a temp file) and says nothing changed
+        text = str(exc)
+        return text[:1].upper() + text[1:]
     if isinstance(exc, OSError):
         return f"Could not write {exc.filename or 'the config'}: {exc.strerror or type(exc).__name__}"
     return str(exc)

@@ -38,14 +38,9 @@ TRAY_WAIT_S = float(os.environ.get("CREDIT_TRAY_TRAY_WAIT_S", "30"))
 
 
 def qt_number(value: Decimal) -> str:
-    """Digits grouped the way the user's locale groups them (QLocale)."""
+    """Digits grouped with the user's locale's separators (QLocale); any magnitude, never "0.0000" for 1E-7."""
     locale = QLocale()
-    if locale.language() == QLocale.Language.C:  # no locale configured: still group digits
-        locale.setNumberOptions(locale.numberOptions() & ~QLocale.NumberOption.OmitGroupSeparator)
-    if value == value.to_integral_value():
-        return str(locale.toString(int(value)))
-    decimals = max(0, -int(value.normalize().as_tuple().exponent))
-    return str(locale.toString(float(value), "f", min(decimals, 4)))
+    return texts.readable_number(value, locale.groupSeparator() or ",", locale.decimalPoint() or ".")
 
 
 @dataclass
@@ -367,7 +362,7 @@ class TrayController(QObject):
             row.menu.setIcon(dot_icon(self._row_state(result)))
             row.status.setText((texts.status_line(result, qt_number) if result else "Checking…").replace("&", "&&"))
             reading = result.reading if result else None
-            fetched = f"Balance from {texts.ago(reading.fetched_at, now)}" if reading else "No balance fetched yet"
+            fetched = texts.fetched_line(reading.fetched_at, now) if reading else "No balance fetched yet"
             if result is not None and result.error is not None and reading is not None:
                 fetched += f": {texts.balance(result, qt_number)}"
             row.fetched.setText(fetched)
