@@ -7,11 +7,22 @@ and looks where the neighbour would look: the socket directory, file modes, /pro
 
 from __future__ import annotations
 
+import contextlib
+import getpass
+import os
+import shutil
+import signal
+import socket
 import subprocess
 import sys
+import tempfile
+import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
+import shiboken6
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -62,3 +73,193 @@ def test_an_ordinary_unknown_id_is_still_named(isolated_env: dict[str, str], tmp
     proc = run_cli(isolated_env, "--config", str(tmp_path / "config.toml"), "accounts", "remove", CANARIES[0])
     assert "no such account" in proc.stderr
     assert "looks like an API key" in proc.stderr
+
+
+# --------------------------------------------------------------------------- the single-instance socket
+
+STRANGER_UID = 65534  # "nobody": a second local user, simulated as root
+
+
+def as_root() -> bool:
+    return hasattr(os, "getuid") and os.getuid() == 0
+
+
+class Listener:
+    """A program that listens on a Unix socket, accepts, records what it gets and never answers."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.received = b""
+        self._server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._server.bind(str(path))
+        self._server.listen(4)
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                conn, _ = self._server.accept()
+                conn.settimeout(5)
+                with contextlib.suppress(OSError):
+                    self.received += conn.recv(100)
+
+    def close(self) -> None:
+        self._server.close()
+
+
+def tray_env(isolated_env: dict[str, str], tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in isolated_env.items() if k != "XDG_RUNTIME_DIR"}
+    env.update({"QT_QPA_PLATFORM": "offscreen", "CREDIT_TRAY_TRAY_WAIT_S": "3600", "TMPDIR": str(tmp_path / "t")})
+    (tmp_path / "t").mkdir(exist_ok=True)
+    env.update(extra)
+    return env
+
+
+def socket_name_for(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> str:
+    """Where the tray started with ``env`` puts its socket (the same function, the same environment)."""
+    for name in ("XDG_RUNTIME_DIR", "XDG_CACHE_HOME", "HOME", "TMPDIR"):
+        if name in env:
+            monkeypatch.setenv(name, env[name])
+        else:
+            monkeypatch.delenv(name, raising=False)
+    from tray_app.ui.single_instance import server_name
+
+    name = server_name()
+    assert name is not None
+    return name
+
+
+def answers_as_credit_tray(name: str) -> bool:
+    """Connect as a second start would, and see whether a Credit Tray answers the hand-over."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+        client.settimeout(5)
+        try:
+            client.connect(name)
+            client.sendall(b"activate\n")
+            return client.recv(100).startswith(b"credit-tray ok")
+        except OSError:
+            return False
+
+
+def start_tray(env: dict[str, str], config: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "tray_app", "--config", str(config)], env=env, cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_until_running(proc: subprocess.Popen[str], name: str, timeout: float = 30) -> None:
+    """Until the tray answers on its socket; it must not exit meanwhile (an 'already running' exits 0)."""
+    deadline = time.monotonic() + timeout
+    while not answers_as_credit_tray(name):
+        assert proc.poll() is None, f"the tray exited ({proc.returncode}): {proc.communicate()}"
+        assert time.monotonic() < deadline, "the tray never answered on its socket"
+        time.sleep(0.1)
+
+
+def stop(proc: subprocess.Popen[str]) -> str:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+    try:
+        _out, err = proc.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _out, err = proc.communicate()
+    return err
+
+
+@pytest.mark.parametrize("squatter", ["listener", "file-of-another-user"])
+def test_a_name_taken_in_the_shared_temp_folder_does_not_stop_the_tray(
+        isolated_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, squatter: str) -> None:
+    # With XDG_RUNTIME_DIR unset the socket used to be $TMPDIR/credit-tray-$USER, a name anyone can take.
+    env = tray_env(isolated_env, tmp_path)
+    old_name = tmp_path / "t" / f"credit-tray-{getpass.getuser()}"
+    listener = None
+    if squatter == "listener":
+        listener = Listener(old_name)
+    else:
+        old_name.write_text("mine now\n")
+        if as_root():
+            os.chown(old_name, STRANGER_UID, STRANGER_UID)
+    name = socket_name_for(env, monkeypatch)
+    assert not name.startswith(str(tmp_path / "t"))
+    proc = start_tray(env, tmp_path / "config.toml")
+    try:
+        wait_until_running(proc, name)
+        folder = Path(name).parent
+        assert folder.stat().st_mode & 0o777 == 0o700
+        assert folder.stat().st_uid == os.getuid()
+    finally:
+        err = stop(proc)
+        if listener is not None:
+            listener.close()
+    assert "Traceback" not in err
+    if listener is not None:
+        assert listener.received == b""  # the hand-over never went to the squatter
+
+
+def test_a_runtime_dir_that_is_not_private_is_not_used(isolated_env: dict[str, str], tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    runtime = tmp_path / "shared-run"
+    runtime.mkdir(mode=0o755)
+    runtime.chmod(0o755)
+    listener = Listener(runtime / "credit-tray.sock")  # where the tray used to look under XDG_RUNTIME_DIR
+    if as_root():
+        os.chown(runtime, STRANGER_UID, STRANGER_UID)  # and it belongs to another user
+    env = tray_env(isolated_env, tmp_path, XDG_RUNTIME_DIR=str(runtime))
+    name = socket_name_for(env, monkeypatch)
+    assert not name.startswith(str(runtime))
+    proc = start_tray(env, tmp_path / "config.toml")
+    try:
+        wait_until_running(proc, name)
+        # A second start hands over to the first: the guard still works, in the private folder.
+        second = subprocess.run([sys.executable, "-m", "tray_app", "--config", str(tmp_path / "config.toml")],
+                                env=env, cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+        assert second.returncode == 0, second.stderr
+        assert "already running" in second.stdout
+    finally:
+        err = stop(proc)
+        listener.close()
+    assert "Traceback" not in err
+    assert listener.received == b""
+
+
+@pytest.mark.skipif(not as_root(), reason="simulating another local user needs root (setuid)")
+def test_a_hand_over_from_another_user_is_ignored(qtbot: Any, qapp: Any) -> None:
+    from tray_app.ui.single_instance import SingleInstance
+
+    # A folder the other user may enter, with a socket they may connect to: as if the 0700 guard were gone
+    # (on Linux the peer's uid is the second guard).
+    folder = Path(tempfile.mkdtemp(prefix="credit-tray-peer-", dir="/tmp"))
+    try:
+        folder.chmod(0o777)
+        name = str(folder / "credit-tray.sock")
+        instance = SingleInstance(name)
+        try:
+            assert instance.claim()
+            os.chmod(name, 0o777)  # noqa: S103 - on purpose: the other user may connect
+            activated: list[bool] = []
+            instance.activated.connect(lambda: activated.append(True))
+            stranger = ("import os, socket\n"
+                        f"os.setgid({STRANGER_UID}); os.setuid({STRANGER_UID})\n"
+                        "s = socket.socket(socket.AF_UNIX)\n"
+                        f"s.connect({name!r})\n"
+                        "try:\n    s.sendall(b'activate\\n'); s.settimeout(5); print(repr(s.recv(100)))\n"
+                        "except OSError as exc:\n    print(type(exc).__name__)\n")
+            with qtbot.waitSignal(instance.refused, timeout=10_000):
+                proc = subprocess.Popen([sys.executable, "-c", stranger], stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, text=True)
+            out, err = proc.communicate(timeout=10)
+            assert proc.returncode == 0, err
+            assert "credit-tray ok" not in out
+            assert activated == []
+            # This user's own hand-over still works.
+            with qtbot.waitSignal(instance.activated, timeout=10_000):
+                helper = subprocess.Popen([sys.executable, "-c", stranger.replace(
+                    f"os.setgid({STRANGER_UID}); os.setuid({STRANGER_UID})", "pass")], stdout=subprocess.PIPE,
+                    text=True)
+            assert "credit-tray ok" in helper.communicate(timeout=10)[0]
+        finally:
+            instance.close()
+            shiboken6.delete(instance)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

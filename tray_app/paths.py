@@ -23,3 +23,7 @@ def state_file() -> Path:
 
 def log_dir() -> Path:
     return Path(platformdirs.user_log_dir(APP_ID, appauthor=False))
+
+
+def cache_dir() -> Path:
+    return Path(platformdirs.user_cache_dir(APP_ID, appauthor=False))
