@@ -18,11 +18,14 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import shiboken6
+
+from tests.fakeserver import PATHS, FakeServer, Reply
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -108,9 +111,18 @@ class Listener:
         self._server.close()
 
 
-def tray_env(isolated_env: dict[str, str], tmp_path: Path, **extra: str) -> dict[str, str]:
+@pytest.fixture
+def short_cache() -> Iterator[Path]:
+    """A cache folder with a short path: a socket's path must fit in 100 bytes, pytest's tmp_path may not."""
+    folder = Path(tempfile.mkdtemp(prefix="ct-", dir="/tmp"))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def tray_env(isolated_env: dict[str, str], tmp_path: Path, cache: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in isolated_env.items() if k != "XDG_RUNTIME_DIR"}
-    env.update({"QT_QPA_PLATFORM": "offscreen", "CREDIT_TRAY_TRAY_WAIT_S": "3600", "TMPDIR": str(tmp_path / "t")})
+    env.update({"QT_QPA_PLATFORM": "offscreen", "CREDIT_TRAY_TRAY_WAIT_S": "3600", "TMPDIR": str(tmp_path / "t"),
+                "XDG_CACHE_HOME": str(cache)})
     (tmp_path / "t").mkdir(exist_ok=True)
     env.update(extra)
     return env
@@ -169,9 +181,10 @@ def stop(proc: subprocess.Popen[str]) -> str:
 
 @pytest.mark.parametrize("squatter", ["listener", "file-of-another-user"])
 def test_a_name_taken_in_the_shared_temp_folder_does_not_stop_the_tray(
-        isolated_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, squatter: str) -> None:
+        isolated_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, short_cache: Path,
+        squatter: str) -> None:
     # With XDG_RUNTIME_DIR unset the socket used to be $TMPDIR/credit-tray-$USER, a name anyone can take.
-    env = tray_env(isolated_env, tmp_path)
+    env = tray_env(isolated_env, tmp_path, short_cache)
     old_name = tmp_path / "t" / f"credit-tray-{getpass.getuser()}"
     listener = None
     if squatter == "listener":
@@ -198,14 +211,14 @@ def test_a_name_taken_in_the_shared_temp_folder_does_not_stop_the_tray(
 
 
 def test_a_runtime_dir_that_is_not_private_is_not_used(isolated_env: dict[str, str], tmp_path: Path,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+                                                       monkeypatch: pytest.MonkeyPatch, short_cache: Path) -> None:
     runtime = tmp_path / "shared-run"
     runtime.mkdir(mode=0o755)
     runtime.chmod(0o755)
     listener = Listener(runtime / "credit-tray.sock")  # where the tray used to look under XDG_RUNTIME_DIR
     if as_root():
         os.chown(runtime, STRANGER_UID, STRANGER_UID)  # and it belongs to another user
-    env = tray_env(isolated_env, tmp_path, XDG_RUNTIME_DIR=str(runtime))
+    env = tray_env(isolated_env, tmp_path, short_cache, XDG_RUNTIME_DIR=str(runtime))
     name = socket_name_for(env, monkeypatch)
     assert not name.startswith(str(runtime))
     proc = start_tray(env, tmp_path / "config.toml")
@@ -263,3 +276,77 @@ def test_a_hand_over_from_another_user_is_ignored(qtbot: Any, qapp: Any) -> None
             shiboken6.delete(instance)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- file modes
+
+def umasked(umask: int) -> Callable[[], None]:
+    return lambda: os.umask(umask) and None
+
+
+@pytest.mark.parametrize("umask", [0o000, 0o022], ids=["umask-000", "umask-022"])
+def test_every_folder_and_file_the_app_makes_is_private_whatever_the_umask(
+        isolated_env: dict[str, str], tmp_path: Path, server: FakeServer, short_cache: Path, umask: int) -> None:
+    server.route(PATHS["meowload"], Reply(200, {"availableCredits": 50000}))
+    root = tmp_path / "u"  # XDG folders that do not exist yet: the app creates them
+    env = tray_env(isolated_env, tmp_path, short_cache / "c", HOME=str(root), XDG_CONFIG_HOME=str(root / "config"),
+                   XDG_DATA_HOME=str(root / "data"), XDG_STATE_HOME=str(root / "state"))
+    env["PYTHON_KEYRING_BACKEND"] = "keyrings.alt.file.PlaintextKeyring"
+    root.mkdir(mode=0o755)
+
+    def cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run([sys.executable, "-m", "tray_app", *args], input=stdin, capture_output=True,
+                              text=True, env=env, cwd=ROOT, timeout=60, check=False, preexec_fn=umasked(umask))
+        assert "Traceback" not in proc.stderr, proc.stderr
+        return proc
+
+    assert cli("accounts", "add", "meowload", "--id", "meow", "--base-url", server.url).returncode == 0
+    assert cli("key", "set", "meow", stdin="sk-modes-test\n").returncode == 0
+    assert cli("check").returncode == 0
+    tray = subprocess.Popen([sys.executable, "-m", "tray_app"], env=env, cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, preexec_fn=umasked(umask))
+    log = root / "state" / "credit-tray" / "log" / "credit-tray.log"
+    try:
+        deadline = time.monotonic() + 30
+        while "refresh" not in (log.read_text() if log.exists() else ""):
+            assert tray.poll() is None, tray.communicate()
+            assert time.monotonic() < deadline, "no log written"
+            time.sleep(0.1)
+    finally:
+        err = stop(tray)
+    assert "Traceback" not in err
+    ours = [root / "config" / "credit-tray", root / "data" / "credit-tray", root / "state" / "credit-tray",
+            short_cache / "c" / "credit-tray"]
+    found = {p: p.stat().st_mode & 0o777 for top in ours for p in [top, *top.rglob("*")]
+             if not p.is_socket() and "python_keyring" not in p.parts}
+    assert root / "config" / "credit-tray" / "config.toml" in found
+    assert root / "data" / "credit-tray" / "state.json" in found
+    assert log in found
+    loose = {str(p): oct(mode) for p, mode in found.items()
+             if mode != (0o700 if p.is_dir() else 0o600)}
+    assert loose == {}
+    # The XDG folders the app had to create are private too (the XDG base directory spec's 0700); the data
+    # folder is left out: the test's file keyring (keyrings.alt) makes it first, with its own mode.
+    for xdg in (root / "config", root / "state", short_cache / "c"):
+        assert xdg.stat().st_mode & 0o777 == 0o700, xdg
+
+
+def test_a_cache_path_too_long_for_a_socket_falls_back_to_a_private_temp_folder(
+        isolated_env: dict[str, str], tmp_path: Path, short_cache: Path) -> None:
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    env = {k: v for k, v in isolated_env.items() if k != "XDG_RUNTIME_DIR"}
+    env.update({"XDG_CACHE_HOME": str(deep), "TMPDIR": str(short_cache)})
+    where = "from tray_app.ui.single_instance import server_name; print(server_name())"
+
+    def name() -> str:
+        return subprocess.run([sys.executable, "-c", where], env=env, cwd=ROOT, capture_output=True, text=True,
+                              timeout=60, check=True).stdout.strip()
+
+    found = Path(name())
+    assert found.parent == short_cache / f"credit-tray-{os.getuid()}"
+    assert found.parent.stat().st_mode & 0o777 == 0o700
+    if as_root():  # a folder of that name that another user made first is not used: no guard, but no hijack
+        shutil.rmtree(found.parent)
+        found.parent.mkdir(mode=0o700)
+        os.chown(found.parent, STRANGER_UID, STRANGER_UID)
+        assert name() == "None"

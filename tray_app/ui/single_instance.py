@@ -10,7 +10,6 @@ replaced: the tray starts anyway.
 
 from __future__ import annotations
 
-import contextlib
 import getpass
 import logging
 import os
@@ -18,6 +17,7 @@ import socket
 import stat
 import struct
 import sys
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -26,6 +26,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
 from tray_app import APP_ID, paths
+from tray_app.fileio import private_dir
 
 log = logging.getLogger(__name__)
 
@@ -48,27 +49,31 @@ def _is_private_dir(path: Path) -> bool:
 def _private_dir(path: Path) -> Path | None:
     """``path`` created (or tightened) to 0700, or None if it is not ours to use."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with contextlib.suppress(FileExistsError):
-            path.mkdir(mode=0o700)
+        private_dir(path, tighten=True)
         info = os.lstat(path)
-        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
-            return None
-        if info.st_mode & 0o077:
-            os.chmod(path, 0o700)
-        return path
     except OSError:
         return None
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+        return None
+    return path
+
+
+#: A socket's path must fit in sockaddr_un (108 bytes on Linux, 104 on macOS, with the final NUL).
+MAX_SOCKET_PATH = 100
 
 
 def socket_dir() -> Path | None:
-    """The user's runtime dir (``$XDG_RUNTIME_DIR``) when it exists and is private, else the cache dir."""
+    """The user's runtime dir (``$XDG_RUNTIME_DIR``) when it exists and is private, else the cache dir;
+    if that path is too long for a socket, a 0700 folder of ours in the temp dir. None if none is ours."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
         runtime = platformdirs.user_runtime_path()
-    if _is_private_dir(runtime) and (inside := _private_dir(runtime / APP_ID)) is not None:
-        return inside
-    return _private_dir(paths.cache_dir() / "run")
+    candidates = [runtime / APP_ID] if _is_private_dir(runtime) else []
+    candidates += [paths.cache_dir() / "run", Path(tempfile.gettempdir()) / f"{APP_ID}-{os.getuid()}"]
+    for folder in candidates:
+        if len(os.fsencode(folder / f"{APP_ID}-demo.sock")) <= MAX_SOCKET_PATH and _private_dir(folder):
+            return folder
+    return None
 
 
 def server_name(demo: bool = False) -> str | None:
