@@ -26,6 +26,7 @@ import pytest
 import shiboken6
 
 from tests.fakeserver import PATHS, FakeServer, Reply
+from tray_app.keys import KeyStore
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -350,3 +351,66 @@ def test_a_cache_path_too_long_for_a_socket_falls_back_to_a_private_temp_folder(
         found.parent.mkdir(mode=0o700)
         os.chown(found.parent, STRANGER_UID, STRANGER_UID)
         assert name() == "None"
+
+
+# --------------------------------------------------------------------------- core dumps
+
+def allow_core_files() -> None:
+    import resource  # POSIX only
+
+    resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))  # ulimit -c unlimited
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="core_pattern and prctl are Linux's")
+@pytest.mark.parametrize("command", [["check"], []], ids=["check", "the-tray"])
+def test_a_process_holding_a_key_leaves_no_core_file_when_it_crashes(
+        isolated_env: dict[str, str], tmp_path: Path, server: FakeServer, short_cache: Path,
+        command: list[str]) -> None:
+    pattern = Path("/proc/sys/kernel/core_pattern").read_text().strip()
+    if pattern.startswith("|") or "/" in pattern:
+        pytest.skip(f"core files go elsewhere here (core_pattern {pattern!r})")
+    # The provider holds the request: the key has been read and sent, and the process waits, key in memory.
+    server.route(PATHS["meowload"], Reply(200, {"availableCredits": 50000}, delay=30))
+    config = tmp_path / "config.toml"
+    config.write_text(f'[[accounts]]\nid = "meow"\nprovider = "meowload"\nbase_url = "{server.url}"\n', "utf-8")
+    KeyStore().set("meow", "sk-core-dump-test")
+    env = tray_env(isolated_env, tmp_path, short_cache)
+    cwd = tmp_path / "cwd"  # core_pattern "core": a core file would land here
+    cwd.mkdir()
+    proc = subprocess.Popen([sys.executable, "-m", "tray_app", "--config", str(config), *command], env=env, cwd=cwd,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=allow_core_files)
+    try:
+        deadline = time.monotonic() + 30
+        while not server.requests_to(PATHS["meowload"]):
+            assert proc.poll() is None, "the command ended before asking the provider"
+            assert time.monotonic() < deadline, "the request never came"
+            time.sleep(0.05)
+        assert server.requests_to(PATHS["meowload"])[0].headers["x-api-key"] == "sk-core-dump-test"
+        os.kill(proc.pid, signal.SIGSEGV)  # a crash, right now, with the key in memory
+        _, status = os.waitpid(proc.pid, 0)
+        proc.returncode = -signal.SIGSEGV
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            proc.wait()
+    assert os.WIFSIGNALED(status)
+    assert not os.WCOREDUMP(status)
+    assert list(cwd.iterdir()) == []
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_GET_DUMPABLE is Linux's")
+def test_only_commands_that_read_keys_give_up_core_dumps(isolated_env: dict[str, str], tmp_path: Path) -> None:
+    # In the command's own process: 'providers' reads no key and keeps the default; 'accounts list' does.
+    script = ("import ctypes, sys\n"
+              "import tray_app.cli as cli\n"
+              "cli.main(sys.argv[1:])\n"
+              "print('dumpable', ctypes.CDLL(None).prctl(3, 0, 0, 0, 0))\n")  # PR_GET_DUMPABLE
+    config = str(tmp_path / "config.toml")
+
+    def dumpable_after(*args: str) -> str:
+        out = subprocess.run([sys.executable, "-c", script, "--config", config, *args], env=isolated_env, cwd=ROOT,
+                             capture_output=True, text=True, timeout=60, check=True).stdout
+        return out.strip().splitlines()[-1]
+
+    assert dumpable_after("providers") == "dumpable 1"
+    assert dumpable_after("accounts", "list") == "dumpable 0"

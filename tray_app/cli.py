@@ -35,6 +35,7 @@ from tray_app.config import (
     remove_account,
 )
 from tray_app.engine import Engine, RefreshReport
+from tray_app.hardening import forbid_core_dumps
 from tray_app.keys import KeyStore, KeyUnavailable
 from tray_app.model import AccountResult, AccountState
 from tray_app.providers import PROVIDERS, get_provider
@@ -375,6 +376,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         locale.setlocale(locale.LC_ALL, "")
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command in (None, "check", "accounts", "key"):
+        forbid_core_dumps()  # these read keys (the tray, Settings, has_key, key set): no core file may hold one
     try:
         if args.command is None:
             return start_tray(args)
