@@ -414,3 +414,27 @@ def test_only_commands_that_read_keys_give_up_core_dumps(isolated_env: dict[str,
 
     assert dumpable_after("providers") == "dumpable 1"
     assert dumpable_after("accounts", "list") == "dumpable 0"
+
+
+def test_a_log_left_readable_by_an_older_version_is_made_private(isolated_env: dict[str, str], tmp_path: Path,
+                                                                 short_cache: Path) -> None:
+    log_dir = Path(isolated_env["XDG_STATE_HOME"]) / "credit-tray" / "log"
+    log_dir.mkdir(parents=True)
+    log_dir.chmod(0o755)
+    old_log = log_dir / "credit-tray.log"
+    old_log.write_text("2026-11-01 INFO old record: Work 1,500 credits\n")
+    old_log.chmod(0o644)
+    env = tray_env(isolated_env, tmp_path, short_cache)
+    tray = subprocess.Popen([sys.executable, "-m", "tray_app", "--config", str(tmp_path / "config.toml")], env=env,
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while "starting" not in old_log.read_text():
+            assert tray.poll() is None, tray.communicate()
+            assert time.monotonic() < deadline, "no log written"
+            time.sleep(0.1)
+    finally:
+        stop(tray)
+    assert log_dir.stat().st_mode & 0o777 == 0o700
+    assert old_log.stat().st_mode & 0o777 == 0o600
+    assert "old record" in old_log.read_text()  # tightened, not replaced
