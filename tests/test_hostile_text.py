@@ -211,3 +211,16 @@ def test_accounts_add_refuses_a_label_with_control_or_bidi_characters(isolated_e
     assert_no_raw_controls(proc.stderr)
     assert not config.exists()
 
+
+
+def test_a_config_error_names_a_path_with_control_characters_escaped(isolated_env: dict[str, str],
+                                                                    tmp_path: Path) -> None:
+    folder = tmp_path / "odd\x1b[2Jname\u202e"
+    folder.mkdir()
+    config = folder / "config.toml"
+    config.write_text("refresh_minutes = 'often'\n", "utf-8")
+    proc = run_cli(isolated_env, "--config", str(config), "check")
+    assert proc.returncode == 78
+    assert len(proc.stderr.splitlines()) == 1
+    assert_no_raw_controls(proc.stderr)
+    assert "odd\\x1b[2Jname\\u202e" in proc.stderr

@@ -394,13 +394,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"{APP_ID}: error: {for_terminal(str(exc))}\n")
         return EX_USAGE
     except ConfigFileError as exc:
-        sys.stderr.write(f"{APP_ID}: config error: {exc}\n")
+        sys.stderr.write(f"{APP_ID}: config error: {for_terminal(str(exc))}\n")
         return EX_CONFIG
     except KeyUnavailable as exc:
         sys.stderr.write(f"{APP_ID}: {exc}\n")
         return EX_UNAVAILABLE
     except OSError as exc:
-        sys.stderr.write(f"{APP_ID}: {exc.strerror or type(exc).__name__}: {exc.filename or ''}\n".rstrip() + "\n")
+        where = for_terminal(str(exc.filename or ""))
+        sys.stderr.write(f"{APP_ID}: {exc.strerror or type(exc).__name__}: {where}".rstrip() + "\n")
         return EX_CONFIG if exc.filename and str(exc.filename).endswith(".toml") else EX_SOFTWARE
     except KeyboardInterrupt:
         return 130
