@@ -39,10 +39,12 @@ from tray_app.config import (
     remove_account,
 )
 from tray_app.engine import Engine, RefreshReport
+from tray_app.hardening import forbid_core_dumps
 from tray_app.history import HistoryError
 from tray_app.keys import KeyStore, KeyUnavailable
 from tray_app.model import AccountResult, AccountState
 from tray_app.providers import PROVIDERS, get_provider
+from tray_app.safetext import for_terminal, hide_keys, looks_like_key, text_problem
 
 EX_OK, EX_LOW, EX_EXHAUSTED, EX_UNKNOWN = 0, 1, 2, 3
 EX_USAGE, EX_DATAERR, EX_UNAVAILABLE, EX_SOFTWARE, EX_TEMPFAIL, EX_CONFIG = 64, 65, 69, 70, 75, 78
@@ -56,8 +58,10 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but bad usage is two lines on stderr and exit status 64."""
 
     def error(self, message: str) -> NoReturn:
+        # argparse quotes what was typed ("unrecognized arguments: --key=sk-…"): a key pasted on the
+        # command line must not be printed back (into a terminal's scrollback, a CI log).
         usage = " ".join(self.format_usage().split())
-        sys.stderr.write(f"{usage}\n{self.prog}: error: {message}\n")
+        sys.stderr.write(f"{usage}\n{self.prog}: error: {for_terminal(hide_keys(message))}\n")
         raise SystemExit(EX_USAGE)
 
 
@@ -167,6 +171,8 @@ def detail_text(result: AccountResult) -> str:
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[int] = ()) -> str:
+    """Aligned columns; cells come from the config and from providers, so control characters are escaped."""
+    rows = [[for_terminal(str(cell)) for cell in row] for row in rows]
     widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
 
     def line(cells: Sequence[str]) -> str:
@@ -192,6 +198,10 @@ def exit_status(report: RefreshReport) -> int:
 def _require_account(config: Config, account_id: str) -> Account:
     account = config.account(account_id)
     if account is None:
+        if looks_like_key(account_id):
+            # Probably a key pasted where the id goes: say so without repeating it.
+            raise UsageError(f"no such account in {config.path} (what was given looks like an API key, so it is "
+                             f"not repeated here; keys are read from standard input by '{APP_ID} key set ID')")
         raise UsageError(f"no account with id {account_id!r} in {config.path}")
     return account
 
@@ -306,9 +316,15 @@ def _accounts_list(args: argparse.Namespace, config: Config, engine: Engine) -> 
 def _accounts_add(args: argparse.Namespace, config: Config) -> int:
     provider = get_provider(args.provider)
     if provider is None:
-        raise UsageError(f"unknown provider {args.provider!r} (known: {', '.join(PROVIDERS)})")
+        shown = "(it looks like an API key, so it is not repeated here)" if looks_like_key(args.provider) \
+            else repr(args.provider)
+        raise UsageError(f"unknown provider {shown} (known: {', '.join(PROVIDERS)})")
     if not ID_PATTERN.fullmatch(args.id):
-        raise UsageError(f"id {args.id!r} must be a slug of lower-case letters, digits, '-' and '_'")
+        shown = "the id (it looks like an API key, so it is not repeated here)" if looks_like_key(args.id) \
+            else f"id {args.id!r}"
+        raise UsageError(f"{shown} must be a slug of lower-case letters, digits, '-' and '_'")
+    if args.label is not None and (problem := text_problem("the label", args.label)):
+        raise UsageError(f"{problem}; nothing added")
     if config.account(args.id) is not None:
         raise UsageError(f"id {args.id!r} is already in use")
     if args.base_url is not None and (problem := base_url_problem(args.base_url)):
@@ -411,6 +427,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         locale.setlocale(locale.LC_ALL, "")
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command in (None, "check", "accounts", "key"):
+        forbid_core_dumps()  # these read keys (the tray, Settings, has_key, key set): no core file may hold one
     try:
         if args.command is None:
             return start_tray(args)
@@ -427,10 +445,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         handler = {"check": cmd_check, "accounts": cmd_accounts, "key": cmd_key, "history": cmd_history}[args.command]
         return handler(args, config, engine)
     except UsageError as exc:
-        sys.stderr.write(f"{APP_ID}: error: {exc}\n")
+        sys.stderr.write(f"{APP_ID}: error: {for_terminal(str(exc))}\n")
         return EX_USAGE
     except ConfigFileError as exc:
-        sys.stderr.write(f"{APP_ID}: config error: {exc}\n")
+        sys.stderr.write(f"{APP_ID}: config error: {for_terminal(str(exc))}\n")
         return EX_CONFIG
     except ConfigWriteError as exc:
         sys.stderr.write(f"{APP_ID}: error: {exc}\n")
@@ -439,7 +457,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"{APP_ID}: {exc}\n")
         return EX_UNAVAILABLE
     except OSError as exc:
-        sys.stderr.write(f"{APP_ID}: {exc.strerror or type(exc).__name__}: {exc.filename or ''}\n".rstrip() + "\n")
+        where = for_terminal(str(exc.filename or ""))
+        sys.stderr.write(f"{APP_ID}: {exc.strerror or type(exc).__name__}: {where}".rstrip() + "\n")
         return EX_CONFIG if exc.filename and str(exc.filename).endswith(".toml") else EX_SOFTWARE
     except paths.NoHome as exc:
         sys.stderr.write(f"{APP_ID}: error: {exc}\n")

@@ -25,9 +25,10 @@ from urllib.parse import urlsplit
 import tomlkit
 import tomlkit.exceptions
 
-from tray_app.fileio import FileBusy, atomic_write, exclusive_lock
+from tray_app.fileio import FileBusy, atomic_write, exclusive_lock, private_dir
 from tray_app.providers import get_provider
 from tray_app.providers.base import Provider
+from tray_app.safetext import for_terminal, text_problem
 
 LANGUAGES = ("auto", "en", "zh")
 DEFAULT_REFRESH_MINUTES = 10
@@ -204,10 +205,13 @@ def _account(entry: Any, index: int, seen: set[str]) -> Account:
     provider = get_provider(provider_id) if isinstance(provider_id, str) else None
     label = entry.get("label")
     account_id = raw_id if isinstance(raw_id, str) and raw_id else f"accounts[{index}]"
+    # Text that is only reported (a bad id, an unknown provider, a bad label) is kept escaped, so that
+    # it cannot drive a terminal or reverse a menu line wherever it is shown.
     base = Account(
-        id=account_id,
-        provider_id=provider_id if isinstance(provider_id, str) else "",
-        label=label if isinstance(label, str) and label.strip() else (provider.name if provider else account_id),
+        id=account_id if ID_PATTERN.fullmatch(account_id) else for_terminal(account_id),
+        provider_id=for_terminal(provider_id) if isinstance(provider_id, str) else "",
+        label=for_terminal(label) if isinstance(label, str) and label.strip() else (
+            provider.name if provider else for_terminal(account_id)),
         base_url=entry.get("base_url") if isinstance(entry.get("base_url"), str) else None,
         thresholds=provider.thresholds if provider else (),
         enabled=entry.get("enabled", True) is not False,
@@ -217,6 +221,8 @@ def _account(entry: Any, index: int, seen: set[str]) -> Account:
         return Account(**{**base.__dict__, "problem": problem})
 
     if not isinstance(raw_id, str) or not ID_PATTERN.fullmatch(raw_id):
+        if isinstance(raw_id, str) and (problem := text_problem("id", raw_id)):
+            return bad(problem)
         return bad("id must be a slug of lower-case letters, digits, '-' and '_'" if raw_id else "id is missing")
     if raw_id in seen:
         return bad(f"id {raw_id!r} is already used by an earlier account")
@@ -227,6 +233,8 @@ def _account(entry: Any, index: int, seen: set[str]) -> Account:
         return bad("enabled must be true or false")
     if "label" in entry and not isinstance(label, str):
         return bad("label must be a string")
+    if isinstance(label, str) and (problem := text_problem("label", label)):
+        return bad(problem)
     if "base_url" in entry:
         if not isinstance(entry["base_url"], str):
             return bad("base_url must be a string")
@@ -354,7 +362,7 @@ def _changing(path: Path) -> Iterator[None]:
     """
     try:
         target = _real(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(target.parent)
         with exclusive_lock(target):
             yield
     except FileBusy as exc:

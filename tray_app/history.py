@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from tray_app.alerts import AlertMemory
+from tray_app.fileio import private_dir
 from tray_app.model import ErrorKind, FetchError, Outcome, Reading
 
 log = logging.getLogger(__name__)
@@ -189,7 +190,7 @@ def series_of(rows: Sequence[Sequence[Any]]) -> Series:
 
 def _private_file(path: Path) -> None:
     """Create the database file 0600 (and its folder 0700) before SQLite does, whatever the umask."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    private_dir(path.parent)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     os.close(fd)
 

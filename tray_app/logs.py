@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import logging
 import logging.handlers
+import os
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from urllib.parse import quote
+
+from tray_app.fileio import private_dir
 
 LOG_NAME = "credit-tray.log"
 REDACTED = "[redacted]"
@@ -78,7 +82,22 @@ class RedactKeys(logging.Filter):
         return True
 
 
-class _LogFile(logging.handlers.RotatingFileHandler):
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """Opens the log (and each new one after a rotation) 0600 whatever the umask: it holds labels,
+    balances and provider messages. A log left 0644 by an older version is made 0600 too."""
+
+    def _open(self) -> io.TextIOWrapper:
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            if os.name == "posix":
+                os.fchmod(fd, 0o600)
+            return open(fd, "a", encoding=self.encoding, errors=self.errors)
+        except BaseException:
+            os.close(fd)
+            raise
+
+
+class _LogFile(PrivateRotatingFileHandler):
     """The log file; when it cannot be written (disk full, read-only), says so once and stops.
 
     Python's default is a 'Logging error' traceback on stderr for every record: on a full
@@ -113,7 +132,7 @@ def setup_file_logging(folder: Path, known_keys: Callable[[], Iterable[str]], *,
     """
     root = logging.getLogger()
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        private_dir(folder, tighten=True)
         path = folder / LOG_NAME
         handler: logging.Handler = _LogFile(path, maxBytes=1024 * 1024, backupCount=3, encoding="utf-8")
     except OSError:

@@ -44,3 +44,7 @@ def state_file() -> Path:
 
 def log_dir() -> Path:
     return _folder(platformdirs.user_log_dir, "XDG_STATE_HOME")
+
+
+def cache_dir() -> Path:
+    return _folder(platformdirs.user_cache_dir, "XDG_CACHE_HOME")

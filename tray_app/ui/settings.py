@@ -67,6 +67,7 @@ from tray_app.history import HistoryError
 from tray_app.keys import KeyUnavailable
 from tray_app.model import AccountResult, AccountState, ErrorKind, FetchError, Outcome
 from tray_app.providers import PROVIDERS, get_provider
+from tray_app.safetext import text_problem
 
 log = logging.getLogger(__name__)
 
@@ -231,6 +232,7 @@ class AccountDialog(QDialog):
             self.provider.addItem(provider.name, provider.id)
         self.provider.setAccessibleName("Provider")
         self.provider_hint = QLabel()
+        self.provider_hint.setTextFormat(Qt.TextFormat.PlainText)
         self.provider_hint.setWordWrap(True)
         self.provider_hint.setStyleSheet("color: palette(mid);")
         self.label = QLineEdit()
@@ -248,6 +250,7 @@ class AccountDialog(QDialog):
             QLineEdit.EchoMode.Normal if on else QLineEdit.EchoMode.Password))
         self.key.addAction(self.show_key, QLineEdit.ActionPosition.TrailingPosition)
         self.key_stored = QLabel("Checking the keyring…")
+        self.key_stored.setTextFormat(Qt.TextFormat.PlainText)
         self.replace_key = QPushButton("&Replace key…")
         self.replace_key.clicked.connect(self._start_replacing)
         self.thresholds = QLineEdit()
@@ -273,6 +276,7 @@ class AccountDialog(QDialog):
                 line.addWidget(extra)
             box.addLayout(line)
             error = QLabel()
+            error.setTextFormat(Qt.TextFormat.PlainText)  # problems quote what was typed
             error.setStyleSheet(ERROR_STYLE)
             error.setWordWrap(True)
             error.hide()
@@ -302,6 +306,8 @@ class AccountDialog(QDialog):
         self.test_button = QPushButton("T&est")
         self.test_button.clicked.connect(self.test)
         self.test_result = QLabel()
+        # The provider's own words: a server must not draw a fake "Works" or load local images here.
+        self.test_result.setTextFormat(Qt.TextFormat.PlainText)
         self.test_result.setWordWrap(True)
         self.test_result.setAccessibleName("Test result")
         test_line = QHBoxLayout()
@@ -309,6 +315,7 @@ class AccountDialog(QDialog):
         test_line.addWidget(self.test_result, 1)
         layout.addLayout(test_line)
         self.save_error = QLabel()
+        self.save_error.setTextFormat(Qt.TextFormat.PlainText)
         self.save_error.setStyleSheet(ERROR_STYLE)
         self.save_error.setWordWrap(True)
         self.save_error.hide()
@@ -404,6 +411,8 @@ class AccountDialog(QDialog):
         label = self.label.text().strip()
         if not label:
             problems["label"] = "Give the account a label."
+        elif problem := text_problem("The label", label):
+            problems["label"] = problem + "."
         account_id = self.account_id.text().strip()
         if not ID_PATTERN.fullmatch(account_id):
             problems["id"] = "Use lower-case letters, digits, '-' and '_' (at most 64)."
@@ -582,6 +591,7 @@ class SettingsWindow(QWidget):
         layout.addWidget(general)
 
         self.status = QLabel()
+        self.status.setTextFormat(Qt.TextFormat.PlainText)  # config errors quote the file
         self.status.setWordWrap(True)
         self.status.setStyleSheet(ERROR_STYLE)
         self.status.setAccessibleName("Status")

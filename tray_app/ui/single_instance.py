@@ -1,29 +1,112 @@
-"""One running tray per user: a second start hands over to the first and exits."""
+"""One running tray per user: a second start hands over to the first and exits.
+
+The socket lives in a directory only this user can enter (0700), never under a name in a
+shared folder such as /tmp, where another user could take the name first (and stop the tray
+from starting, or receive the hand-over). On Linux each connection's peer must also be this
+user (SO_PEERCRED). A name taken by something that is not a running Credit Tray of ours (a
+stale file, a socket of another owner, a listener that does not answer our protocol) is
+replaced: the tray starts anyway.
+"""
 
 from __future__ import annotations
 
 import getpass
+import logging
 import os
+import socket
+import stat
+import struct
 import sys
+import tempfile
+import warnings
+from pathlib import Path
 
+import platformdirs
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtNetwork import QAbstractSocket, QLocalServer, QLocalSocket
+from PySide6.QtNetwork import QLocalServer, QLocalSocket
+
+from tray_app import APP_ID, paths
+from tray_app.fileio import private_dir
+
+log = logging.getLogger(__name__)
 
 MESSAGE = b"activate\n"
+#: What a running Credit Tray answers: anything else listening on the name is not us.
+ACK = b"credit-tray ok\n"
+#: How long a hand-over may take; a running tray answers within milliseconds.
+HAND_OVER_MS = 3000
 
 
-def server_name(demo: bool = False) -> str:
+def _is_private_dir(path: Path) -> bool:
+    """A real directory (not a link) owned by this user that nobody else may enter."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return False
+    return stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and not info.st_mode & 0o077
+
+
+def _private_dir(path: Path) -> Path | None:
+    """``path`` created (or tightened) to 0700, or None if it is not ours to use."""
+    try:
+        private_dir(path, tighten=True)
+        info = os.lstat(path)
+    except OSError:
+        return None
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+        return None
+    return path
+
+
+#: A socket's path must fit in sockaddr_un (108 bytes on Linux, 104 on macOS, with the final NUL).
+MAX_SOCKET_PATH = 100
+
+
+def socket_dir() -> Path | None:
+    """The user's runtime dir (``$XDG_RUNTIME_DIR``) when it exists and is private, else the cache dir;
+    if that path is too long for a socket, a 0700 folder of ours in the temp dir. None if none is ours."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
+        runtime = platformdirs.user_runtime_path()
+    candidates = [runtime / APP_ID] if _is_private_dir(runtime) else []
+    candidates += [paths.cache_dir() / "run", Path(tempfile.gettempdir()) / f"{APP_ID}-{os.getuid()}"]
+    for folder in candidates:
+        if len(os.fsencode(folder / f"{APP_ID}-demo.sock")) <= MAX_SOCKET_PATH and _private_dir(folder):
+            return folder
+    return None
+
+
+def server_name(demo: bool = False) -> str | None:
+    """The local socket's name; None when no private place exists (then there is no single-instance guard)."""
     suffix = "-demo" if demo else ""
-    runtime = os.environ.get("XDG_RUNTIME_DIR")
-    if sys.platform.startswith("linux") and runtime and os.path.isdir(runtime):
-        return os.path.join(runtime, f"credit-tray{suffix}.sock")
-    return f"credit-tray-{getpass.getuser()}{suffix}"
+    if sys.platform == "win32":
+        return f"credit-tray-{getpass.getuser()}{suffix}"  # a named pipe, which Windows gives the user's ACL
+    folder = socket_dir()
+    return str(folder / f"credit-tray{suffix}.sock") if folder is not None else None
+
+
+def peer_uid(local_socket: QLocalSocket) -> int | None:
+    """The uid of the process at the other end (Linux: SO_PEERCRED); None where the OS does not say."""
+    option = getattr(socket, "SO_PEERCRED", None)
+    descriptor = int(local_socket.socketDescriptor())
+    if option is None or descriptor < 0:
+        return None
+    with socket.fromfd(descriptor, socket.AF_UNIX, socket.SOCK_STREAM) as duplicate:
+        _pid, uid, _gid = struct.unpack("3i", duplicate.getsockopt(socket.SOL_SOCKET, option, struct.calcsize("3i")))
+    return int(uid)
+
+
+def _same_user(local_socket: QLocalSocket) -> bool:
+    uid = peer_uid(local_socket)
+    return uid is None or uid == os.getuid()
 
 
 class SingleInstance(QObject):
     activated = Signal()
+    #: A connection was ignored; the argument says why (tests wait on it).
+    refused = Signal(str)
 
-    def __init__(self, name: str, parent: QObject | None = None) -> None:
+    def __init__(self, name: str | None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._name = name
         # No setSocketOptions(): with options set, Qt creates the socket elsewhere and renames it
@@ -32,34 +115,57 @@ class SingleInstance(QObject):
         self._server.newConnection.connect(self._on_connection)
 
     def claim(self) -> bool:
-        """Become the running instance; False if another one is already running (and was told)."""
-        if self._hand_over():
+        """Become the running instance; False if another one of ours is already running (and was told)."""
+        if self._name is None:
+            log.warning("no private folder for the single-instance socket; a second start will not be noticed")
+            return True
+        if self._hand_over(self._name):
             return False
         if self._server.listen(self._name):
             return True
-        if self._server.serverError() == QAbstractSocket.SocketError.AddressInUseError:
-            QLocalServer.removeServer(self._name)  # nobody answered: a stale socket left by a crash
-            return self._server.listen(self._name)
-        return True  # no socket at all: run anyway rather than refuse to start
-
-    def _hand_over(self) -> bool:
-        socket = QLocalSocket()
-        socket.connectToServer(self._name)
-        if not socket.waitForConnected(1000):
-            return False
-        socket.write(MESSAGE)
-        socket.waitForBytesWritten(1000)
-        socket.disconnectFromServer()
+        # Whatever holds the name is not a running Credit Tray of this user (it did not answer), and the
+        # folder is ours alone: replace it.
+        QLocalServer.removeServer(self._name)
+        if not self._server.listen(self._name):
+            log.warning("cannot listen on %s (%s); running without the single-instance guard", self._name,
+                        self._server.errorString())
         return True
+
+    def _hand_over(self, name: str) -> bool:
+        local = QLocalSocket()
+        local.connectToServer(name)
+        if not local.waitForConnected(1000):
+            return False
+        try:
+            if not _same_user(local):
+                log.warning("the single-instance socket belongs to another user; ignoring it")
+                return False
+            local.write(MESSAGE)
+            local.waitForBytesWritten(1000)
+            answer = b""
+            while ACK not in answer and local.waitForReadyRead(HAND_OVER_MS):
+                answer += bytes(local.readAll().data())
+            if ACK not in answer:
+                log.warning("something that is not Credit Tray listens on %s; starting anyway", name)
+            return ACK in answer
+        finally:
+            local.abort()
 
     def _on_connection(self) -> None:
         while self._server.hasPendingConnections():
-            socket = self._server.nextPendingConnection()
-            socket.readyRead.connect(lambda s=socket: self._read(s))
-            socket.disconnected.connect(socket.deleteLater)
+            local = self._server.nextPendingConnection()
+            local.disconnected.connect(local.deleteLater)
+            if not _same_user(local):
+                log.warning("ignored a hand-over from another user (uid %s)", peer_uid(local))
+                local.abort()
+                self.refused.emit("another user")
+                continue
+            local.readyRead.connect(lambda s=local: self._read(s))
 
-    def _read(self, socket: QLocalSocket) -> None:
-        if bytes(socket.readAll().data()).startswith(MESSAGE.strip()):
+    def _read(self, local: QLocalSocket) -> None:
+        if bytes(local.readAll().data()).startswith(MESSAGE.strip()):
+            local.write(ACK)
+            local.flush()
             self.activated.emit()
 
     def close(self) -> None:

@@ -6,6 +6,7 @@ the data flows one way: scheduler → worker → engine → results → here.
 
 from __future__ import annotations
 
+import html
 import logging
 import os
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from PySide6.QtCore import QFileSystemWatcher, QLocale, QObject, QTimer, QUrl, Signal
-from PySide6.QtGui import QAction, QCursor, QDesktopServices, QGuiApplication
+from PySide6.QtGui import QAction, QCursor, QDesktopServices, QGuiApplication, Qt
 from PySide6.QtWidgets import QApplication, QMenu, QMessageBox, QSystemTrayIcon
 
 from tray_app import APP_NAME, __version__, texts
@@ -41,6 +42,17 @@ def qt_number(value: Decimal) -> str:
     """Digits grouped with the user's locale's separators (QLocale); any magnitude, never "0.0000" for 1E-7."""
     locale = QLocale()
     return texts.readable_number(value, locale.groupSeparator() or ",", locale.decimalPoint() or ".")
+
+
+def plain_tooltip(text: str) -> str:
+    """``text`` in a form every tray shows as text.
+
+    The XEmbed tray's tooltip is a QToolTip, which renders rich text when the first line looks
+    like markup (Qt::mightBeRichText): a label or provider message with ``<img src=…>`` would be
+    drawn, and load a local file. The StatusNotifierItem title and Windows/macOS tooltips are
+    plain text, so escaping would show "&lt;". A first line of our own keeps Qt's guess at "text".
+    """
+    return f"{APP_NAME}\n{text}" if Qt.mightBeRichText(text) else text
 
 
 @dataclass
@@ -317,7 +329,7 @@ class TrayController(QObject):
             self._row_order = order
         self.menu.removeAction(self._config_line)
         if self.config_error:
-            self._config_line.setText(f"Config error: {self.config_error}")
+            self._config_line.setText(f"Config error: {self.config_error}".replace("&", "&&"))
             first = self._rows[order[0][0]].menu.menuAction() if order else self._placeholder
             self.menu.insertAction(first, self._config_line)
         self._placeholder.setVisible(not order)
@@ -376,8 +388,8 @@ class TrayController(QObject):
             window_rows.append((dot_icon(self._row_state(result)), text))
         if self.config_error:
             window_rows.insert(0, (dot_icon(IconState.ERROR), f"Config error: {self.config_error}"))
-        self.tray.setToolTip(texts.tooltip(lines, qt_number) if self._row_order or not self.config_error
-                             else f"Config error: {self.config_error}")
+        self.tray.setToolTip(plain_tooltip(texts.tooltip(lines, qt_number) if self._row_order or not self.config_error
+                                           else f"Config error: {self.config_error}"))
         if self.window is not None:
             self.window.set_rows(window_rows)
         if self.settings is not None:
@@ -491,7 +503,8 @@ class TrayController(QObject):
             None,
             f"About {APP_NAME}",
             f"<b>{APP_NAME}</b> {__version__}<br>Prepaid API credit balances in your tray.<br><br>"
-            f"Config: {self.engine.config_path}<br>Log: {self.log_path or 'not written'}<br>"
+            f"Config: {html.escape(str(self.engine.config_path))}<br>"
+            f"Log: {html.escape(str(self.log_path or 'not written'))}<br>"
             "API keys are kept in your OS keyring only.",
         )
 

@@ -26,6 +26,7 @@ class BalancesWindow(QWidget):
         self.setMinimumWidth(460)
         layout = QVBoxLayout(self)
         self.notice = QLabel(notice)
+        self.notice.setTextFormat(Qt.TextFormat.PlainText)
         self.notice.setWordWrap(True)
         self.notice.setVisible(bool(notice))
         layout.addWidget(self.notice)
