@@ -659,6 +659,21 @@ def test_accounts_add_list_remove(cli: Cli, server: FakeServer, tmp_path: Path) 
     assert all("sk-bot-secret-42" not in out for out in cli.outputs)
 
 
+def test_accounts_add_with_empty_thresholds_writes_an_empty_list_and_means_no_alerts(
+        cli: Cli, server: FakeServer, tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    proc = cli.run("accounts", "add", "meowload", "--id", "quiet", "--base-url", server.url + "/quiet",
+                   "--thresholds", "", config=config)
+    assert proc.returncode == 0, proc.stderr
+    assert tomllib.loads(config.read_text("utf-8"))["accounts"][0]["thresholds"] == []
+    assert cli.list_json(config=config)[0]["thresholds"] == []
+    # A balance below every default threshold is still "ok": the user asked for no levels at all.
+    server.route(route("quiet", "meowload"), Reply(200, {"availableCredits": 50}))
+    cli.seed_keys({"quiet": "key-quiet"})
+    status, payload, _, _ = cli.check_json(config=config)
+    assert (status, payload["accounts"][0]["state"], payload["accounts"][0]["threshold"]) == (0, "ok", None)
+
+
 def test_key_set_reads_stdin_stripped_and_key_delete(cli: Cli, server: FakeServer, tmp_path: Path) -> None:
     secret = "sk-live-ABC123"
     entries = [

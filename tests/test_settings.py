@@ -403,3 +403,42 @@ def test_a_new_interval_reschedules_the_timer(qtbot, tray: TrayController) -> No
         settings.refresh_minutes.setValue(3)
         settings.refresh_minutes.editingFinished.emit()
     qtbot.waitUntil(lambda: tray.scheduler.interval_s == 180, timeout=10_000)
+
+
+def test_emptied_thresholds_are_saved_as_an_empty_list_on_add_and_on_edit(qtbot, tray: TrayController,
+                                                                         server: FakeServer) -> None:
+    """No thresholds is a choice (no alerts at all); dropping the key would bring the defaults back."""
+    settings = tray.settings
+    assert settings is not None
+    server.route(PATHS["meowload"], GOOD["meowload"])
+    server.route(PATHS["sociavault"], GOOD["sociavault"])
+    dialog = open_add(qtbot, settings)
+    fill(qtbot, dialog, "meowload", "Quiet", "sk-quiet", base_url=server.url, thresholds="")
+    save(qtbot, dialog)
+    dialog = open_add(qtbot, settings)
+    fill(qtbot, dialog, "sociavault", "Later", "sk-later", base_url=server.url)
+    save(qtbot, dialog)
+    assert [a.get("thresholds") for a in config_of(tray)["accounts"]] == [[], None]
+    qtbot.waitUntil(lambda: settings.config is not None and len(settings.config.accounts) == 2, timeout=5000)
+
+    # Edit the second account: clear its (default) thresholds.
+    settings.select("sociavault-later")
+    qtbot.mouseClick(settings.edit_button, Qt.MouseButton.LeftButton)
+    dialog = settings.dialog
+    assert dialog is not None
+    assert dialog.thresholds.text() == "1000, 100, 10, 0"
+    dialog.thresholds.clear()
+    save(qtbot, dialog)
+    assert [a.get("thresholds") for a in config_of(tray)["accounts"]] == [[], []]
+    assert [a.thresholds for a in tray.engine.load_config().accounts] == [(), ()]
+    qtbot.waitUntil(lambda: settings.config is not None and settings.config.accounts[1].thresholds == (),
+                    timeout=5000)
+
+    # Editing it again shows no thresholds, and saving keeps it that way.
+    settings.select("sociavault-later")
+    qtbot.mouseClick(settings.edit_button, Qt.MouseButton.LeftButton)
+    dialog = settings.dialog
+    assert dialog is not None
+    assert dialog.thresholds.text() == ""
+    save(qtbot, dialog)
+    assert [a.get("thresholds") for a in config_of(tray)["accounts"]] == [[], []]
