@@ -421,6 +421,43 @@ def test_exit_status_order_and_account_selection(cli: Cli, server: FakeServer, t
 
 # ----------------------------------------------------------------------------- table
 
+def test_check_reads_what_a_provider_review_found(cli: Cli, server: FakeServer, tmp_path: Path) -> None:
+    """Overdrawn balances, SmarterBot's Total -1 and its Code, SociaVault without a status, and
+    a 404/403 page from a proxy or a wrong base URL (not the provider's "bad key")."""
+    html_404 = "<!DOCTYPE html><html><head><title>404 Not Found</title></head><body>nginx</body></html>"
+    entries = [
+        account(server, "meow-over", "meowload", Reply(200, {"availableCredits": -250})),
+        account(server, "uw-over", "unwatermark", Reply(200, {**UW_OK, "result": {"user_credits": "-3.5"}})),
+        account(server, "sb-total", "smarterbot",
+                Reply(200, {**SB_UNLIMITED, "Data": {"Total": -1, "Used": 243, "Remain": 757}})),
+        account(server, "sb-code", "smarterbot", Reply(200, {**SB_UNLIMITED, "Code": 401, "Message": "Key expired"})),
+        account(server, "sv-nostatus", "sociavault", Reply(200, {"credits": 950, "subscriptionStatus": None}),
+                thresholds=[100, 10, 0]),
+        account(server, "sv-proxy", "sociavault", Reply(404, html_404, {"Content-Type": "text/html"})),
+        account(server, "meow-proxy", "meowload", Reply(403, html_404, {"Content-Type": "text/html"})),
+    ]
+    config = write_config(tmp_path / "config.toml", entries, language="en")
+    cli.seed_keys({e["id"]: f"key-{e['id']}" for e in entries})
+    status, payload, _, _ = cli.check_json(config=config)
+    assert status == 2
+    got = by_id(payload)
+    assert_entry(got["meow-over"], expected("meow-over", "meowload", "exhausted", remaining=-250))
+    assert_entry(got["uw-over"], expected("uw-over", "unwatermark", "exhausted", remaining=-3.5))
+    assert_entry(got["sb-total"], expected("sb-total", "smarterbot", "low", remaining=757, used=243, threshold=1000))
+    assert_entry(got["sb-code"], expected("sb-code", "smarterbot", "error", error=("auth", "Key expired", 200)))
+    assert_entry(got["sv-nostatus"], expected("sv-nostatus", "sociavault", "ok", remaining=950))
+    for account_id, http_status in (("sv-proxy", 404), ("meow-proxy", 403)):
+        error = got[account_id]["error"]
+        assert (got[account_id]["state"], error["kind"], error["http_status"]) == ("error", "bad_response",
+                                                                                     http_status)
+        assert "not the provider's answer" not in error["message"]  # names the provider
+        assert "check the base URL" in error["message"]
+
+    proc = cli.run("check", config=config, extra_env={"LC_ALL": "C.UTF-8"})
+    (over,) = [line for line in proc.stdout.splitlines() if line.startswith("MeowLoad ") and "exhausted" in line]
+    assert "-250 credits" in over
+
+
 def test_table_is_aligned_with_grouped_numbers(cli: Cli, server: FakeServer, tmp_path: Path) -> None:
     entries = [
         account(server, "t-meow", "meowload", Reply(200, {"availableCredits": 282539}), label="Main"),

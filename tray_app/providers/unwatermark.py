@@ -74,6 +74,12 @@ def parse(answer: HttpAnswer, language: str, now: datetime) -> Outcome:
                    fetched_at=now)
 
 
+def is_own_error(answer: HttpAnswer) -> bool:
+    """Unwatermark's answers, errors included, carry a numeric ``code``."""
+    code = json_object(answer).get("code")
+    return isinstance(code, Decimal) and not isinstance(code, bool)
+
+
 def error_message(answer: HttpAnswer, language: str) -> str | None:
     return _localized(json_object(answer).get("message"), language)
 
@@ -89,4 +95,5 @@ PROVIDER = Provider(
     build_request=build_request,
     parse=parse,
     error_message=error_message,
+    is_own_error=is_own_error,
 )
