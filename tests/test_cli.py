@@ -20,6 +20,7 @@ import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -456,6 +457,19 @@ def test_check_reads_what_a_provider_review_found(cli: Cli, server: FakeServer, 
     proc = cli.run("check", config=config, extra_env={"LC_ALL": "C.UTF-8"})
     (over,) = [line for line in proc.stdout.splitlines() if line.startswith("MeowLoad ") and "exhausted" in line]
     assert "-250 credits" in over
+
+
+def test_check_says_until_when_a_rate_limited_account_waits(cli: Cli, server: FakeServer, tmp_path: Path) -> None:
+    until = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=2)
+    entries = [account(server, "meow-busy", "meowload",
+                       Reply(429, {"message": "quota used"}, {"Retry-After": format_datetime(until, usegmt=True)}))]
+    config = write_config(tmp_path / "config.toml", entries, language="en")
+    cli.seed_keys({"meow-busy": "key-meow-busy"})
+    proc = cli.run("check", config=config, extra_env={"TZ": "UTC", "LC_ALL": "C.UTF-8"})
+    assert proc.returncode == 3, proc.stderr
+    (row,) = [line for line in proc.stdout.splitlines() if line.startswith("MeowLoad ")]
+    assert f"rate limited until {until:%H:%M}: quota used" in row
+    assert "retrying in" not in row
 
 
 def test_table_is_aligned_with_grouped_numbers(cli: Cli, server: FakeServer, tmp_path: Path) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
@@ -300,3 +302,22 @@ def test_a_full_disk_is_said_in_the_menu_and_the_balances_still_show(qtbot, serv
     run_refresh(qtbot, controller)
     assert not [t for t in (a.text() for a in controller.menu.actions() if a.isVisible())
                 if t.startswith("Can't save")]
+
+
+def test_a_long_retry_after_is_honoured_by_timed_refreshes_and_shown_until_when(qtbot, server: FakeServer,
+                                                                                 make_controller) -> None:
+    """Retry-After: two hours, refresh interval: an hour. The timer's refresh does not ask again."""
+    until = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=2)
+    route(server, "meow", "meowload", Reply(429, {"message": "quota"}, {"Retry-After": format_datetime(until, True)}),
+          MEOW_OK)
+    route(server, "socia", "sociavault", SOCIA_LOW)
+    controller = make_controller([("meow", "meowload"), ("socia", "sociavault")], server,
+                                 policy=FetchPolicy(attempt_timeout=2, total_timeout=4, max_retry_wait=1))
+    start(qtbot, controller)
+    expected = f"MeowLoad · Main — Rate limited until {until.astimezone():%H:%M}"
+    assert rows(controller)[0] == expected
+    with qtbot.waitSignal(controller.refreshed, timeout=10_000):
+        controller.scheduler.due.emit("timer")
+    assert len(server.requests_to(f"/socia{PATHS['sociavault']}")) == 2  # the timer did refresh
+    assert len(server.requests_to(f"/meow{PATHS['meowload']}")) == 1  # but did not ask MeowLoad again
+    assert rows(controller)[0] == expected

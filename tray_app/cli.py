@@ -150,7 +150,7 @@ def result_json(result: AccountResult) -> dict[str, Any]:
 def detail_text(result: AccountResult) -> str:
     if result.error:
         stale = " (last known balance)" if result.reading else ""
-        return f"{result.error.kind}: {result.error.message}{stale}"
+        return f"{texts.rate_limited_until(result.error) or result.error.kind}: {result.error.message}{stale}"
     if result.state is AccountState.LOW and result.threshold is not None:
         return f"below {grouped(result.threshold)}"
     return ""

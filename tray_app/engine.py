@@ -14,8 +14,8 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from tray_app import alerts, paths
@@ -115,6 +115,8 @@ class Engine:
         #: Keyring reads still running (a locked keyring waiting for its password), one per account.
         self._key_reads: dict[str, concurrent.futures.Future[str | None]] = {}
         self._key_reads_lock = threading.Lock()
+        #: Per account: the rate-limit answer (with its URL) whose Retry-After has not passed yet.
+        self._rate_limited: dict[str, tuple[str, FetchError]] = {}
 
     def load_config(self) -> Config:
         return load(self.config_path)
@@ -186,10 +188,33 @@ class Engine:
         wanted = set(account_ids)
         return [a for a in config.accounts if a.id in wanted]
 
+    def _honour_retry_after(self, account: Account, outcome: Outcome | None) -> FetchError | None:
+        """Keep a provider's Retry-After for this process; before it passes, the same answer, not a request.
+
+        Called with ``None`` before fetching (returns the answer still in force, if any) and with
+        the fetched outcome after (remembers a new Retry-After as a moment, returned to show it).
+        """
+        now = utc_now()
+        if outcome is None:
+            url, held = self._rate_limited.get(account.id, ("", None))
+            if held is None or held.retry_at is None or held.retry_at <= now or url != account.url:
+                self._rate_limited.pop(account.id, None)
+                return None
+            return replace(held, retry_after=(held.retry_at - now).total_seconds())
+        if isinstance(outcome, FetchError) and outcome.kind is ErrorKind.RATE_LIMITED and outcome.retry_after:
+            held = replace(outcome, retry_at=now + timedelta(seconds=outcome.retry_after))
+            self._rate_limited[account.id] = (account.url, held)
+            return held
+        self._rate_limited.pop(account.id, None)
+        return None
+
     async def _outcome(self, account: Account, language: str) -> Outcome:
         provider = account.provider
         if account.problem or provider is None:
             return FetchError(ErrorKind.CONFIG, account.problem or "unknown provider")
+        held = self._honour_retry_after(account, None)
+        if held is not None:
+            return held
         try:
             key = await self._read_key(account.id)
         except KeyUnavailable as exc:
@@ -199,7 +224,8 @@ class Engine:
         if not key:
             return FetchError(ErrorKind.NO_KEY, f"no API key stored: run 'credit-tray key set {account.id}'")
         try:
-            return await self._fetcher_for_loop().fetch(provider, account.url, key, language)
+            outcome = await self._fetcher_for_loop().fetch(provider, account.url, key, language)
+            return self._honour_retry_after(account, outcome) or outcome
         except Exception as exc:  # a bug must cost one account one refresh, not the app
             log.error("internal error while checking %s: %s", account.id, type(exc).__name__)
             return internal_error(exc, "while checking")

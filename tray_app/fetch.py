@@ -40,6 +40,9 @@ class FetchPolicy:
     backoff_max: float = 8.0
     #: Retry-After longer than this is reported (and honoured by the next refresh), not slept through.
     max_retry_wait: float = 10.0
+    #: Least wait before asking again after a 429 without Retry-After, doubled each time: the server
+    #: said "too many", so two more requests within a second would be more of the same.
+    rate_limit_wait: float = 1.0
     max_body: int = MAX_BODY
     concurrency: int = 8
 
@@ -154,6 +157,8 @@ class Fetcher:
                 if outcome.retry_after > policy.max_retry_wait:
                     break
                 delay = max(delay, outcome.retry_after)
+            elif outcome.kind is ErrorKind.RATE_LIMITED:
+                delay = max(delay, policy.rate_limit_wait * 2**attempt)
             if loop.time() + delay >= deadline:
                 break
             await asyncio.sleep(delay)

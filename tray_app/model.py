@@ -63,6 +63,8 @@ class FetchError:
     message: str
     http_status: int | None = None
     retry_after: float | None = None
+    #: When a rate-limited account may be asked again (its Retry-After as a moment), once the engine knows it.
+    retry_at: datetime | None = None
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.message}"

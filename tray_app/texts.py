@@ -76,6 +76,13 @@ def balance(result: AccountResult, fmt: NumberFormat = plain_number) -> str:
     return text
 
 
+def rate_limited_until(error: FetchError) -> str | None:
+    """'rate limited until 14:05' (local time) when the provider said how long to wait."""
+    if error.kind is not ErrorKind.RATE_LIMITED or error.retry_at is None:
+        return None
+    return f"rate limited until {error.retry_at.astimezone():%H:%M}"
+
+
 def error_words(error: FetchError, provider_id: str) -> str:
     """The error in plain words with what to do about it."""
     name = provider_name(provider_id)
@@ -83,6 +90,8 @@ def error_words(error: FetchError, provider_id: str) -> str:
     if kind is ErrorKind.AUTH:
         return "Invalid API key: update it in Settings"
     if kind is ErrorKind.RATE_LIMITED:
+        if (until := rate_limited_until(error)) is not None:
+            return until[0].upper() + until[1:]
         if error.retry_after:
             return f"Rate limited: retrying in {round(error.retry_after)} s"
         return "Rate limited: retrying at the next refresh"
