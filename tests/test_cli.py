@@ -761,6 +761,36 @@ def test_key_set_reads_stdin_stripped_and_key_delete(cli: Cli, server: FakeServe
     assert all(secret not in out for out in cli.outputs)
 
 
+@pytest.mark.parametrize("pasted", ["sk-live-ÄBC123", "sk-live ABC123", "sk‐live‐ABC123", "Bearer sk-live-ABC123"])
+def test_key_set_refuses_a_key_with_non_ascii_or_spaces_inside(cli: Cli, server: FakeServer, tmp_path: Path,
+                                                                pasted: str) -> None:
+    config = write_config(tmp_path / "config.toml", [account(server, "meow-main", "meowload")])
+    proc = cli.run("key", "set", "meow-main", stdin=pasted + "\n", config=config)
+    assert proc.returncode == 65, proc.stderr
+    (line,) = stderr_lines(proc)
+    assert line.startswith("credit-tray: not an API key: ")
+    assert line.endswith("nothing stored")
+    assert pasted not in proc.stdout + proc.stderr
+    assert cli.stored_key("meow-main") is None
+
+
+def test_a_stored_key_that_cannot_be_sent_is_a_no_key_error_and_nothing_is_sent(cli: Cli, server: FakeServer,
+                                                                                tmp_path: Path) -> None:
+    """Stored before keys were checked (or by another tool): a clear no_key, not "unexpected answer"."""
+    entries = [account(server, "meow-main", "meowload", Reply(200, {"availableCredits": 5000})),
+               account(server, "meow-two", "meowload", Reply(200, {"availableCredits": 5000}))]
+    config = write_config(tmp_path / "config.toml", entries, language="en")
+    cli.seed_keys({"meow-main": "sk-live-ÄBC123", "meow-two": "sk-live ABC123"})
+    status, payload, _, _ = cli.check_json(config=config)
+    assert status == 3
+    for entry in payload["accounts"]:
+        assert (entry["state"], entry["error"]["kind"], entry["error"]["http_status"]) == ("error", "no_key", None)
+        assert entry["error"]["message"].startswith("the stored API key cannot be used: it has ")
+        assert entry["error"]["message"].endswith("store it again with 'credit-tray key set ID' or in Settings")
+    assert server.requests == []
+    assert all("ÄBC123" not in out and "live ABC" not in out for out in cli.outputs)
+
+
 # ----------------------------------------------------------------------------- providers, version
 
 def test_providers_json(cli: Cli) -> None:

@@ -147,6 +147,10 @@ def test_a_failing_test_shows_the_error_in_plain_words(qtbot, tray: TrayControll
     ("label", "", "Give the account a label."),
     ("id", "Bad Id!", "Use lower-case letters, digits, '-' and '_' (at most 64)."),
     ("key", "", "Paste the API key from your provider's dashboard."),
+    ("key", "sk-live-ÄBC123", "This is not an API key as pasted: it has a character that is not plain ASCII "
+                              "(a letter from another alphabet, a curly quote or a look-alike dash?). Copy it again."),
+    ("key", "sk-live ABC123", "This is not an API key as pasted: it has a space or a line break inside (API keys "
+                              "have none; a 'Bearer ' prefix is not part of it). Copy it again."),
     ("thresholds", "100, lots", "Threshold 'lots' is not a number."),
     ("base_url", "http://example.com", "Base_url must be https (plain http is allowed only on loopback): "
                                        "'http://example.com'."),

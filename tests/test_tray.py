@@ -321,3 +321,12 @@ def test_a_long_retry_after_is_honoured_by_timed_refreshes_and_shown_until_when(
     assert len(server.requests_to(f"/socia{PATHS['sociavault']}")) == 2  # the timer did refresh
     assert len(server.requests_to(f"/meow{PATHS['meowload']}")) == 1  # but did not ask MeowLoad again
     assert rows(controller)[0] == expected
+
+
+def test_a_stored_key_that_cannot_be_sent_says_so_in_its_row(qtbot, server: FakeServer, make_controller) -> None:
+    route(server, "meow", "meowload", MEOW_OK)
+    controller = make_controller([("meow", "meowload")], server, keys=False)
+    KeyStore().set("meow", "sk-tray-tést-0001")
+    start(qtbot, controller)
+    assert rows(controller) == ["MeowLoad · Main — Stored API key unusable: replace it in Settings"]
+    assert server.requests == []

@@ -35,7 +35,7 @@ from tray_app.config import (
     remove_account,
 )
 from tray_app.engine import Engine, RefreshReport
-from tray_app.keys import KeyStore, KeyUnavailable
+from tray_app.keys import KeyStore, KeyUnavailable, key_problem
 from tray_app.model import AccountResult, AccountState
 from tray_app.providers import PROVIDERS, get_provider
 
@@ -309,6 +309,9 @@ def cmd_key(args: argparse.Namespace, config: Config, engine: Engine) -> int:
             return EX_DATAERR
         if any(ch in key for ch in "\r\n\0"):
             print(f"{APP_ID}: the key has more than one line; nothing stored", file=sys.stderr)
+            return EX_DATAERR
+        if problem := key_problem(key):
+            print(f"{APP_ID}: not an API key: {problem}; copy it again; nothing stored", file=sys.stderr)
             return EX_DATAERR
         engine.keys.set(account.id, key)
         print(f"Stored the key for {account.id} in the keyring.")

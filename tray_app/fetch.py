@@ -22,8 +22,9 @@ from urllib.parse import urlsplit
 import httpx
 
 from tray_app.config import base_url_problem
+from tray_app.keys import key_problem
 from tray_app.logs import redact
-from tray_app.model import TRANSIENT_KINDS, ErrorKind, FetchError, Outcome, utc_now
+from tray_app.model import KEY_UNUSABLE, TRANSIENT_KINDS, ErrorKind, FetchError, Outcome, utc_now
 from tray_app.providers.base import HttpAnswer, Provider, clean_message, interpret
 
 MAX_BODY = 1024 * 1024
@@ -130,6 +131,9 @@ class Fetcher:
         problem = base_url_problem(url)
         if problem:
             return FetchError(ErrorKind.CONFIG, problem)
+        if key and (problem := key_problem(key)):  # stored before keys were checked where they are entered
+            return FetchError(ErrorKind.NO_KEY, f"{KEY_UNUSABLE}: {problem}; store it again with "
+                                                "'credit-tray key set ID' or in Settings")
         async with self._slots:
             outcome = await self._with_retries(provider, url, key, language)
         return _scrubbed(outcome, key)

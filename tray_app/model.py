@@ -26,6 +26,9 @@ class ErrorKind(StrEnum):
     REQUEST = "request"
 
 
+#: How a ``no_key`` error about a stored key that cannot be sent begins (the menu words it shorter).
+KEY_UNUSABLE = "the stored API key cannot be used"
+
 #: Kinds worth another attempt within the same refresh.
 TRANSIENT_KINDS = frozenset({ErrorKind.NETWORK, ErrorKind.TIMEOUT, ErrorKind.SERVER, ErrorKind.RATE_LIMITED})
 

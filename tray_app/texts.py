@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from tray_app.model import AccountResult, AccountState, Alert, AlertKind, ErrorKind, FetchError
+from tray_app.model import KEY_UNUSABLE, AccountResult, AccountState, Alert, AlertKind, ErrorKind, FetchError
 from tray_app.providers import get_provider
 
 NumberFormat = Callable[[Decimal], str]
@@ -106,6 +106,8 @@ def error_words(error: FetchError, provider_id: str) -> str:
     if kind is ErrorKind.NO_KEY:
         if error.message.startswith("key unavailable"):
             return error.message[0].upper() + error.message[1:]
+        if error.message.startswith(KEY_UNUSABLE):
+            return "Stored API key unusable: replace it in Settings"
         return "No API key: add it in Settings"
     if kind is ErrorKind.CONFIG:
         return f"Config error: {error.message}"

@@ -62,7 +62,7 @@ from tray_app.config import (
 )
 from tray_app.engine import Engine, resolve_language
 from tray_app.fetch import Fetcher
-from tray_app.keys import KeyUnavailable
+from tray_app.keys import KeyUnavailable, key_problem
 from tray_app.model import AccountResult, AccountState, ErrorKind, FetchError, Outcome
 from tray_app.providers import PROVIDERS, get_provider
 
@@ -411,6 +411,8 @@ class AccountDialog(QDialog):
                 problems["key"] = "Paste the API key from your provider's dashboard."
             elif any(ch in key for ch in "\r\n\0"):
                 problems["key"] = "The key must be one line."
+            elif problem := key_problem(key):
+                problems["key"] = f"This is not an API key as pasted: {problem}. Copy it again."
         for name, error in self.errors.items():
             error.setText(problems.get(name, ""))
             error.setVisible(name in problems)
