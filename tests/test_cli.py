@@ -364,13 +364,17 @@ def test_language_zh_asks_meowload_in_chinese_and_picks_unwatermark_zh(cli: Cli,
     entries = [
         account(server, "meow", "meowload", Reply(401, {"message": MEOW_401_ZH})),
         account(server, "uw", "unwatermark", Reply(200, UW_800002_ZH)),
+        # The document's own body: its Chinese text cannot be repaired, so the English one is shown.
+        account(server, "uw-doc", "unwatermark", Reply(200, UW_800002)),
     ]
     config = write_config(tmp_path / "zh.toml", entries, language="zh")
-    cli.seed_keys({"meow": "k-meow", "uw": "k-uw"})
+    cli.seed_keys({"meow": "k-meow", "uw": "k-uw", "uw-doc": "k-uw-doc"})
     status, payload, _, _ = cli.check_json(config=config)
     got = by_id(payload)
     assert_entry(got["meow"], expected("meow", "meowload", "error", error=("auth", MEOW_401_ZH, 401)))
     assert_entry(got["uw"], expected("uw", "unwatermark", "error", error=("auth", "用户api key不存在", 200)))
+    assert_entry(got["uw-doc"], expected("uw-doc", "unwatermark", "error",
+                                         error=("auth", "User api key not exist.", 200)))
     assert status == 3
     (request,) = server.requests_to(route("meow", "meowload"))
     assert request.headers.get("accept-language", "").lower().startswith("zh")

@@ -434,6 +434,16 @@ def test_server_that_never_answers_is_timeout(server: FakeServer) -> None:
     assert 1 <= len(server.requests) <= TIMEOUT_POLICY.max_attempts
 
 
+def test_timeout_message_says_whole_seconds(server: FakeServer) -> None:
+    # What is left of the account's budget is rarely a round number: "within 0.6 s" would read "0.6",
+    # and a real budget gives "8.6624 s".
+    policy = FetchPolicy(attempt_timeout=5.0, max_attempts=1, total_timeout=0.6)
+    server.route(MEOWLOAD_PATH, Reply(200, {"availableCredits": 1}, delay=30))
+    got = error(fetch("meowload", url_for(server, "meowload"), policy=policy, guard=5))
+    assert got.kind is ErrorKind.TIMEOUT
+    assert got.message == "no answer within 1 s"
+
+
 def test_timeout_then_success_recovers(server: FakeServer) -> None:
     server.route(MEOWLOAD_PATH, Reply(200, {"availableCredits": 1}, delay=5),
                  Reply(200, {"availableCredits": 2}))

@@ -581,7 +581,21 @@ def test_unwatermark_key_not_found_verbatim_document_body() -> None:
         '"zh": "çšæ·api keyäžććš"\n},\n"result": null\n}'
     )
     assert_error(run(UNWM, 200, body, language="en"), ErrorKind.AUTH, 200, UNWM_EN)
-    assert_error(run(UNWM, 200, body, language="zh"), ErrorKind.AUTH, 200)
+    # Its Chinese text lost bytes on the way and cannot be repaired: the English one, not mojibake.
+    assert_error(run(UNWM, 200, body, language="zh"), ErrorKind.AUTH, 200, UNWM_EN)
+
+
+def test_unwatermark_repairable_chinese_message_is_repaired() -> None:
+    # 用户api key不存在 as UTF-8 bytes read as Windows-1252, every byte still there.
+    garbled = "ç”¨æˆ·api keyä¸\x8då­˜åœ¨"
+    body = {"code": 800002, "message": {"en": UNWM_EN, "zh": garbled}, "result": None}
+    assert_error(run(UNWM, 200, body, language="zh"), ErrorKind.AUTH, 200, UNWM_ZH)
+
+
+def test_unwatermark_unrepairable_chinese_without_english_gives_a_plain_message() -> None:
+    body = {"code": 800002, "message": {"zh": "çšæ·api keyäžććš"}, "result": None}
+    outcome = assert_error(run(UNWM, 200, body, language="zh"), ErrorKind.AUTH, 200)
+    assert "ç" not in outcome.message
 
 
 def test_unwatermark_key_not_found_without_message() -> None:

@@ -20,7 +20,7 @@ NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 @pytest.mark.parametrize(("value", "shown"), [
     ("0", "0"), ("950", "950"), ("999", "999"), ("1000", "1.0K"), ("9800", "9.8K"), ("9960", "10K"),
     ("282539", "283K"), ("999499", "999K"), ("999500", "1.0M"), ("1200000", "1.2M"), ("-5", "-5"),
-    ("3000000000", "3.0B"),
+    ("3000000000", "3.0B"), ("0.4", "<1"), ("0.99", "<1"), ("0", "0"), ("-0.4", "0"), ("-0.6", "-1"),
 ])
 def test_compact_number_fits_the_icon(value: str, shown: str) -> None:
     assert texts.compact_number(Decimal(value)) == shown

@@ -158,6 +158,12 @@ def test_icon_follows_the_worst_state_and_can_show_the_lowest_number(qtbot, serv
     assert controller.icon_state() is IconState.LOW
     assert controller.tray.icon().cacheKey() == controller.icons.icon(IconState.LOW, "950").cacheKey()
 
+    # Less than one credit left is not "0": that number means nothing is left.
+    route(server, "meow", "meowload", Reply(200, {"availableCredits": 0.4}))
+    run_refresh(qtbot, controller)
+    assert controller.icon_state() is IconState.LOW
+    assert controller.tray.icon().cacheKey() == controller.icons.icon(IconState.LOW, "<1").cacheKey()
+
 
 def test_a_hanging_provider_does_not_hold_back_the_other_rows(qtbot, server: FakeServer, make_controller) -> None:
     accounts = [("slow", "meowload"), ("fast", "sociavault"), ("broken", "smarterbot")]
@@ -330,3 +336,14 @@ def test_a_stored_key_that_cannot_be_sent_says_so_in_its_row(qtbot, server: Fake
     start(qtbot, controller)
     assert rows(controller) == ["MeowLoad · Main — Stored API key unusable: replace it in Settings"]
     assert server.requests == []
+
+
+def test_a_refused_key_notification_does_not_double_the_providers_full_stop(qtbot, server: FakeServer,
+                                                                           make_controller) -> None:
+    route(server, "unwater", "unwatermark", UNWATERMARK_BAD_KEY)
+    controller = make_controller([("unwater", "unwatermark")], server)
+    notices: list[Notice] = []
+    controller.notified.connect(notices.append)
+    start(qtbot, controller)
+    assert [(n.title, n.body) for n in notices] == [
+        ("Unwatermark · Main: API key refused", "User api key not exist. Update the key in Settings.")]

@@ -10,6 +10,7 @@ host the user did not configure.
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import ssl
 import zlib
@@ -60,6 +61,11 @@ def _origin(url: httpx.URL | str) -> tuple[str, str, int | None]:
     parts = urlsplit(str(url))
     default = {"http": 80, "https": 443}.get(parts.scheme)
     return parts.scheme, (parts.hostname or "").lower(), parts.port or default
+
+
+def _whole_seconds(seconds: float) -> int:
+    """A wait as people read it: 8.6624 s is "9 s" (rounded up: we did wait that long, near enough)."""
+    return max(1, math.ceil(seconds))
 
 
 def _network_message(exc: httpx.TransportError, host: str) -> FetchError:
@@ -142,7 +148,7 @@ class Fetcher:
         policy = self.policy
         loop = asyncio.get_running_loop()
         deadline = loop.time() + policy.total_timeout
-        outcome: Outcome = FetchError(ErrorKind.TIMEOUT, f"no answer within {policy.total_timeout:g} s")
+        outcome: Outcome = FetchError(ErrorKind.TIMEOUT, f"no answer within {_whole_seconds(policy.total_timeout)} s")
         for attempt in range(policy.max_attempts):
             budget = deadline - loop.time()
             if budget <= 0:
@@ -151,7 +157,7 @@ class Fetcher:
             try:
                 outcome = await asyncio.wait_for(self._attempt(provider, url, key, language), limit)
             except TimeoutError:
-                outcome = FetchError(ErrorKind.TIMEOUT, f"no answer within {limit:g} s")
+                outcome = FetchError(ErrorKind.TIMEOUT, f"no answer within {_whole_seconds(limit)} s")
             if not isinstance(outcome, FetchError) or outcome.kind not in TRANSIENT_KINDS:
                 return outcome
             if attempt + 1 >= policy.max_attempts:

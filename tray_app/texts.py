@@ -23,12 +23,16 @@ def plain_number(value: Decimal) -> str:
 
 
 def compact_number(value: Decimal) -> str:
-    """At most four characters for the icon: 950, 9.8K, 282K, 1.2M."""
+    """At most four characters for the icon: 950, 9.8K, 282K, 1.2M; "<1" for a fraction left, so
+    "0" only ever means nothing is left."""
     n = float(value)
+    if 0 < n < 1:
+        return "<1"
     sign = "-" if n < 0 else ""
     n = abs(n)
     if n < 999.5:
-        return f"{sign}{n:.0f}"
+        whole = f"{n:.0f}"
+        return whole if whole == "0" else sign + whole  # -0.4 is "0", not "-0"
     for scale, suffix in ((1e3, "K"), (1e6, "M"), (1e9, "B"), (1e12, "T")):
         scaled = n / scale
         text = f"{scaled:.1f}" if scaled < 9.95 else f"{scaled:.0f}"
@@ -168,6 +172,12 @@ def _alert_line(alert: Alert, title: str, unit: str, fmt: NumberFormat) -> str:
     return f"{title}: {remaining} {unit} left, below {threshold}"
 
 
+def _sentence(text: str) -> str:
+    """``text`` ending in a full stop, without doubling the provider's own ("not exist." or "不存在。")."""
+    text = text.rstrip()
+    return text if text.endswith((".", "!", "?", "。", "！", "？", "…")) else text + "."
+
+
 def notice_for(alerts: Sequence[Alert], titles: dict[str, str], units: dict[str, str],
                fmt: NumberFormat = plain_number) -> Notice | None:
     """One notification for everything one refresh raised: a single alert, or a summary."""
@@ -182,7 +192,8 @@ def notice_for(alerts: Sequence[Alert], titles: dict[str, str], units: dict[str,
             return Notice(f"{title}: out of {unit}", f"No {unit} left. Click to top up.", first.account_id)
         if first.kind is AlertKind.AUTH:
             return Notice(f"{title}: API key refused",
-                          f"{first.message or 'The key was rejected'}. Update the key in Settings.", first.account_id)
+                          f"{_sentence(first.message or 'The key was rejected')} Update the key in Settings.",
+                          first.account_id)
         remaining = fmt(first.remaining) if first.remaining is not None else "?"
         threshold = fmt(first.threshold) if first.threshold is not None else "?"
         return Notice(f"{title}: {remaining} {unit} left",
