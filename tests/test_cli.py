@@ -380,6 +380,28 @@ def test_language_zh_asks_meowload_in_chinese_and_picks_unwatermark_zh(cli: Cli,
     assert request.headers.get("accept-language", "").lower().startswith("zh")
 
 
+@pytest.mark.parametrize(("environment", "asked"), [
+    ({"LC_ALL": "C", "LANG": "zh_CN.UTF-8"}, "en"),  # LC_ALL wins, even when it is C
+    ({"LC_ALL": "C.UTF-8", "LANGUAGE": "zh_CN:en", "LANG": "zh_CN.UTF-8"}, "en"),  # LANGUAGE ignored under C
+    ({"LANG": "en_US.UTF-8", "LANGUAGE": "zh_CN:en"}, "zh"),  # LANGUAGE's first entry, locale not C
+    ({"LANG": "en_US.UTF-8", "LANGUAGE": ":de:zh"}, "de"),
+    ({"LC_MESSAGES": "zh_TW.UTF-8", "LANG": "en_US.UTF-8"}, "zh"),  # LC_MESSAGES before LANG
+    ({"LC_ALL": "de_DE.UTF-8", "LC_MESSAGES": "zh_CN.UTF-8"}, "de"),  # LC_ALL before LC_MESSAGES
+    ({"LANGUAGE": "zh_CN"}, "en"),  # no locale at all is C: LANGUAGE does not apply
+])
+def test_language_auto_follows_the_locale_precedence(cli: Cli, server: FakeServer, tmp_path: Path,
+                                                     environment: dict[str, str], asked: str) -> None:
+    config = write_config(tmp_path / "auto.toml",
+                          [account(server, "meow", "meowload", Reply(200, {"availableCredits": 50000}))],
+                          language="auto")
+    cli.seed_keys({"meow": "k-meow"})
+    unset = {name: "" for name in ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE")}
+    proc = cli.run("check", "--json", config=config, extra_env={**unset, **environment})
+    assert proc.returncode == 0, proc.stderr
+    (request,) = server.requests_to(route("meow", "meowload"))
+    assert request.headers["accept-language"] == asked
+
+
 # ----------------------------------------------------------------------------- exit status, selection
 
 def test_exit_status_order_and_account_selection(cli: Cli, server: FakeServer, tmp_path: Path) -> None:

@@ -9,9 +9,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-import locale
 import logging
-import os
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
@@ -23,6 +21,7 @@ from tray_app.alerts import AlertMemory
 from tray_app.config import Account, Config, load
 from tray_app.fetch import Fetcher, FetchPolicy
 from tray_app.keys import KeyStore, KeyUnavailable
+from tray_app.language import resolve_language as resolve_language  # re-exported: the UI imports it from here
 from tray_app.model import AccountResult, AccountState, Alert, ErrorKind, FetchError, Outcome, Reading, utc_now
 from tray_app.state import StateStore
 
@@ -34,18 +33,6 @@ ResultCallback = Callable[[AccountResult], None]
 KEY_TIMEOUT = 60.0
 KEYRING_SILENT = ("key unavailable: the keyring did not answer (locked, or waiting for its password?): "
                   "unlock it, then refresh")
-
-
-def resolve_language(setting: str) -> str:
-    """The language to ask providers for: the setting, or the user's locale for ``auto``."""
-    if setting != "auto":
-        return setting
-    for variable in ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE"):
-        value = os.environ.get(variable, "")
-        if value and value not in ("C", "POSIX") and not value.startswith("C."):
-            return value.split(":")[0].split(".")[0].split("_")[0].lower() or "en"
-    code = locale.getlocale()[0]
-    return code.split("_")[0].lower() if code and code not in ("C", "POSIX") else "en"
 
 
 @dataclass(frozen=True)
