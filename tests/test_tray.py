@@ -347,3 +347,14 @@ def test_a_refused_key_notification_does_not_double_the_providers_full_stop(qtbo
     start(qtbot, controller)
     assert [(n.title, n.body) for n in notices] == [
         ("Unwatermark · Main: API key refused", "User api key not exist. Update the key in Settings.")]
+
+
+def test_a_proxys_404_page_is_not_taken_for_a_bad_key(qtbot, server: FakeServer, make_controller) -> None:
+    page = "<!DOCTYPE html><html><head><title>404 Not Found</title></head><body>nginx</body></html>"
+    route(server, "socia", "sociavault", Reply(404, page, {"Content-Type": "text/html"}))
+    controller = make_controller([("socia", "sociavault")], server)
+    notices: list[Notice] = []
+    controller.notified.connect(notices.append)
+    start(qtbot, controller)
+    assert rows(controller) == ["SociaVault · Main — Not SociaVault's answer (HTTP 404): check the base URL"]
+    assert notices == []  # no "API key refused" alert for a key nobody refused

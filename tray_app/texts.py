@@ -106,6 +106,8 @@ def error_words(error: FetchError, provider_id: str) -> str:
     if kind is ErrorKind.TIMEOUT:
         return f"{name} didn't answer in time: retrying at the next refresh"
     if kind is ErrorKind.BAD_RESPONSE:
+        if error.http_status in (401, 403, 404):  # a refusal, but not in the provider's own words
+            return f"Not {name}'s answer (HTTP {error.http_status}): check the base URL"
         return f"Unexpected answer from {name}: retrying at the next refresh"
     if kind is ErrorKind.NO_KEY:
         if error.message.startswith("key unavailable"):

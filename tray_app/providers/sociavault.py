@@ -59,9 +59,9 @@ def error_message(answer: HttpAnswer, language: str) -> str | None:
 
 
 def is_own_error(answer: HttpAnswer) -> bool:
-    """SociaVault's errors carry ``error`` (or ``message``), a string or an object with a message."""
-    data = json_object(answer)
-    return any(isinstance(data.get(name), str | dict) for name in ("error", "message"))
+    """SociaVault's documented errors carry ``error`` (a string, or an object with a message); a bare
+    ``{"message": ...}`` is what many gateways answer for a path they do not know."""
+    return isinstance(json_object(answer).get("error"), str | dict)
 
 
 PROVIDER = Provider(
