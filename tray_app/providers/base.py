@@ -5,9 +5,9 @@ and how to read a body whose status the shared rules did not already decide.
 The order of those rules is fixed here once, so every provider maps statuses alike:
 402 exhausted, 429 rate limited, 5xx server, 401/403 (and documented extras) auth,
 400/422 request, and only then the provider's documented body shapes. A 401/403 (or a
-documented extra) counts as a bad key only when its body has the provider's own error shape:
-the same status from a proxy or a wrong base URL (an HTML "404 Not Found") is not the
-provider speaking, so it is a ``bad_response``.
+documented extra such as SociaVault's 404) counts as a bad key only when its body has the
+provider's own error shape: the same status, or any 404, from a proxy or a wrong base URL
+(an HTML "404 Not Found") is not the provider speaking, so it is a ``bad_response``.
 """
 
 from __future__ import annotations
