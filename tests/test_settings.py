@@ -143,6 +143,17 @@ def test_a_failing_test_shows_the_error_in_plain_words(qtbot, tray: TrayControll
     assert not tray.engine.config_path.exists()
 
 
+def test_a_rate_limited_test_says_how_long_to_wait_not_that_it_is_retrying(qtbot, tray: TrayController,
+                                                                          server: FakeServer) -> None:
+    server.route(PATHS["meowload"], Reply(429, {"message": "quota"}, {"Retry-After": "3600"}))
+    assert tray.settings is not None
+    dialog = open_add(qtbot, tray.settings)
+    fill(qtbot, dialog, "meowload", "Work", "sk-busy", base_url=server.url)
+    qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "Rate limited" in dialog.test_result.text(), timeout=10_000)
+    assert dialog.test_result.text() == "Rate limited: try again in 60 min (rate_limited: quota)"
+
+
 @pytest.mark.parametrize(("field", "typed", "message"), [
     ("label", "", "Give the account a label."),
     ("id", "Bad Id!", "Use lower-case letters, digits, '-' and '_' (at most 64)."),

@@ -40,7 +40,8 @@ def _result(provider: str, error: FetchError) -> AccountResult:
 
 @pytest.mark.parametrize(("kind", "message", "retry", "words"), [
     (ErrorKind.AUTH, "User api key not exist.", None, "Invalid API key: update it in Settings"),
-    (ErrorKind.RATE_LIMITED, "too many requests", 60.0, "Rate limited: retrying in 60 s"),
+    (ErrorKind.RATE_LIMITED, "too many requests", 60.0, "Rate limited: try again in 60 s"),
+    (ErrorKind.RATE_LIMITED, "too many requests", 3600.0, "Rate limited: try again in 60 min"),
     (ErrorKind.RATE_LIMITED, "too many requests", None, "Rate limited: retrying at the next refresh"),
     (ErrorKind.NETWORK, "x refused", None, "Can't reach MeowLoad: check your connection"),
     (ErrorKind.NO_KEY, "no API key stored: run 'credit-tray key set meowload'", None, "No API key: add it in Settings"),

@@ -7,6 +7,7 @@ command line uses the C library locale.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -96,8 +97,10 @@ def error_words(error: FetchError, provider_id: str) -> str:
     if kind is ErrorKind.RATE_LIMITED:
         if (until := rate_limited_until(error)) is not None:
             return until[0].upper() + until[1:]
-        if error.retry_after:
-            return f"Rate limited: retrying in {round(error.retry_after)} s"
+        if error.retry_after:  # a one-off fetch (Settings' Test): nothing retries by itself
+            seconds = math.ceil(error.retry_after)
+            wait = f"{seconds} s" if seconds <= 90 else f"{math.ceil(seconds / 60)} min"
+            return f"Rate limited: try again in {wait}"
         return "Rate limited: retrying at the next refresh"
     if kind is ErrorKind.SERVER:
         return f"{name} is having server trouble: retrying at the next refresh"
