@@ -162,7 +162,7 @@ def test_icon_follows_the_worst_state_and_can_show_the_lowest_number(qtbot, serv
     route(server, "meow", "meowload", Reply(200, {"availableCredits": 0.4}))
     run_refresh(qtbot, controller)
     assert controller.icon_state() is IconState.LOW
-    assert controller.tray.icon().cacheKey() == controller.icons.icon(IconState.LOW, "<1").cacheKey()
+    assert controller.tray.icon().cacheKey() == controller.icons.icon(IconState.LOW, "0.4").cacheKey()
 
 
 def test_a_hanging_provider_does_not_hold_back_the_other_rows(qtbot, server: FakeServer, make_controller) -> None:

@@ -24,16 +24,17 @@ def plain_number(value: Decimal) -> str:
 
 
 def compact_number(value: Decimal) -> str:
-    """At most four characters for the icon: 950, 9.8K, 282K, 1.2M; "<1" for a fraction left, so
-    "0" only ever means nothing is left."""
+    """At most four characters for the icon: 0.4, 950, 9.8K, 282K, 1.2M; never "0" for an amount
+    that is not zero (0.4 credits are not used up)."""
     n = float(value)
-    if 0 < n < 1:
-        return "<1"
+    if 0 < abs(n) < 1:
+        if abs(n) < 0.05:
+            return "<0.1" if n > 0 else ">-0.1"
+        return f"{n:.1f}"
     sign = "-" if n < 0 else ""
     n = abs(n)
     if n < 999.5:
-        whole = f"{n:.0f}"
-        return whole if whole == "0" else sign + whole  # -0.4 is "0", not "-0"
+        return f"{sign}{n:.0f}"
     for scale, suffix in ((1e3, "K"), (1e6, "M"), (1e9, "B"), (1e12, "T")):
         scaled = n / scale
         text = f"{scaled:.1f}" if scaled < 9.95 else f"{scaled:.0f}"
