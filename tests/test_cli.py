@@ -20,6 +20,7 @@ import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -363,16 +364,42 @@ def test_language_zh_asks_meowload_in_chinese_and_picks_unwatermark_zh(cli: Cli,
     entries = [
         account(server, "meow", "meowload", Reply(401, {"message": MEOW_401_ZH})),
         account(server, "uw", "unwatermark", Reply(200, UW_800002_ZH)),
+        # The document's own body: its Chinese text cannot be repaired, so the English one is shown.
+        account(server, "uw-doc", "unwatermark", Reply(200, UW_800002)),
     ]
     config = write_config(tmp_path / "zh.toml", entries, language="zh")
-    cli.seed_keys({"meow": "k-meow", "uw": "k-uw"})
+    cli.seed_keys({"meow": "k-meow", "uw": "k-uw", "uw-doc": "k-uw-doc"})
     status, payload, _, _ = cli.check_json(config=config)
     got = by_id(payload)
     assert_entry(got["meow"], expected("meow", "meowload", "error", error=("auth", MEOW_401_ZH, 401)))
     assert_entry(got["uw"], expected("uw", "unwatermark", "error", error=("auth", "用户api key不存在", 200)))
+    assert_entry(got["uw-doc"], expected("uw-doc", "unwatermark", "error",
+                                         error=("auth", "User api key not exist.", 200)))
     assert status == 3
     (request,) = server.requests_to(route("meow", "meowload"))
     assert request.headers.get("accept-language", "").lower().startswith("zh")
+
+
+@pytest.mark.parametrize(("environment", "asked"), [
+    ({"LC_ALL": "C", "LANG": "zh_CN.UTF-8"}, "en"),  # LC_ALL wins, even when it is C
+    ({"LC_ALL": "C.UTF-8", "LANGUAGE": "zh_CN:en", "LANG": "zh_CN.UTF-8"}, "en"),  # LANGUAGE ignored under C
+    ({"LANG": "en_US.UTF-8", "LANGUAGE": "zh_CN:en"}, "zh"),  # LANGUAGE's first entry, locale not C
+    ({"LANG": "en_US.UTF-8", "LANGUAGE": ":de:zh"}, "de"),
+    ({"LC_MESSAGES": "zh_TW.UTF-8", "LANG": "en_US.UTF-8"}, "zh"),  # LC_MESSAGES before LANG
+    ({"LC_ALL": "de_DE.UTF-8", "LC_MESSAGES": "zh_CN.UTF-8"}, "de"),  # LC_ALL before LC_MESSAGES
+    ({"LANGUAGE": "zh_CN"}, "en"),  # no locale at all is C: LANGUAGE does not apply
+])
+def test_language_auto_follows_the_locale_precedence(cli: Cli, server: FakeServer, tmp_path: Path,
+                                                     environment: dict[str, str], asked: str) -> None:
+    config = write_config(tmp_path / "auto.toml",
+                          [account(server, "meow", "meowload", Reply(200, {"availableCredits": 50000}))],
+                          language="auto")
+    cli.seed_keys({"meow": "k-meow"})
+    unset = {name: "" for name in ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE")}
+    proc = cli.run("check", "--json", config=config, extra_env={**unset, **environment})
+    assert proc.returncode == 0, proc.stderr
+    (request,) = server.requests_to(route("meow", "meowload"))
+    assert request.headers["accept-language"] == asked
 
 
 # ----------------------------------------------------------------------------- exit status, selection
@@ -420,6 +447,56 @@ def test_exit_status_order_and_account_selection(cli: Cli, server: FakeServer, t
 
 
 # ----------------------------------------------------------------------------- table
+
+def test_check_reads_what_a_provider_review_found(cli: Cli, server: FakeServer, tmp_path: Path) -> None:
+    """Overdrawn balances, SmarterBot's Total -1 and its Code, SociaVault without a status, and
+    a 404/403 page from a proxy or a wrong base URL (not the provider's "bad key")."""
+    html_404 = "<!DOCTYPE html><html><head><title>404 Not Found</title></head><body>nginx</body></html>"
+    entries = [
+        account(server, "meow-over", "meowload", Reply(200, {"availableCredits": -250})),
+        account(server, "uw-over", "unwatermark", Reply(200, {**UW_OK, "result": {"user_credits": "-3.5"}})),
+        account(server, "sb-total", "smarterbot",
+                Reply(200, {**SB_UNLIMITED, "Data": {"Total": -1, "Used": 243, "Remain": 757}})),
+        account(server, "sb-code", "smarterbot", Reply(200, {**SB_UNLIMITED, "Code": 401, "Message": "Key expired"})),
+        account(server, "sv-nostatus", "sociavault", Reply(200, {"credits": 950, "subscriptionStatus": None}),
+                thresholds=[100, 10, 0]),
+        account(server, "sv-proxy", "sociavault", Reply(404, html_404, {"Content-Type": "text/html"})),
+        account(server, "meow-proxy", "meowload", Reply(403, html_404, {"Content-Type": "text/html"})),
+    ]
+    config = write_config(tmp_path / "config.toml", entries, language="en")
+    cli.seed_keys({e["id"]: f"key-{e['id']}" for e in entries})
+    status, payload, _, _ = cli.check_json(config=config)
+    assert status == 2
+    got = by_id(payload)
+    assert_entry(got["meow-over"], expected("meow-over", "meowload", "exhausted", remaining=-250))
+    assert_entry(got["uw-over"], expected("uw-over", "unwatermark", "exhausted", remaining=-3.5))
+    assert_entry(got["sb-total"], expected("sb-total", "smarterbot", "low", remaining=757, used=243, threshold=1000))
+    assert_entry(got["sb-code"], expected("sb-code", "smarterbot", "error", error=("auth", "Key expired", 200)))
+    assert_entry(got["sv-nostatus"], expected("sv-nostatus", "sociavault", "ok", remaining=950))
+    for account_id, http_status in (("sv-proxy", 404), ("meow-proxy", 403)):
+        error = got[account_id]["error"]
+        assert (got[account_id]["state"], error["kind"], error["http_status"]) == ("error", "bad_response",
+                                                                                     http_status)
+        assert "not the provider's answer" not in error["message"]  # names the provider
+        assert "check the base URL" in error["message"]
+
+    proc = cli.run("check", config=config, extra_env={"LC_ALL": "C.UTF-8"})
+    (over,) = [line for line in proc.stdout.splitlines() if line.startswith("MeowLoad ") and "exhausted" in line]
+    assert "-250 credits" in over
+
+
+def test_check_says_until_when_a_rate_limited_account_waits(cli: Cli, server: FakeServer, tmp_path: Path) -> None:
+    until = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=2)
+    entries = [account(server, "meow-busy", "meowload",
+                       Reply(429, {"message": "quota used"}, {"Retry-After": format_datetime(until, usegmt=True)}))]
+    config = write_config(tmp_path / "config.toml", entries, language="en")
+    cli.seed_keys({"meow-busy": "key-meow-busy"})
+    proc = cli.run("check", config=config, extra_env={"TZ": "UTC", "LC_ALL": "C.UTF-8"})
+    assert proc.returncode == 3, proc.stderr
+    (row,) = [line for line in proc.stdout.splitlines() if line.startswith("MeowLoad ")]
+    assert f"rate limited until {until:%H:%M}: quota used" in row
+    assert "retrying in" not in row
+
 
 def test_table_is_aligned_with_grouped_numbers(cli: Cli, server: FakeServer, tmp_path: Path) -> None:
     entries = [
@@ -660,6 +737,21 @@ def test_accounts_add_list_remove(cli: Cli, server: FakeServer, tmp_path: Path) 
     assert all("sk-bot-secret-42" not in out for out in cli.outputs)
 
 
+def test_accounts_add_with_empty_thresholds_writes_an_empty_list_and_means_no_alerts(
+        cli: Cli, server: FakeServer, tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    proc = cli.run("accounts", "add", "meowload", "--id", "quiet", "--base-url", server.url + "/quiet",
+                   "--thresholds", "", config=config)
+    assert proc.returncode == 0, proc.stderr
+    assert tomllib.loads(config.read_text("utf-8"))["accounts"][0]["thresholds"] == []
+    assert cli.list_json(config=config)[0]["thresholds"] == []
+    # A balance below every default threshold is still "ok": the user asked for no levels at all.
+    server.route(route("quiet", "meowload"), Reply(200, {"availableCredits": 50}))
+    cli.seed_keys({"quiet": "key-quiet"})
+    status, payload, _, _ = cli.check_json(config=config)
+    assert (status, payload["accounts"][0]["state"], payload["accounts"][0]["threshold"]) == (0, "ok", None)
+
+
 def test_key_set_reads_stdin_stripped_and_key_delete(cli: Cli, server: FakeServer, tmp_path: Path) -> None:
     secret = "sk-live-ABC123"
     entries = [
@@ -694,6 +786,36 @@ def test_key_set_reads_stdin_stripped_and_key_delete(cli: Cli, server: FakeServe
         3, "error", "no_key", None)
     assert len(server.requests_to(route("meow-main", "meowload"))) == 1  # not fetched without a key
     assert all(secret not in out for out in cli.outputs)
+
+
+@pytest.mark.parametrize("pasted", ["sk-live-ÄBC123", "sk-live ABC123", "sk‐live‐ABC123", "Bearer sk-live-ABC123"])
+def test_key_set_refuses_a_key_with_non_ascii_or_spaces_inside(cli: Cli, server: FakeServer, tmp_path: Path,
+                                                                pasted: str) -> None:
+    config = write_config(tmp_path / "config.toml", [account(server, "meow-main", "meowload")])
+    proc = cli.run("key", "set", "meow-main", stdin=pasted + "\n", config=config)
+    assert proc.returncode == 65, proc.stderr
+    (line,) = stderr_lines(proc)
+    assert line.startswith("credit-tray: not an API key: ")
+    assert line.endswith("nothing stored")
+    assert pasted not in proc.stdout + proc.stderr
+    assert cli.stored_key("meow-main") is None
+
+
+def test_a_stored_key_that_cannot_be_sent_is_a_no_key_error_and_nothing_is_sent(cli: Cli, server: FakeServer,
+                                                                                tmp_path: Path) -> None:
+    """Stored before keys were checked (or by another tool): a clear no_key, not "unexpected answer"."""
+    entries = [account(server, "meow-main", "meowload", Reply(200, {"availableCredits": 5000})),
+               account(server, "meow-two", "meowload", Reply(200, {"availableCredits": 5000}))]
+    config = write_config(tmp_path / "config.toml", entries, language="en")
+    cli.seed_keys({"meow-main": "sk-live-ÄBC123", "meow-two": "sk-live ABC123"})
+    status, payload, _, _ = cli.check_json(config=config)
+    assert status == 3
+    for entry in payload["accounts"]:
+        assert (entry["state"], entry["error"]["kind"], entry["error"]["http_status"]) == ("error", "no_key", None)
+        assert entry["error"]["message"].startswith("the stored API key cannot be used: it has ")
+        assert entry["error"]["message"].endswith("store it again with 'credit-tray key set ID' or in Settings")
+    assert server.requests == []
+    assert all("ÄBC123" not in out and "live ABC" not in out for out in cli.outputs)
 
 
 # ----------------------------------------------------------------------------- providers, version

@@ -251,3 +251,44 @@ def test_alerts_come_once_across_restarts_and_after_check_saw_the_crossing(deskt
     [note] = start_with(1400)
     assert note["summary"] == "MeowLoad · Main: 1,400 credits left"
     assert note["body"].startswith("Below your alert at 2,000.")
+
+
+HISTORY_WINDOW = """
+import sys
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from PySide6.QtWidgets import QApplication
+from tray_app import paths
+from tray_app.config import load
+from tray_app.history import Entry, HistoryStore
+from tray_app.model import Reading
+from tray_app.ui.history_window import HistoryWindow
+
+app = QApplication([])
+store = HistoryStore(paths.history_file())
+now = datetime.now(UTC)
+balance, entries = 14_000, []
+for i in range(10 * 48, -1, -1):  # ten days every half hour: a burn, a top-up, a faster burn
+    at = now - timedelta(minutes=30 * i)
+    balance += 12_000 if i == 4 * 48 else 0
+    balance -= 24 if i > 4 * 48 else 44 + (i % 7)
+    entries.append(Entry("meow-main", Reading(remaining=Decimal(balance), unit="credits", fetched_at=at), at))
+store.record(entries)
+window = HistoryWindow(store, load(Path(sys.argv[1])), account_id="meow-main")
+window.loaded.connect(lambda: print("loaded", flush=True))
+window.move(40, 40)
+window.show()
+app.exec()
+"""
+
+
+def test_history_window_on_screen(desktop: DesktopSession, server: FakeServer) -> None:
+    config = write_config(desktop, server)
+    env = {**desktop.env, "LANG": "en_US.UTF-8"}
+    with running(desktop, [sys.executable, "-c", HISTORY_WINDOW, str(config)], env=env) as run:
+        wait_for(lambda: "loaded" in (desktop.root / "app.out").read_text(), 20, "the history window's data")
+        ARTIFACTS.mkdir(exist_ok=True)
+        shot = ARTIFACTS / "e2e-history.png"
+        wait_for(lambda: desktop.screenshot(shot) and drawn_pixels(shot) > 150_000, 10, "the window drawn")
+        assert run.proc.poll() is None

@@ -36,7 +36,7 @@ MiB = 1024 * 1024
 
 #: Small budgets so the suite is fast: a 0.5 s attempt, at most 3 attempts, 2 s per account.
 POLICY = FetchPolicy(attempt_timeout=0.5, max_attempts=3, total_timeout=2.0, backoff_base=0.01, backoff_max=0.05,
-                     max_retry_wait=1.5)
+                     max_retry_wait=1.5, rate_limit_wait=0.01)
 #: For servers that never finish: 0.4 s attempts, 1.3 s per account.
 TIMEOUT_POLICY = FetchPolicy(attempt_timeout=0.4, max_attempts=3, total_timeout=1.3, backoff_base=0.01,
                              backoff_max=0.05)
@@ -345,6 +345,18 @@ def test_429_without_retry_after_retried_then_reported(server: FakeServer) -> No
     assert len(server.requests) == 3
 
 
+def test_429_without_retry_after_is_not_retried_twice_within_a_second(server: FakeServer) -> None:
+    """The server said "too many": the default backoff waits at least a second, then two, between asks."""
+    server.route(MEOWLOAD_PATH, Reply(429, {"message": "too many"}))
+    policy = FetchPolicy(attempt_timeout=2.0, max_attempts=3, total_timeout=10.0)
+    got = error(fetch("meowload", url_for(server, "meowload"), policy=policy))
+    assert got.kind is ErrorKind.RATE_LIMITED
+    first, second, third = server.requests
+    # Lower bounds only: a loaded machine can make the waits longer, never shorter.
+    assert second.at - first.at >= 0.99
+    assert third.at - second.at >= 1.99
+
+
 def test_429_retry_after_is_honoured_before_the_next_attempt(server: FakeServer) -> None:
     server.route(MEOWLOAD_PATH, Reply(429, {"message": "wait"}, {"Retry-After": "1"}),
                  Reply(200, {"availableCredits": 9}))
@@ -421,6 +433,16 @@ def test_server_that_never_answers_is_timeout(server: FakeServer) -> None:
     assert error(got).http_status is None
     assert elapsed < TIMEOUT_POLICY.total_timeout + MARGIN
     assert 1 <= len(server.requests) <= TIMEOUT_POLICY.max_attempts
+
+
+def test_timeout_message_says_whole_seconds(server: FakeServer) -> None:
+    # What is left of the account's budget is rarely a round number: "within 0.6 s" would read "0.6",
+    # and a real budget gives "8.6624 s".
+    policy = FetchPolicy(attempt_timeout=5.0, max_attempts=1, total_timeout=0.6)
+    server.route(MEOWLOAD_PATH, Reply(200, {"availableCredits": 1}, delay=30))
+    got = error(fetch("meowload", url_for(server, "meowload"), policy=policy, guard=5))
+    assert got.kind is ErrorKind.TIMEOUT
+    assert got.message == "no answer within 1 s"
 
 
 def test_timeout_then_success_recovers(server: FakeServer) -> None:
@@ -834,6 +856,71 @@ def test_engine_auth_failure_alerts_once_across_restarts(server: FakeServer, iso
     assert step(Reply(401, {"message": "API Key 错误"})) == []
     assert step(Reply(200, {"availableCredits": 50000})) == []
     assert step(Reply(401, {"message": "API Key 错误"})) == [AlertKind.AUTH]
+
+
+def test_engine_does_not_ask_a_rate_limited_account_again_before_its_retry_after(
+        server: FakeServer, isolated_env: dict[str, str], tmp_path: Path) -> None:
+    """A Retry-After longer than the refresh interval holds for the tray's later refreshes (one Engine)."""
+    config = write_config(tmp_path / "config.toml", [{"id": "meow", "provider": "meowload", "base_url": server.url},
+                                                    {"id": "other", "provider": "meowload",
+                                                     "base_url": f"{server.url}/other"}])
+    _store_keys(["meow", "other"])
+    # Whole seconds: an HTTP date cannot say more.
+    until = (datetime.now(UTC) + timedelta(hours=1)).replace(microsecond=0)
+    server.route(MEOWLOAD_PATH, Reply(429, {"message": "quota"}, {"Retry-After": format_datetime(until, usegmt=True)}),
+                 Reply(200, {"availableCredits": 5000}))
+    server.route(f"/other{MEOWLOAD_PATH}", Reply(200, {"availableCredits": 7000}))
+    policy = FetchPolicy(attempt_timeout=2.0, max_attempts=3, total_timeout=3.0, backoff_base=0.01,
+                         max_retry_wait=1.0)
+
+    async def go() -> list[RefreshReport]:
+        engine = Engine(config, keys=KeyStore(), history=HistoryStore(tmp_path / "history.sqlite3"), policy=policy)
+        try:
+            loaded = engine.load_config()
+            return [await engine.refresh(loaded, engine.select(loaded), language="en") for _ in range(3)]
+        finally:
+            await engine.aclose()
+
+    reports = asyncio.run(go())
+    assert len(server.requests_to(MEOWLOAD_PATH)) == 1  # asked once, not again within the hour
+    assert len(server.requests_to(f"/other{MEOWLOAD_PATH}")) == 3  # the other account is not held back
+    for report in reports:
+        held = report.results[0].error
+        assert held is not None
+        assert (held.kind, held.message, held.http_status) == (ErrorKind.RATE_LIMITED, "quota", 429)
+        assert held.retry_at is not None
+        assert abs((held.retry_at - until).total_seconds()) <= 2
+
+
+def test_engine_asks_a_rate_limited_account_again_once_its_retry_after_has_passed(
+        server: FakeServer, isolated_env: dict[str, str], tmp_path: Path) -> None:
+    config = write_config(tmp_path / "config.toml", [{"id": "meow", "provider": "meowload", "base_url": server.url}])
+    _store_keys(["meow"])
+    server.route(MEOWLOAD_PATH, Reply(429, {"message": "wait"}, {"Retry-After": "2"}),
+                 Reply(200, {"availableCredits": 5000}))
+    policy = FetchPolicy(attempt_timeout=2.0, max_attempts=3, total_timeout=3.0, backoff_base=0.01,
+                         max_retry_wait=0.5)
+
+    async def go() -> list[RefreshReport]:
+        engine = Engine(config, keys=KeyStore(), history=HistoryStore(tmp_path / "history.sqlite3"), policy=policy)
+        try:
+            loaded = engine.load_config()
+            first = await engine.refresh(loaded, engine.select(loaded), language="en")
+            held = await engine.refresh(loaded, engine.select(loaded), language="en")
+            await asyncio.sleep(2.2)
+            return [first, held, await engine.refresh(loaded, engine.select(loaded), language="en")]
+        finally:
+            await engine.aclose()
+
+    first, held, after = (only(r) for r in asyncio.run(go()))
+    assert first.error is not None
+    assert first.error.kind is ErrorKind.RATE_LIMITED
+    assert held.error is not None
+    assert held.error.kind is ErrorKind.RATE_LIMITED
+    assert after.error is None
+    assert after.reading is not None
+    assert after.reading.remaining == Decimal(5000)
+    assert len(server.requests_to(MEOWLOAD_PATH)) == 2
 
 
 def test_engine_never_returns_or_stores_a_key_echoed_by_the_provider(server: FakeServer,

@@ -96,8 +96,10 @@ def _check_outcome(provider_id: str, outcome: object) -> None:
             assert 0 <= outcome.retry_after <= 86_400
         return
     assert outcome.unit == PROVIDERS[provider_id].unit
-    for value in (outcome.remaining, outcome.used, outcome.total):
+    for value in (outcome.used, outcome.total):
         assert value is None or (value.is_finite() and 0 <= value <= MAX_AMOUNT)
+    # An overdrawn balance is reported below zero: a reading, bounded like any other.
+    assert outcome.remaining is None or (outcome.remaining.is_finite() and abs(outcome.remaining) <= MAX_AMOUNT)
     if not outcome.unlimited:
         assert outcome.remaining is not None
 
@@ -157,7 +159,7 @@ def test_any_number_literal_is_its_exact_value_or_bad_response(provider_id: str,
     outcome = interpret(PROVIDERS[provider_id], HttpAnswer(200, {}, raw), "en", NOW)
     _check_outcome(provider_id, outcome)
     value = _json_number_value(literal)
-    in_range = value is not None and 0 <= value <= MAX_AMOUNT
+    in_range = value is not None and -MAX_AMOUNT <= value <= MAX_AMOUNT  # below zero: overdrawn
     whole = value is not None and value == value.to_integral_value()
     if provider_id == "smarterbot" and value == -1:
         assert isinstance(outcome, Reading)

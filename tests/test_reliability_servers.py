@@ -285,7 +285,7 @@ def test_hostile_server_for_every_provider(case: Case, servers: Servers, isolate
         config = write_config(tmp_path / "config.toml", accounts, language="en")
         store_keys({a["id"]: key_of(a["id"]) for a in accounts})
 
-        results, arrived, elapsed = run_refresh(config, tmp_path / "state.json")
+        results, arrived, elapsed = run_refresh(config, tmp_path / "history.sqlite3")
 
     by_id = {r.account_id: r for r in results}
     assert sorted(by_id) == sorted(a["id"] for a in accounts)
@@ -356,14 +356,14 @@ BALANCE_TEMPLATE = {
     "unwatermark": '{"code": 100000, "message": {}, "result": {"user_credits": %s}}',
 }
 # JSON literals no provider documents as a balance (Unwatermark's string of digits is checked apart).
-WRONG_BALANCES = ['"12"', "-5", "-0.5", "NaN", "Infinity", "-Infinity", "1e308", "1e16", "null", '{"value": 12}',
-                  "[12]", "true", '""', '"12 credits"', '"-5"', '"NaN"', '"1e308"', '"0x10"', '"١٢"']
+WRONG_BALANCES = ['"12"', "NaN", "Infinity", "-Infinity", "1e308", "1e16", "null", '{"value": 12}',
+                  "[12]", "true", '""', '"12 credits"', '"NaN"', '"1e308"', '"0x10"', '"١٢"']
 
 
 @pytest.mark.parametrize(("provider_id", "literal"), [
     (p, literal) for literal in WRONG_BALANCES for p in ALL
     if (p, literal) != ("unwatermark", '"12"')  # documented as a string of digits: checked below
-])
+] + [("sociavault", "-0.5")])  # SociaVault's credits are whole numbers
 def test_wrong_balance_types_are_bad_response(server: FakeServer, provider_id: str, literal: str) -> None:
     server.route(PATHS[provider_id], Reply(200, (BALANCE_TEMPLATE[provider_id] % literal).encode()))
     outcome = fetch(provider_id, server.url + PATHS[provider_id])
@@ -373,7 +373,8 @@ def test_wrong_balance_types_are_bad_response(server: FakeServer, provider_id: s
 
 @pytest.mark.parametrize("provider_id", ALL)
 @pytest.mark.parametrize(("literal", "expected"), [("12", 12), ("0", 0), ("12.5", Decimal("12.5")),
-                                                   ("1000000000000000", 10**15)])
+                                                   ("1000000000000000", 10**15),
+                                                   ("-5", -5), ("-0.5", Decimal("-0.5"))])  # overdrawn
 def test_plain_numbers_read_exactly(server: FakeServer, provider_id: str, literal: str, expected: Any) -> None:
     """The positive control for the test above: the same template with a plain number reads it."""
     if provider_id == "sociavault" and "." in literal:
@@ -396,7 +397,7 @@ WRONG_ENVELOPES = {
     "smarterbot": ['{"Data": {"Total": 5000, "Used": 243, "Remain": 4757}, "Success": "true", "Code": 200}',
                    '{"Data": [5000, 243, 4757], "Success": true, "Code": 200}',
                    '{"Data": {"Total": 5000, "Used": "243", "Remain": 4757}, "Success": true, "Code": 200}'],
-    "sociavault": ['{"credits": 950, "subscriptionStatus": 1}', '{"credits": 950}',
+    "sociavault": ['{"credits": 950, "subscriptionStatus": 1}',
                    '{"credits": 950, "subscriptionStatus": {"value": "active"}}'],
     "unwatermark": ['{"code": "100000", "result": {"user_credits": "12"}}',
                     '{"code": 100000, "result": "12"}', '{"code": true, "result": {"user_credits": "12"}}'],

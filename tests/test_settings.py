@@ -143,10 +143,25 @@ def test_a_failing_test_shows_the_error_in_plain_words(qtbot, tray: TrayControll
     assert not tray.engine.config_path.exists()
 
 
+def test_a_rate_limited_test_says_how_long_to_wait_not_that_it_is_retrying(qtbot, tray: TrayController,
+                                                                          server: FakeServer) -> None:
+    server.route(PATHS["meowload"], Reply(429, {"message": "quota"}, {"Retry-After": "3600"}))
+    assert tray.settings is not None
+    dialog = open_add(qtbot, tray.settings)
+    fill(qtbot, dialog, "meowload", "Work", "sk-busy", base_url=server.url)
+    qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "Rate limited" in dialog.test_result.text(), timeout=10_000)
+    assert dialog.test_result.text() == "Rate limited: try again in 60 min (rate_limited: quota)"
+
+
 @pytest.mark.parametrize(("field", "typed", "message"), [
     ("label", "", "Give the account a label."),
     ("id", "Bad Id!", "Use lower-case letters, digits, '-' and '_' (at most 64)."),
     ("key", "", "Paste the API key from your provider's dashboard."),
+    ("key", "sk-live-ÄBC123", "This is not an API key as pasted: it has a character that is not plain ASCII "
+                              "(a letter from another alphabet, a curly quote or a look-alike dash?). Copy it again."),
+    ("key", "sk-live ABC123", "This is not an API key as pasted: it has a space or a line break inside (API keys "
+                              "have none; a 'Bearer ' prefix is not part of it). Copy it again."),
     ("thresholds", "100, lots", "Threshold 'lots' is not a number."),
     ("base_url", "http://example.com", "Base_url must be https (plain http is allowed only on loopback): "
                                        "'http://example.com'."),
@@ -403,3 +418,42 @@ def test_a_new_interval_reschedules_the_timer(qtbot, tray: TrayController) -> No
         settings.refresh_minutes.setValue(3)
         settings.refresh_minutes.editingFinished.emit()
     qtbot.waitUntil(lambda: tray.scheduler.interval_s == 180, timeout=10_000)
+
+
+def test_emptied_thresholds_are_saved_as_an_empty_list_on_add_and_on_edit(qtbot, tray: TrayController,
+                                                                         server: FakeServer) -> None:
+    """No thresholds is a choice (no alerts at all); dropping the key would bring the defaults back."""
+    settings = tray.settings
+    assert settings is not None
+    server.route(PATHS["meowload"], GOOD["meowload"])
+    server.route(PATHS["sociavault"], GOOD["sociavault"])
+    dialog = open_add(qtbot, settings)
+    fill(qtbot, dialog, "meowload", "Quiet", "sk-quiet", base_url=server.url, thresholds="")
+    save(qtbot, dialog)
+    dialog = open_add(qtbot, settings)
+    fill(qtbot, dialog, "sociavault", "Later", "sk-later", base_url=server.url)
+    save(qtbot, dialog)
+    assert [a.get("thresholds") for a in config_of(tray)["accounts"]] == [[], None]
+    qtbot.waitUntil(lambda: settings.config is not None and len(settings.config.accounts) == 2, timeout=5000)
+
+    # Edit the second account: clear its (default) thresholds.
+    settings.select("sociavault-later")
+    qtbot.mouseClick(settings.edit_button, Qt.MouseButton.LeftButton)
+    dialog = settings.dialog
+    assert dialog is not None
+    assert dialog.thresholds.text() == "1000, 100, 10, 0"
+    dialog.thresholds.clear()
+    save(qtbot, dialog)
+    assert [a.get("thresholds") for a in config_of(tray)["accounts"]] == [[], []]
+    assert [a.thresholds for a in tray.engine.load_config().accounts] == [(), ()]
+    qtbot.waitUntil(lambda: settings.config is not None and settings.config.accounts[1].thresholds == (),
+                    timeout=5000)
+
+    # Editing it again shows no thresholds, and saving keeps it that way.
+    settings.select("sociavault-later")
+    qtbot.mouseClick(settings.edit_button, Qt.MouseButton.LeftButton)
+    dialog = settings.dialog
+    assert dialog is not None
+    assert dialog.thresholds.text() == ""
+    save(qtbot, dialog)
+    assert [a.get("thresholds") for a in config_of(tray)["accounts"]] == [[], []]

@@ -20,7 +20,7 @@ NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 @pytest.mark.parametrize(("value", "shown"), [
     ("0", "0"), ("950", "950"), ("999", "999"), ("1000", "1.0K"), ("9800", "9.8K"), ("9960", "10K"),
     ("282539", "283K"), ("999499", "999K"), ("999500", "1.0M"), ("1200000", "1.2M"), ("-5", "-5"),
-    ("3000000000", "3.0B"),
+    ("3000000000", "3.0B"), ("0.4", "0.4"), ("0.04", "<0.1"), ("-0.4", "-0.4"),
 ])
 def test_compact_number_fits_the_icon(value: str, shown: str) -> None:
     assert texts.compact_number(Decimal(value)) == shown
@@ -40,7 +40,8 @@ def _result(provider: str, error: FetchError) -> AccountResult:
 
 @pytest.mark.parametrize(("kind", "message", "retry", "words"), [
     (ErrorKind.AUTH, "User api key not exist.", None, "Invalid API key: update it in Settings"),
-    (ErrorKind.RATE_LIMITED, "too many requests", 60.0, "Rate limited: retrying in 60 s"),
+    (ErrorKind.RATE_LIMITED, "too many requests", 60.0, "Rate limited: try again in 60 s"),
+    (ErrorKind.RATE_LIMITED, "too many requests", 3600.0, "Rate limited: try again in 60 min"),
     (ErrorKind.RATE_LIMITED, "too many requests", None, "Rate limited: retrying at the next refresh"),
     (ErrorKind.NETWORK, "x refused", None, "Can't reach MeowLoad: check your connection"),
     (ErrorKind.NO_KEY, "no API key stored: run 'credit-tray key set meowload'", None, "No API key: add it in Settings"),

@@ -9,6 +9,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
@@ -156,6 +158,12 @@ def test_icon_follows_the_worst_state_and_can_show_the_lowest_number(qtbot, serv
     assert controller.icon_state() is IconState.LOW
     assert controller.tray.icon().cacheKey() == controller.icons.icon(IconState.LOW, "950").cacheKey()
 
+    # Less than one credit left is not "0": that number means nothing is left.
+    route(server, "meow", "meowload", Reply(200, {"availableCredits": 0.4}))
+    run_refresh(qtbot, controller)
+    assert controller.icon_state() is IconState.LOW
+    assert controller.tray.icon().cacheKey() == controller.icons.icon(IconState.LOW, "0.4").cacheKey()
+
 
 def test_a_hanging_provider_does_not_hold_back_the_other_rows(qtbot, server: FakeServer, make_controller) -> None:
     accounts = [("slow", "meowload"), ("fast", "sociavault"), ("broken", "smarterbot")]
@@ -300,3 +308,53 @@ def test_a_full_disk_is_said_in_the_menu_and_the_balances_still_show(qtbot, serv
     run_refresh(qtbot, controller)
     assert not [t for t in (a.text() for a in controller.menu.actions() if a.isVisible())
                 if t.startswith("Can't save")]
+
+
+def test_a_long_retry_after_is_honoured_by_timed_refreshes_and_shown_until_when(qtbot, server: FakeServer,
+                                                                                 make_controller) -> None:
+    """Retry-After: two hours, refresh interval: an hour. The timer's refresh does not ask again."""
+    until = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=2)
+    route(server, "meow", "meowload", Reply(429, {"message": "quota"}, {"Retry-After": format_datetime(until, True)}),
+          MEOW_OK)
+    route(server, "socia", "sociavault", SOCIA_LOW)
+    controller = make_controller([("meow", "meowload"), ("socia", "sociavault")], server,
+                                 policy=FetchPolicy(attempt_timeout=2, total_timeout=4, max_retry_wait=1))
+    start(qtbot, controller)
+    expected = f"MeowLoad · Main — Rate limited until {until.astimezone():%H:%M}"
+    assert rows(controller)[0] == expected
+    with qtbot.waitSignal(controller.refreshed, timeout=10_000):
+        controller.scheduler.due.emit("timer")
+    assert len(server.requests_to(f"/socia{PATHS['sociavault']}")) == 2  # the timer did refresh
+    assert len(server.requests_to(f"/meow{PATHS['meowload']}")) == 1  # but did not ask MeowLoad again
+    assert rows(controller)[0] == expected
+
+
+def test_a_stored_key_that_cannot_be_sent_says_so_in_its_row(qtbot, server: FakeServer, make_controller) -> None:
+    route(server, "meow", "meowload", MEOW_OK)
+    controller = make_controller([("meow", "meowload")], server, keys=False)
+    KeyStore().set("meow", "sk-tray-tést-0001")
+    start(qtbot, controller)
+    assert rows(controller) == ["MeowLoad · Main — Stored API key unusable: replace it in Settings"]
+    assert server.requests == []
+
+
+def test_a_refused_key_notification_does_not_double_the_providers_full_stop(qtbot, server: FakeServer,
+                                                                           make_controller) -> None:
+    route(server, "unwater", "unwatermark", UNWATERMARK_BAD_KEY)
+    controller = make_controller([("unwater", "unwatermark")], server)
+    notices: list[Notice] = []
+    controller.notified.connect(notices.append)
+    start(qtbot, controller)
+    assert [(n.title, n.body) for n in notices] == [
+        ("Unwatermark · Main: API key refused", "User api key not exist. Update the key in Settings.")]
+
+
+def test_a_proxys_404_page_is_not_taken_for_a_bad_key(qtbot, server: FakeServer, make_controller) -> None:
+    page = "<!DOCTYPE html><html><head><title>404 Not Found</title></head><body>nginx</body></html>"
+    route(server, "socia", "sociavault", Reply(404, page, {"Content-Type": "text/html"}))
+    controller = make_controller([("socia", "sociavault")], server)
+    notices: list[Notice] = []
+    controller.notified.connect(notices.append)
+    start(qtbot, controller)
+    assert rows(controller) == ["SociaVault · Main — Not SociaVault's answer (HTTP 404): check the base URL"]
+    assert notices == []  # no "API key refused" alert for a key nobody refused

@@ -41,7 +41,7 @@ from tray_app.config import (
 from tray_app.engine import Engine, RefreshReport
 from tray_app.hardening import forbid_core_dumps
 from tray_app.history import HistoryError
-from tray_app.keys import KeyStore, KeyUnavailable
+from tray_app.keys import KeyStore, KeyUnavailable, key_problem
 from tray_app.model import AccountResult, AccountState
 from tray_app.providers import PROVIDERS, get_provider
 from tray_app.safetext import for_terminal, hide_keys, looks_like_key, text_problem
@@ -164,7 +164,7 @@ def result_json(result: AccountResult) -> dict[str, Any]:
 def detail_text(result: AccountResult) -> str:
     if result.error:
         stale = " (last known balance)" if result.reading else ""
-        return f"{result.error.kind}: {result.error.message}{stale}"
+        return f"{texts.rate_limited_until(result.error) or result.error.kind}: {result.error.message}{stale}"
     if result.state is AccountState.LOW and result.threshold is not None:
         return f"below {grouped(result.threshold)}"
     return ""
@@ -366,6 +366,9 @@ def cmd_key(args: argparse.Namespace, config: Config, engine: Engine) -> int:
             return EX_DATAERR
         if any(ch in key for ch in "\r\n\0"):
             print(f"{APP_ID}: the key has more than one line; nothing stored", file=sys.stderr)
+            return EX_DATAERR
+        if problem := key_problem(key):
+            print(f"{APP_ID}: not an API key: {problem}; copy it again; nothing stored", file=sys.stderr)
             return EX_DATAERR
         engine.keys.set(account.id, key)
         print(f"Stored the key for {account.id} in the keyring.")

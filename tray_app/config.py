@@ -500,12 +500,16 @@ def update_account(path: Path, old_id: str, account: Account, *, write_threshold
     table["id"] = account.id
     table["provider"] = account.provider_id
     table["label"] = account.label
-    for key, value in (("base_url", account.base_url),
-                       ("thresholds", [_toml_number(t) for t in account.thresholds] if write_thresholds else None)):
-        if value:
-            table[key] = value
-        elif key in table:
-            del table[key]
+    if account.base_url:
+        table["base_url"] = account.base_url
+    elif "base_url" in table:
+        del table["base_url"]
+    # An empty list is a choice (no alerts), kept as ``thresholds = []``: dropping the key would
+    # bring the provider's defaults back.
+    if write_thresholds:
+        table["thresholds"] = [_toml_number(t) for t in account.thresholds]
+    elif "thresholds" in table:
+        del table["thresholds"]
     if account.enabled:
         if "enabled" in table:
             del table["enabled"]

@@ -9,14 +9,13 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-import locale
 import logging
-import os
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 from tray_app import alerts, paths
 from tray_app import usage as usage_module
@@ -25,6 +24,7 @@ from tray_app.config import Account, Config, load
 from tray_app.fetch import Fetcher, FetchPolicy
 from tray_app.history import Entry, HistoryError, HistoryStore, Series
 from tray_app.keys import KeyStore, KeyUnavailable
+from tray_app.language import resolve_language as resolve_language  # re-exported: the UI imports it from here
 from tray_app.model import (
     AccountResult,
     AccountState,
@@ -37,6 +37,7 @@ from tray_app.model import (
     utc_now,
 )
 
+_T = TypeVar("_T")
 log = logging.getLogger(__name__)
 
 ResultCallback = Callable[[AccountResult], None]
@@ -45,18 +46,6 @@ ResultCallback = Callable[[AccountResult], None]
 KEY_TIMEOUT = 60.0
 KEYRING_SILENT = ("key unavailable: the keyring did not answer (locked, or waiting for its password?): "
                   "unlock it, then refresh")
-
-
-def resolve_language(setting: str) -> str:
-    """The language to ask providers for: the setting, or the user's locale for ``auto``."""
-    if setting != "auto":
-        return setting
-    for variable in ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE"):
-        value = os.environ.get(variable, "")
-        if value and value not in ("C", "POSIX") and not value.startswith("C."):
-            return value.split(":")[0].split(".")[0].split("_")[0].lower() or "en"
-    code = locale.getlocale()[0]
-    return code.split("_")[0].lower() if code and code not in ("C", "POSIX") else "en"
 
 
 @dataclass(frozen=True)
@@ -131,11 +120,14 @@ class Engine:
         #: The notifier's alert memory, read from the history once and kept here: a save that
         #: fails (disk full) must not make the next refresh repeat an alert.
         self._alert_memory: dict[str, AlertMemory] | None = None
+        self._history_io: concurrent.futures.ThreadPoolExecutor | None = None
         self._fetcher: Fetcher | None = None
         self._fetcher_loop: asyncio.AbstractEventLoop | None = None
         #: Keyring reads still running (a locked keyring waiting for its password), one per account.
         self._key_reads: dict[str, concurrent.futures.Future[str | None]] = {}
         self._key_reads_lock = threading.Lock()
+        #: Per account: the rate-limit answer (with its URL) whose Retry-After has not passed yet.
+        self._rate_limited: dict[str, tuple[str, FetchError]] = {}
 
     def load_config(self) -> Config:
         return load(self.config_path)
@@ -152,6 +144,9 @@ class Engine:
         if self._fetcher is not None and self._fetcher_loop is asyncio.get_running_loop():
             await self._fetcher.aclose()
         self._fetcher = None
+        if self._history_io is not None:
+            self._history_io.shutdown(wait=False)
+            self._history_io = None
         self.history.close()
 
     def _start_key_read(self, account_id: str) -> concurrent.futures.Future[str | None]:
@@ -209,10 +204,33 @@ class Engine:
         wanted = set(account_ids)
         return [a for a in config.accounts if a.id in wanted]
 
+    def _honour_retry_after(self, account: Account, outcome: Outcome | None) -> FetchError | None:
+        """Keep a provider's Retry-After for this process; before it passes, the same answer, not a request.
+
+        Called with ``None`` before fetching (returns the answer still in force, if any) and with
+        the fetched outcome after (remembers a new Retry-After as a moment, returned to show it).
+        """
+        now = utc_now()
+        if outcome is None:
+            url, held = self._rate_limited.get(account.id, ("", None))
+            if held is None or held.retry_at is None or held.retry_at <= now or url != account.url:
+                self._rate_limited.pop(account.id, None)
+                return None
+            return replace(held, retry_after=(held.retry_at - now).total_seconds())
+        if isinstance(outcome, FetchError) and outcome.kind is ErrorKind.RATE_LIMITED and outcome.retry_after:
+            held = replace(outcome, retry_at=now + timedelta(seconds=outcome.retry_after))
+            self._rate_limited[account.id] = (account.url, held)
+            return held
+        self._rate_limited.pop(account.id, None)
+        return None
+
     async def _outcome(self, account: Account, language: str) -> Outcome:
         provider = account.provider
         if account.problem or provider is None:
             return FetchError(ErrorKind.CONFIG, account.problem or "unknown provider")
+        held = self._honour_retry_after(account, None)
+        if held is not None:
+            return held
         try:
             key = await self._read_key(account.id)
         except KeyUnavailable as exc:
@@ -222,21 +240,34 @@ class Engine:
         if not key:
             return FetchError(ErrorKind.NO_KEY, f"no API key stored: run 'credit-tray key set {account.id}'")
         try:
-            return await self._fetcher_for_loop().fetch(provider, account.url, key, language)
+            outcome = await self._fetcher_for_loop().fetch(provider, account.url, key, language)
+            return self._honour_retry_after(account, outcome) or outcome
         except Exception as exc:  # a bug must cost one account one refresh, not the app
             log.error("internal error while checking %s: %s", account.id, type(exc).__name__)
             return internal_error(exc, "while checking")
 
-    def _history_before(self, account_ids: list[str]) -> tuple[dict[str, Reading], dict[str, Series]]:
-        """The last good readings and the recent history, as they were before this refresh."""
+    async def _on_history_thread(self, job: Callable[[], _T]) -> _T:
+        """Run a history read or write on the engine's one history thread, never on the caller's.
+
+        One long-lived thread rather than ``asyncio.to_thread``: the default executor adds a
+        thread whenever its last one has not yet gone idle, so back-to-back calls grew it.
+        """
+        if self._history_io is None:
+            self._history_io = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="credit-tray-history")
+        return await asyncio.get_running_loop().run_in_executor(self._history_io, job)
+
+    def _history_before(self, account_ids: list[str]
+                        ) -> tuple[dict[str, Reading], dict[str, Series], dict[str, AlertMemory] | None]:
+        """The last good readings, the recent history and the notifier's memory, before this refresh."""
+        memories = self._notifier_memory() if self.notifier else None
         try:
             latest = self.history.latest_good(account_ids)
-            return latest, self.history.recent_series(account_ids, utc_now() - usage_module.WINDOW)
+            return latest, self.history.recent_series(account_ids, utc_now() - usage_module.WINDOW), memories
         except HistoryError as exc:
             log.error("could not read the last balances: %s", exc)
         except Exception as exc:  # a bug costs this refresh its last balances, not the refresh
             log.error("could not read the last balances (%s)", type(exc).__name__)
-        return {}, {}
+        return {}, {}, memories
 
     @staticmethod
     def _usage(series: Series | None, reading: Reading | None) -> Usage | None:
@@ -271,8 +302,8 @@ class Engine:
     ) -> RefreshReport:
         """Fetch ``accounts`` concurrently; report each as it lands; decide alerts; record the outcomes."""
         language = language or resolve_language(config.language)
-        last_good, recent = await asyncio.to_thread(self._history_before, [a.id for a in accounts])
-        memories = await asyncio.to_thread(self._notifier_memory) if self.notifier else None
+        last_good, recent, memories = await self._on_history_thread(
+            lambda: self._history_before([a.id for a in accounts]))
         horizon = timedelta(days=config.forecast_alert_days) if config.forecast_alert_days > 0 else None
         changed: dict[str, AlertMemory] = {}
         entries: list[Entry] = []
@@ -314,7 +345,8 @@ class Engine:
         save_error = None
         if entries or changed:
             try:
-                await asyncio.to_thread(self.history.record, entries, notifier=self.notifier, memories=changed)
+                await self._on_history_thread(
+                    lambda: self.history.record(entries, notifier=self.notifier, memories=changed))
             except HistoryError as exc:
                 save_error = f"could not save the balances to {exc.path}: {exc.reason}"
                 log.error("%s", save_error)

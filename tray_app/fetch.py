@@ -10,6 +10,7 @@ host the user did not configure.
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import ssl
 import zlib
@@ -22,8 +23,9 @@ from urllib.parse import urlsplit
 import httpx
 
 from tray_app.config import base_url_problem
+from tray_app.keys import key_problem
 from tray_app.logs import redact
-from tray_app.model import TRANSIENT_KINDS, ErrorKind, FetchError, Outcome, utc_now
+from tray_app.model import KEY_UNUSABLE, TRANSIENT_KINDS, ErrorKind, FetchError, Outcome, utc_now
 from tray_app.providers.base import HttpAnswer, Provider, clean_message, interpret
 
 MAX_BODY = 1024 * 1024
@@ -40,6 +42,9 @@ class FetchPolicy:
     backoff_max: float = 8.0
     #: Retry-After longer than this is reported (and honoured by the next refresh), not slept through.
     max_retry_wait: float = 10.0
+    #: Least wait before asking again after a 429 without Retry-After, doubled each time: the server
+    #: said "too many", so two more requests within a second would be more of the same.
+    rate_limit_wait: float = 1.0
     max_body: int = MAX_BODY
     concurrency: int = 8
 
@@ -59,6 +64,11 @@ def _origin(url: httpx.URL | str) -> tuple[str, str, int | None]:
     parts = urlsplit(str(url))
     default = {"http": 80, "https": 443}.get(parts.scheme)
     return parts.scheme, (parts.hostname or "").lower(), parts.port or default
+
+
+def _whole_seconds(seconds: float) -> int:
+    """A wait as people read it: 8.6624 s is "9 s" (rounded up: we did wait that long, near enough)."""
+    return max(1, math.ceil(seconds))
 
 
 def _network_message(exc: httpx.TransportError, host: str) -> FetchError:
@@ -130,6 +140,9 @@ class Fetcher:
         problem = base_url_problem(url)
         if problem:
             return FetchError(ErrorKind.CONFIG, problem)
+        if key and (problem := key_problem(key)):  # stored before keys were checked where they are entered
+            return FetchError(ErrorKind.NO_KEY, f"{KEY_UNUSABLE}: {problem}; store it again with "
+                                                "'credit-tray key set ID' or in Settings")
         async with self._slots:
             outcome = await self._with_retries(provider, url, key, language)
         return _scrubbed(outcome, key)
@@ -138,7 +151,7 @@ class Fetcher:
         policy = self.policy
         loop = asyncio.get_running_loop()
         deadline = loop.time() + policy.total_timeout
-        outcome: Outcome = FetchError(ErrorKind.TIMEOUT, f"no answer within {policy.total_timeout:g} s")
+        outcome: Outcome = FetchError(ErrorKind.TIMEOUT, f"no answer within {_whole_seconds(policy.total_timeout)} s")
         for attempt in range(policy.max_attempts):
             budget = deadline - loop.time()
             if budget <= 0:
@@ -147,7 +160,7 @@ class Fetcher:
             try:
                 outcome = await asyncio.wait_for(self._attempt(provider, url, key, language), limit)
             except TimeoutError:
-                outcome = FetchError(ErrorKind.TIMEOUT, f"no answer within {limit:g} s")
+                outcome = FetchError(ErrorKind.TIMEOUT, f"no answer within {_whole_seconds(limit)} s")
             if not isinstance(outcome, FetchError) or outcome.kind not in TRANSIENT_KINDS:
                 return outcome
             if attempt + 1 >= policy.max_attempts:
@@ -157,6 +170,8 @@ class Fetcher:
                 if outcome.retry_after > policy.max_retry_wait:
                     break
                 delay = max(delay, outcome.retry_after)
+            elif outcome.kind is ErrorKind.RATE_LIMITED:
+                delay = max(delay, policy.rate_limit_wait * 2**attempt)
             if loop.time() + delay >= deadline:
                 break
             await asyncio.sleep(delay)

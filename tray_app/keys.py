@@ -167,3 +167,17 @@ class KeyStore:
         on the keyring."""
         with self._cache_lock:
             return sorted(self._seen)
+
+
+def key_problem(key: str) -> str | None:
+    """Why ``key`` cannot be an API key, or None; never quotes the key.
+
+    Keys travel in an HTTP header, which takes printable ASCII only (httpx refuses anything
+    else), and no provider's key has a space: one inside is a paste gone wrong.
+    """
+    if any(ch.isspace() for ch in key):
+        return "it has a space or a line break inside (API keys have none; a 'Bearer ' prefix is not part of it)"
+    if not (key.isascii() and key.isprintable()):
+        return ("it has a character that is not plain ASCII (a letter from another alphabet, a curly quote "
+                "or a look-alike dash?)")
+    return None

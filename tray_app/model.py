@@ -26,6 +26,9 @@ class ErrorKind(StrEnum):
     REQUEST = "request"
 
 
+#: How a ``no_key`` error about a stored key that cannot be sent begins (the menu words it shorter).
+KEY_UNUSABLE = "the stored API key cannot be used"
+
 #: Kinds worth another attempt within the same refresh.
 TRANSIENT_KINDS = frozenset({ErrorKind.NETWORK, ErrorKind.TIMEOUT, ErrorKind.SERVER, ErrorKind.RATE_LIMITED})
 
@@ -63,6 +66,8 @@ class FetchError:
     message: str
     http_status: int | None = None
     retry_after: float | None = None
+    #: When a rate-limited account may be asked again (its Retry-After as a moment), once the engine knows it.
+    retry_at: datetime | None = None
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.message}"

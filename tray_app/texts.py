@@ -7,12 +7,13 @@ command line uses the C library locale.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from tray_app.model import AccountResult, AccountState, Alert, AlertKind, ErrorKind, FetchError
+from tray_app.model import KEY_UNUSABLE, AccountResult, AccountState, Alert, AlertKind, ErrorKind, FetchError
 from tray_app.providers import get_provider
 
 NumberFormat = Callable[[Decimal], str]
@@ -144,6 +145,13 @@ def balance(result: AccountResult, fmt: NumberFormat = plain_number) -> str:
     return text
 
 
+def rate_limited_until(error: FetchError) -> str | None:
+    """'rate limited until 14:05' (local time) when the provider said how long to wait."""
+    if error.kind is not ErrorKind.RATE_LIMITED or error.retry_at is None:
+        return None
+    return f"rate limited until {error.retry_at.astimezone():%H:%M}"
+
+
 def error_words(error: FetchError, provider_id: str) -> str:
     """The error in plain words with what to do about it."""
     name = provider_name(provider_id)
@@ -151,8 +159,12 @@ def error_words(error: FetchError, provider_id: str) -> str:
     if kind is ErrorKind.AUTH:
         return "Invalid API key: update it in Settings"
     if kind is ErrorKind.RATE_LIMITED:
-        if error.retry_after:
-            return f"Rate limited: retrying in {round(error.retry_after)} s"
+        if (until := rate_limited_until(error)) is not None:
+            return until[0].upper() + until[1:]
+        if error.retry_after:  # a one-off fetch (Settings' Test): nothing retries by itself
+            seconds = math.ceil(error.retry_after)
+            wait = f"{seconds} s" if seconds <= 90 else f"{math.ceil(seconds / 60)} min"
+            return f"Rate limited: try again in {wait}"
         return "Rate limited: retrying at the next refresh"
     if kind is ErrorKind.SERVER:
         return f"{name} is having server trouble: retrying at the next refresh"
@@ -161,10 +173,14 @@ def error_words(error: FetchError, provider_id: str) -> str:
     if kind is ErrorKind.TIMEOUT:
         return f"{name} didn't answer in time: retrying at the next refresh"
     if kind is ErrorKind.BAD_RESPONSE:
+        if error.http_status in (401, 403, 404):  # a refusal, but not in the provider's own words
+            return f"Not {name}'s answer (HTTP {error.http_status}): check the base URL"
         return f"Unexpected answer from {name}: retrying at the next refresh"
     if kind is ErrorKind.NO_KEY:
         if error.message.startswith("key unavailable"):
             return error.message[0].upper() + error.message[1:]
+        if error.message.startswith(KEY_UNUSABLE):
+            return "Stored API key unusable: replace it in Settings"
         return "No API key: add it in Settings"
     if kind is ErrorKind.CONFIG:
         return f"Config error: {error.message}"
@@ -278,6 +294,12 @@ def _alert_line(alert: Alert, title: str, unit: str, fmt: NumberFormat) -> str:
     return f"{title}: {remaining} {unit} left, below {threshold}"
 
 
+def _sentence(text: str) -> str:
+    """``text`` ending in a full stop, without doubling the provider's own ("not exist." or "不存在。")."""
+    text = text.rstrip()
+    return text if text.endswith((".", "!", "?", "。", "！", "？", "…")) else text + "."
+
+
 def notice_for(alerts: Sequence[Alert], titles: dict[str, str], units: dict[str, str],
                fmt: NumberFormat = plain_number) -> Notice | None:
     """One notification for everything one refresh raised: a single alert, or a summary."""
@@ -292,7 +314,8 @@ def notice_for(alerts: Sequence[Alert], titles: dict[str, str], units: dict[str,
             return Notice(f"{title}: out of {unit}", f"No {unit} left. Click to top up.", first.account_id)
         if first.kind is AlertKind.AUTH:
             return Notice(f"{title}: API key refused",
-                          f"{first.message or 'The key was rejected'}. Update the key in Settings.", first.account_id)
+                          f"{_sentence(first.message or 'The key was rejected')} Update the key in Settings.",
+                          first.account_id)
         remaining = fmt(first.remaining) if first.remaining is not None else "?"
         if first.kind is AlertKind.FORECAST:
             until = f"until around {day_name(first.runs_out_at)}" if first.runs_out_at else "for a short while"

@@ -16,7 +16,7 @@ from __future__ import annotations
 import bisect
 import itertools
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 
 from tray_app.history import Series, to_us
 from tray_app.model import Reading, TopUp, Usage
@@ -65,9 +65,21 @@ def daily_usage(series: Series, *, unlimited: bool = False, tz: tzinfo = UTC) ->
     """Credits used per calendar day in ``tz``, each drop spread evenly over the time it took."""
     totals: dict[date, float] = {}
     points = _points(series, unlimited)
+    # A fixed offset (what the CLI and the window pass): day numbers by arithmetic, since a
+    # month of one-minute readings is tens of thousands of segments.
+    offset = tz.utcoffset(None) if isinstance(tz, timezone) else None
+    shift = offset.total_seconds() if offset is not None else 0.0
+    day_of: dict[int, date] = {}
     for (start, before), (end, after) in itertools.pairwise(points):
         used = after - before
         if used <= 0:
+            continue
+        if offset is not None and (start + shift) // 86400 == (end + shift) // 86400:
+            number = int((end + shift) // 86400)
+            day = day_of.get(number)
+            if day is None:
+                day = day_of[number] = datetime.fromtimestamp(end, tz).date()
+            totals[day] = totals.get(day, 0.0) + used
             continue
         if end <= start:
             day = datetime.fromtimestamp(end, tz).date()

@@ -4,7 +4,10 @@ A provider is data plus two small functions: how to build the request from a key
 and how to read a body whose status the shared rules did not already decide.
 The order of those rules is fixed here once, so every provider maps statuses alike:
 402 exhausted, 429 rate limited, 5xx server, 401/403 (and documented extras) auth,
-400/422 request, and only then the provider's documented body shapes.
+400/422 request, and only then the provider's documented body shapes. A 401/403 (or a
+documented extra such as SociaVault's 404) counts as a bad key only when its body has the
+provider's own error shape: the same status, or any 404, from a proxy or a wrong base URL
+(an HTML "404 Not Found") is not the provider speaking, so it is a ``bad_response``.
 """
 
 from __future__ import annotations
@@ -62,6 +65,8 @@ class Provider:
     parse: Callable[[HttpAnswer, str, datetime], Outcome]
     #: The provider's own error text in the user's language, if the body carries one.
     error_message: Callable[[HttpAnswer, str], str | None]
+    #: Whether a body has the provider's documented error shape (so a 401/403 is its verdict on the key).
+    is_own_error: Callable[[HttpAnswer], bool]
     #: Statuses besides 401/403 that this provider documents as "bad key".
     auth_statuses: frozenset[int] = field(default_factory=frozenset)
 
@@ -76,8 +81,11 @@ def interpret(provider: Provider, answer: HttpAnswer, language: str, now: dateti
         kind = ErrorKind.RATE_LIMITED
     elif 500 <= status <= 599:
         kind = ErrorKind.SERVER
-    elif status in (401, 403) or status in provider.auth_statuses:
-        kind = ErrorKind.AUTH
+    elif status in (401, 403, 404) or status in provider.auth_statuses:
+        if not _is_own_error(provider, answer):
+            return FetchError(ErrorKind.BAD_RESPONSE, not_the_providers_answer(provider, answer), status)
+        if status != 404 or status in provider.auth_statuses:
+            kind = ErrorKind.AUTH
     elif status in (400, 422):
         kind = ErrorKind.REQUEST
     if kind is not None:
@@ -88,6 +96,21 @@ def interpret(provider: Provider, answer: HttpAnswer, language: str, now: dateti
         return provider.parse(answer, language, now)
     except ShapeError as exc:
         return FetchError(ErrorKind.BAD_RESPONSE, clean_message(str(exc)), status)
+
+
+def _is_own_error(provider: Provider, answer: HttpAnswer) -> bool:
+    try:
+        return provider.is_own_error(answer)
+    except ShapeError:
+        return False
+
+
+def not_the_providers_answer(provider: Provider, answer: HttpAnswer) -> str:
+    """Why a refusal without the provider's error shape is not taken as its word on the key."""
+    snippet = answer.body[:20].decode("utf-8", "replace").strip().lower()
+    what = "an HTML page" if snippet.startswith("<") else "a body"
+    return (f"HTTP {answer.status} with {what} that is not {provider.name}'s answer: "
+            "check the base URL or the proxy in between")
 
 
 def _safe_message(provider: Provider, answer: HttpAnswer, language: str) -> str | None:
@@ -163,28 +186,31 @@ def expect_success_status(answer: HttpAnswer) -> None:
         raise ShapeError(f"unexpected HTTP {answer.status}")
 
 
-def amount(value: Any, name: str, *, integer: bool = False, negative_one: bool = False) -> Decimal:
+def amount(value: Any, name: str, *, integer: bool = False, negative_one: bool = False,
+           balance: bool = False) -> Decimal:
     """A documented number field as an exact amount, or a ShapeError naming the field.
 
     Rejects booleans, strings, NaN/infinities, non-integers where the document says
-    integer, negatives (bar SmarterBot's -1 when ``negative_one``) and absurd sizes.
+    integer, absurd sizes, and negatives (bar SmarterBot's -1 when ``negative_one``)
+    unless the field is a ``balance``: some providers report an overdrawn account as a
+    negative balance, which is a reading (exhausted), not a broken answer.
     """
     if isinstance(value, bool) or not isinstance(value, Decimal):
         raise ShapeError(f"{name} is not a number")
-    return _checked(value, name, integer=integer, negative_one=negative_one)
+    return _checked(value, name, integer=integer, negative_one=negative_one, negative=balance)
 
 
-_DECIMAL_TEXT = re.compile(r"[0-9]+(\.[0-9]+)?")
+_DECIMAL_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 
 
 def amount_from_text(value: Any, name: str) -> Decimal:
-    """A balance sent as a string of digits ("1234", "12.5"); a JSON number is also taken."""
+    """A balance sent as a string of digits ("1234", "12.5", "-3" when overdrawn); a JSON number is also taken."""
     if isinstance(value, Decimal):
-        return _checked(value, name, integer=False, negative_one=False)
+        return _checked(value, name, integer=False, negative_one=False, negative=True)
     if not isinstance(value, str) or not _DECIMAL_TEXT.fullmatch(value.strip()):
         raise ShapeError(f"{name} is not a number")
     try:
-        return _checked(Decimal(value.strip()), name, integer=False, negative_one=False)
+        return _checked(Decimal(value.strip()), name, integer=False, negative_one=False, negative=True)
     except InvalidOperation:
         raise ShapeError(f"{name} is not a number") from None
 
@@ -194,7 +220,7 @@ def amount_from_text(value: Any, name: str) -> Decimal:
 _EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN, traps=[InvalidOperation])
 
 
-def _checked(value: Decimal, name: str, *, integer: bool, negative_one: bool) -> Decimal:
+def _checked(value: Decimal, name: str, *, integer: bool, negative_one: bool, negative: bool = False) -> Decimal:
     if not value.is_finite():
         raise ShapeError(f"{name} is not a finite number")
     if value.copy_abs() > MAX_AMOUNT:
@@ -202,7 +228,7 @@ def _checked(value: Decimal, name: str, *, integer: bool, negative_one: bool) ->
     whole = value == value.to_integral_value(context=_EXACT)
     if integer and not whole:
         raise ShapeError(f"{name} is not a whole number")
-    if value < 0 and not (negative_one and value == -1):
+    if value < 0 and not negative and not (negative_one and value == -1):
         raise ShapeError(f"{name} is negative")
     if value == 0:
         return Decimal(0)  # not "-0" or "0E+999"

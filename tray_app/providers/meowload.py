@@ -33,12 +33,18 @@ def parse(answer: HttpAnswer, language: str, now: datetime) -> Outcome:
     data = json_object(answer)
     if "availableCredits" not in data:
         raise ShapeError("availableCredits is missing")
-    return Reading(remaining=amount(data["availableCredits"], "availableCredits"), unit=UNIT, fetched_at=now)
+    return Reading(remaining=amount(data["availableCredits"], "availableCredits", balance=True), unit=UNIT,
+                   fetched_at=now)
 
 
 def error_message(answer: HttpAnswer, language: str) -> str | None:
     message = json_object(answer).get("message")
     return message if isinstance(message, str) else None
+
+
+def is_own_error(answer: HttpAnswer) -> bool:
+    """MeowLoad's errors are ``{"message": "..."}``."""
+    return isinstance(json_object(answer).get("message"), str)
 
 
 PROVIDER = Provider(
@@ -52,4 +58,5 @@ PROVIDER = Provider(
     build_request=build_request,
     parse=parse,
     error_message=error_message,
+    is_own_error=is_own_error,
 )

@@ -3,7 +3,10 @@
 The key goes in the header as is, with no scheme. The documented request carries a
 ``{}`` JSON body even though it is a GET, so we send exactly that. Business errors
 come inside the envelope (``Success``/``Code``/``Message``), often with HTTP 200,
-so the envelope is read before the data. ``-1`` in ``Total``/``Remain`` means no limit.
+so the envelope is read before the data: ``Success: false``, or a ``Code`` other than 200
+even with ``Success: true``, is judged by its ``Code``. ``Remain: -1`` means no limit;
+``Total: -1`` with a real ``Remain`` is a plan without a fixed total, and that balance is
+shown. A ``Remain`` below zero other than -1 is an overdrawn balance.
 
 Default thresholds 1,000 / 200 / 50 / 0 message credits: a chatbot answers one message
 per credit, so 1,000 is a few days of a small bot's traffic, 50 is about an hour's.
@@ -59,7 +62,8 @@ def parse(answer: HttpAnswer, language: str, now: datetime) -> Outcome:
     success = data.get("Success")
     if not isinstance(success, bool):
         raise ShapeError("Success is missing")
-    if not success:
+    code = data.get("Code")
+    if not success or (isinstance(code, Decimal) and code != 200):
         return _envelope_error(data, answer.status, now)
     if not 200 <= answer.status <= 299:
         raise ShapeError(f"unexpected HTTP {answer.status}")
@@ -71,15 +75,21 @@ def parse(answer: HttpAnswer, language: str, now: datetime) -> Outcome:
             raise ShapeError(f"Data.{name} is missing")
     total = amount(usage["Total"], "Data.Total", negative_one=True)
     used = amount(usage["Used"], "Data.Used")
-    remain = amount(usage["Remain"], "Data.Remain", negative_one=True)
-    if UNLIMITED in (total, remain):
+    remain = amount(usage["Remain"], "Data.Remain", balance=True)
+    if remain == UNLIMITED:
         return Reading(remaining=None, unit=UNIT, fetched_at=now, used=used, total=None, unlimited=True)
-    return Reading(remaining=remain, unit=UNIT, fetched_at=now, used=used, total=total)
+    return Reading(remaining=remain, unit=UNIT, fetched_at=now, used=used,
+                   total=None if total == UNLIMITED else total)
 
 
 def error_message(answer: HttpAnswer, language: str) -> str | None:
     message = json_object(answer).get("Message")
     return message if isinstance(message, str) and message.strip() else None
+
+
+def is_own_error(answer: HttpAnswer) -> bool:
+    """SmarterBot answers in its envelope, errors included: a boolean ``Success``."""
+    return isinstance(json_object(answer).get("Success"), bool)
 
 
 PROVIDER = Provider(
@@ -93,4 +103,5 @@ PROVIDER = Provider(
     build_request=build_request,
     parse=parse,
     error_message=error_message,
+    is_own_error=is_own_error,
 )

@@ -2,7 +2,8 @@
 
 401 is a bad key and 404 "user not found" means the same to the user (the key names
 nobody), so both are ``auth``. ``credits`` is documented as an integer and
-``subscriptionStatus`` (active, inactive, cancelled, past_due) as required.
+``subscriptionStatus`` (active, inactive, cancelled, past_due) as required; an answer
+without it (or with null) still gives the credits, with the status unknown.
 
 Default thresholds 1,000 / 100 / 10 / 0: the document's own examples warn below 100
 ("Low credits!") and refuse work below 10; 1,000 gives an earlier heads-up.
@@ -37,14 +38,11 @@ def parse(answer: HttpAnswer, language: str, now: datetime) -> Outcome:
     data = json_object(answer)
     if "credits" not in data:
         raise ShapeError("credits is missing")
-    status = optional_text(data.get("subscriptionStatus"), "subscriptionStatus")
-    if status is None:
-        raise ShapeError("subscriptionStatus is missing")
     return Reading(
-        remaining=amount(data["credits"], "credits", integer=True),
+        remaining=amount(data["credits"], "credits", integer=True, balance=True),
         unit=UNIT,
         fetched_at=now,
-        subscription_status=status,
+        subscription_status=optional_text(data.get("subscriptionStatus"), "subscriptionStatus"),
         subscription_id=optional_text(data.get("subscriptionId"), "subscriptionId"),
     )
 
@@ -60,6 +58,12 @@ def error_message(answer: HttpAnswer, language: str) -> str | None:
     return None
 
 
+def is_own_error(answer: HttpAnswer) -> bool:
+    """SociaVault's documented errors carry ``error`` (a string, or an object with a message); a bare
+    ``{"message": ...}`` is what many gateways answer for a path they do not know."""
+    return isinstance(json_object(answer).get("error"), str | dict)
+
+
 PROVIDER = Provider(
     id="sociavault",
     name="SociaVault",
@@ -71,5 +75,6 @@ PROVIDER = Provider(
     build_request=build_request,
     parse=parse,
     error_message=error_message,
+    is_own_error=is_own_error,
     auth_statuses=frozenset({404}),
 )

@@ -36,11 +36,24 @@ def build_request(key: str, language: str) -> ProviderRequest:
 
 
 def _repair_mojibake(text: str) -> str:
-    """Undo UTF-8 text that was decoded as Windows-1252 on the way (seen in the document)."""
+    """Undo UTF-8 text that was decoded as Windows-1252 on the way (seen in the document).
+
+    The five bytes Windows-1252 leaves undefined (0x81, 0x8D, 0x8F, 0x90, 0x9D) come through such
+    a decoder as the control characters of the same number, so they are taken back as those bytes
+    (不 is E4 B8 8D in UTF-8).
+    """
     try:
-        return text.encode("cp1252").decode("utf-8")
+        raw = b"".join(ch.encode("cp1252") if not "\x80" <= ch <= "\x9f" else bytes([ord(ch)]) for ch in text)
+        return raw.decode("utf-8")
     except UnicodeError:
         return text
+
+
+def _garbled_chinese(text: str) -> bool:
+    """Mis-decoded text that repair could not undo: Western accented letters and symbols where
+    Chinese characters should be, and not one Chinese character."""
+    return (any("\u0080" <= ch <= "\u024f" for ch in text)
+            and not any("\u3000" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff" for ch in text))
 
 
 def _localized(message: Any, language: str) -> str | None:
@@ -49,10 +62,13 @@ def _localized(message: Any, language: str) -> str | None:
     if not isinstance(message, dict):
         return None
     preferred = "zh" if language.lower().startswith("zh") else "en"
-    candidates = [message.get(preferred), message.get("en"), *message.values()]
-    for value in candidates:
+    candidates = [(preferred, message.get(preferred)), ("en", message.get("en")), *message.items()]
+    for name, value in candidates:
         if isinstance(value, str) and value.strip():
-            return _repair_mojibake(value)
+            text = _repair_mojibake(value)
+            if name == "zh" and _garbled_chinese(text):
+                continue  # the English one (or another) reads better than mojibake
+            return text
     return None
 
 
@@ -74,6 +90,12 @@ def parse(answer: HttpAnswer, language: str, now: datetime) -> Outcome:
                    fetched_at=now)
 
 
+def is_own_error(answer: HttpAnswer) -> bool:
+    """Unwatermark's answers, errors included, carry a numeric ``code``."""
+    code = json_object(answer).get("code")
+    return isinstance(code, Decimal) and not isinstance(code, bool)
+
+
 def error_message(answer: HttpAnswer, language: str) -> str | None:
     return _localized(json_object(answer).get("message"), language)
 
@@ -89,4 +111,5 @@ PROVIDER = Provider(
     build_request=build_request,
     parse=parse,
     error_message=error_message,
+    is_own_error=is_own_error,
 )

@@ -64,7 +64,7 @@ from tray_app.config import (
 from tray_app.engine import Engine, resolve_language
 from tray_app.fetch import Fetcher
 from tray_app.history import HistoryError
-from tray_app.keys import KeyUnavailable
+from tray_app.keys import KeyUnavailable, key_problem
 from tray_app.model import AccountResult, AccountState, ErrorKind, FetchError, Outcome
 from tray_app.providers import PROVIDERS, get_provider
 from tray_app.safetext import text_problem
@@ -435,6 +435,8 @@ class AccountDialog(QDialog):
                 problems["key"] = "Paste the API key from your provider's dashboard."
             elif any(ch in key for ch in "\r\n\0"):
                 problems["key"] = "The key must be one line."
+            elif problem := key_problem(key):
+                problems["key"] = f"This is not an API key as pasted: {problem}. Copy it again."
         for name, error in self.errors.items():
             error.setText(problems.get(name, ""))
             error.setVisible(name in problems)
@@ -501,6 +503,7 @@ class SettingsWindow(QWidget):
     """Accounts and global settings; every change is written at once and applied by the tray."""
 
     changed = Signal()  # something was written (tests wait on it)
+    historyRequested = Signal(object)  # str | None: the account to show, if one is selected
 
     def __init__(self, engine: Engine, *, autostart: Autostart | None = None) -> None:
         super().__init__()
@@ -548,6 +551,8 @@ class SettingsWindow(QWidget):
         self.remove_button = QPushButton("&Remove…")
         self.up_button = QPushButton("Move &up")
         self.down_button = QPushButton("Move do&wn")
+        self.history_button = QPushButton("&History…")
+        self.history_button.clicked.connect(lambda: self.historyRequested.emit(self.selected_id()))
         actions: list[tuple[QPushButton, Callable[[], None]]] = [
             (self.add_button, self.add_account), (self.edit_button, self.edit_selected),
             (self.remove_button, self.remove_selected), (self.up_button, lambda: self.move_selected(-1)),
@@ -556,6 +561,7 @@ class SettingsWindow(QWidget):
             button.clicked.connect(action)
             buttons.addWidget(button)
         buttons.addStretch(1)
+        buttons.addWidget(self.history_button)
         accounts_layout.addLayout(buttons)
         layout.addWidget(accounts_box, 1)
 

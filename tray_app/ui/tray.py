@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QFileSystemWatcher, QLocale, QObject, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QCursor, QDesktopServices, QGuiApplication, Qt
@@ -29,6 +30,9 @@ from tray_app.ui.scheduler import RefreshScheduler
 from tray_app.ui.settings import SettingsWindow
 from tray_app.ui.window import NO_TRAY_HELP, BalancesWindow
 from tray_app.ui.worker import WorkerThread
+
+if TYPE_CHECKING:
+    from tray_app.ui.history_window import HistoryWindow
 
 log = logging.getLogger(__name__)
 #: The tray shows alerts: its alert memory in the history goes by this name.
@@ -92,6 +96,7 @@ class TrayController(QObject):
         self._row_order: list[tuple[str, str]] = []
         self.window: BalancesWindow | None = None
         self.settings: SettingsWindow | None = None
+        self.history_window: HistoryWindow | None = None
         self._quitting = False
         self._first_config = True
         self._known_ids: set[str] | None = None
@@ -289,6 +294,8 @@ class TrayController(QObject):
         self.resume_action = self.snooze_menu.addAction("Resume notifications")
         self.resume_action.triggered.connect(lambda: self.snooze(None))
         self.resume_action.setEnabled(False)
+        self.history_action = self.menu.addAction("&History…")
+        self.history_action.triggered.connect(lambda: self.open_history())
         self.settings_action = self.menu.addAction("&Settings…")
         self.settings_action.triggered.connect(self.open_settings)
         self.window_action = self.menu.addAction("Show &balances window")
@@ -359,6 +366,8 @@ class TrayController(QObject):
         copy.triggered.connect(lambda: self.copy_balance(account_id))
         again = menu.addAction("&Refresh this account")
         again.triggered.connect(lambda: self.refresh([account_id], manual=True))
+        history = menu.addAction("&History…")
+        history.triggered.connect(lambda: self.open_history(account_id))
         self.menu.insertMenu(self._accounts_end, menu)
         return _Row(menu, status, fetched, pace, detail)
 
@@ -478,6 +487,26 @@ class TrayController(QObject):
         elif reading is not None and reading.unlimited:
             QGuiApplication.clipboard().setText("unlimited")
 
+    def open_history(self, account_id: str | None = None) -> None:
+        """One history window; it reads the history on its own thread and lets go of it when closed."""
+        from tray_app.ui.history_window import HistoryWindow  # only when asked: keeps start-up light
+
+        if self.config is None:
+            return
+        if self.history_window is None:
+            self.history_window = HistoryWindow(self.engine.history, self.config, self.results,
+                                                account_id=account_id)
+            self.history_window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            self.history_window.destroyed.connect(self._history_closed)
+        elif account_id is not None:
+            self.history_window.select(account_id)
+        self.history_window.show()
+        self.history_window.raise_()
+        self.history_window.activateWindow()
+
+    def _history_closed(self) -> None:
+        self.history_window = None
+
     def open_settings(self) -> None:
         """One settings window: shown, raised and focused if it is already open."""
         if self.demo:
@@ -487,6 +516,7 @@ class TrayController(QObject):
         if self.settings is None:
             self.settings = SettingsWindow(self.engine)
             self.settings.changed.connect(self._settings_changed)
+            self.settings.historyRequested.connect(self.open_history)
         self.settings.set_config(self.config, self.config_error)
         self.settings.set_results(self.results)
         self.settings.show()
