@@ -56,7 +56,7 @@ from tray_app.config import Config
 from tray_app.fileio import atomic_write
 from tray_app.history import HistoryError, HistoryStore, Series
 from tray_app.model import AccountResult, AccountState, TopUp, Usage
-from tray_app.usage import WINDOW, analyse, daily_usage, top_ups
+from tray_app.usage import MIN_SPAN, WINDOW, analyse, daily_usage, top_ups
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ class ChartData:
 
 
 def load_chart(store: HistoryStore, account_id: str, span: timedelta | None, thresholds: Sequence[Decimal],
-               unit: str, now: datetime | None = None) -> ChartData:
+               unit: str, now: datetime | None = None, min_span: timedelta = MIN_SPAN) -> ChartData:
     """Read and shape one account's history for the charts (runs on a background thread)."""
     now = now or datetime.now(UTC)
     since = now - span if span is not None else None
@@ -107,7 +107,7 @@ def load_chart(store: HistoryStore, account_id: str, span: timedelta | None, thr
     times, values = thin_out(times, values)
     recent = series if span is not None and span <= WINDOW else _since(series, (now - WINDOW).timestamp())
     remaining = values[-1] if values and not unlimited else None
-    usage = analyse(recent, unlimited=unlimited, remaining=remaining)
+    usage = analyse(recent, unlimited=unlimited, remaining=remaining, min_span=min_span)
     start = since.timestamp() if since is not None else (times[0] if times else now.timestamp() - 86400)
     local = now.astimezone().tzinfo or UTC
     return ChartData(account_id=account_id, unit=unit, thresholds=tuple(float(t) for t in thresholds if t > 0),
@@ -475,9 +475,9 @@ class HistoryWindow(QWidget):
     loaded = Signal()  # the data for the current choice is shown (tests wait on it)
 
     def __init__(self, store: HistoryStore, config: Config, results: dict[str, AccountResult] | None = None,
-                 *, account_id: str | None = None) -> None:
+                 *, account_id: str | None = None, min_span: timedelta = MIN_SPAN) -> None:
         super().__init__()
-        self.store, self.config = store, config
+        self.store, self.config, self.min_span = store, config, min_span
         self.results = results or {}
         self.setWindowTitle(f"History — {APP_NAME}")
         self.resize(760, 560)
@@ -577,7 +577,8 @@ class HistoryWindow(QWidget):
         span = RANGES[self.ranges.checkedId()][1]
         self._wanted = (account_id, self.ranges.checkedId())
         store, thresholds, unit = self.store, account.thresholds, provider.unit if provider else "credits"
-        self._loader.run(lambda: load_chart(store, account_id, span, thresholds, unit))
+        min_span = self.min_span
+        self._loader.run(lambda: load_chart(store, account_id, span, thresholds, unit, min_span=min_span))
 
     def _show(self, data: ChartData | str) -> None:
         if isinstance(data, str):

@@ -495,7 +495,7 @@ class TrayController(QObject):
             return
         if self.history_window is None:
             self.history_window = HistoryWindow(self.engine.history, self.config, self.results,
-                                                account_id=account_id)
+                                                account_id=account_id, min_span=self.engine.usage_min_span)
             self.history_window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
             self.history_window.destroyed.connect(self._history_closed)
         elif account_id is not None:
