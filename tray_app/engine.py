@@ -202,8 +202,12 @@ class Engine:
         provider = account.provider
         if account.problem or provider is None:
             return FetchError(ErrorKind.CONFIG, account.problem or "unknown provider")
+        key: str | None
         try:
-            key = await self._read_key(account.id)
+            if account.key_file:
+                key = await asyncio.to_thread(self.keys.read_file, account.id, Path(account.key_file))
+            else:
+                key = await self._read_key(account.id)
         except KeyUnavailable as exc:
             return FetchError(ErrorKind.NO_KEY, f"key unavailable: {exc}")
         except TimeoutError:
