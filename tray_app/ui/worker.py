@@ -13,8 +13,9 @@ import threading
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from tray_app.config import Account, ConfigFileError
+from tray_app.config import Account, Config, ConfigFileError
 from tray_app.engine import Engine, RefreshReport, failed_result, internal_error
+from tray_app.hooks import HookRunner
 from tray_app.model import AccountResult, utc_now
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,8 @@ class RefreshWorker(QObject):
     lastKnown = Signal(object)  # dict[str, AccountResult]
     resultReady = Signal(object)  # AccountResult
     refreshFinished = Signal(object)  # RefreshReport | None
+    hookFailed = Signal(str)
+    exportFailed = Signal(str)  # "" once the metrics file is written again
 
     def __init__(self, engine: Engine) -> None:
         super().__init__()
@@ -38,6 +41,7 @@ class RefreshWorker(QObject):
         self._latest: dict[str, AccountResult] = {}
         #: Results of the refresh under way.
         self._reported: dict[str, AccountResult] = {}
+        self.hooks = HookRunner(engine.keys.known_keys, source="tray", on_failure=self.hookFailed.emit)
 
     @Slot()
     def load_initial(self) -> None:
@@ -74,6 +78,7 @@ class RefreshWorker(QObject):
             return
         self.configLoaded.emit(config)
         self._reported = {}
+        previous = dict(self._latest)
         accounts: list[Account] = []
         try:
             accounts = self.engine.select(config, account_ids)
@@ -93,7 +98,34 @@ class RefreshWorker(QObject):
         finally:
             with self._task_lock:
                 self._task = None
+        if report is not None:
+            self._after_refresh(config, report, previous)
         self.refreshFinished.emit(report)
+
+    def _after_refresh(self, config: Config, report: RefreshReport, previous: dict[str, AccountResult]) -> None:
+        """The hooks for this refresh's events, and the Prometheus textfile if the config names one."""
+        try:
+            self.hooks.after_refresh(config, report, previous)
+        except Exception as exc:
+            log.error("could not start the hooks (%s)", type(exc).__name__)
+        if config.prometheus_textfile is None:
+            return
+        ids = dict.fromkeys(a.id for a in config.accounts if a.enabled)
+        results = [self._latest[i] for i in ids if i in self._latest]
+        try:
+            from tray_app.metrics import write_textfile
+
+            write_textfile(config.prometheus_textfile, config, results)
+        except OSError as exc:
+            message = f"{config.prometheus_textfile}: {exc.strerror or type(exc).__name__}"
+            log.error("could not write the metrics file %s", message)
+            self.exportFailed.emit(message)
+            return
+        except Exception as exc:
+            log.error("could not write the metrics file (%s)", type(exc).__name__)
+            self.exportFailed.emit(f"{config.prometheus_textfile}: internal error ({type(exc).__name__})")
+            return
+        self.exportFailed.emit("")
 
     def _failed_report(self, accounts: list[Account], exc: Exception) -> RefreshReport:
         """Every account this refresh did not get to shows the failure, with its last known balance."""
