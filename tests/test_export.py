@@ -12,11 +12,14 @@ import json
 import os
 import re
 import shutil
+import socket
 import stat
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -26,6 +29,7 @@ from tests.test_cli import CANARY, SB_UNLIMITED, Cli, account, write_config
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGING = ROOT / "packaging"
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
+NODE_EXPORTER = shutil.which("prometheus-node-exporter") or "/usr/bin/prometheus-node-exporter"
 
 
 @pytest.fixture
@@ -142,6 +146,37 @@ def test_output_file_is_replaced_whole_for_the_textfile_collector(cli: Cli, serv
         assert proc.returncode not in (0, 1, 2, 3), proc.stderr
         assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
         assert target.read_bytes() == before
+
+
+def test_node_exporter_textfile_collector_publishes_the_output_file(cli: Cli, server: FakeServer,
+                                                                   tmp_path: Path) -> None:
+    """Debian's prometheus-node-exporter, only its textfile collector, reading what --output wrote."""
+    config = four_accounts(cli, server, tmp_path)
+    folder = tmp_path / "textfile"
+    assert cli.run("check", "--format", "prometheus", "--output", str(folder / "credit-tray.prom"),
+                   config=config).returncode == 3
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    exporter = subprocess.Popen([NODE_EXPORTER, "--collector.disable-defaults", "--collector.textfile",
+                                 f"--collector.textfile.directory={folder}", f"--web.listen-address=127.0.0.1:{port}"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "node_exporter did not start"
+                time.sleep(0.05)
+    finally:
+        exporter.terminate()
+        exporter.wait(10)
+    got = samples(text)
+    assert got[key("node_textfile_scrape_error")] == 0
+    assert got[key("credittray_balance", account="meow-low", provider="meowload", unit="credits")] == 1500
+    assert got[key("credittray_refresh_success", account="sv-401", provider="sociavault")] == 0
 
 
 def test_output_into_an_unwritable_place_is_one_line_and_no_file(cli: Cli, server: FakeServer,

@@ -242,7 +242,11 @@ def test_key_file_feeds_serve_and_check_and_must_be_private(cli: Cli, server: Fa
                                                  "unit": "credits"}.items()))] == 1500
     assert server.requests_to(MEOW_ROUTE)[0].headers["x-api-key"] == CANARY
 
+    listed = cli.list_json(config=config)
+    assert (listed[0]["has_key"], listed[0]["key_file"]) == (True, str(key_file))
+
     key_file.chmod(0o644)
+    assert cli.list_json(config=config)[0]["has_key"] is False
     sent = len(server.requests)
     proc = cli.run("check", "--json", config=config)
     assert proc.returncode == 3

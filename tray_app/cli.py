@@ -283,9 +283,16 @@ def cmd_check(args: argparse.Namespace, config: Config, engine: Engine) -> int:
     return status
 
 
-def _has_key(keys: KeyStore, account_id: str) -> bool | None:
+def _has_key(keys: KeyStore, account: Account) -> bool | None:
+    """Whether a usable key is stored (None: the keyring cannot tell); a key file must also be private."""
+    if account.key_file:
+        try:
+            keys.read_file(account.id, Path(account.key_file))
+        except KeyUnavailable:
+            return False
+        return True
     try:
-        return keys.get(account_id) is not None
+        return keys.get(account.id) is not None
     except KeyUnavailable:
         return None
 
@@ -321,7 +328,8 @@ def _accounts_list(args: argparse.Namespace, config: Config, engine: Engine) -> 
             "base_url": account.base_url or (default_base_url(provider) if provider else None),
             "thresholds": [number(t) for t in account.thresholds],
             "enabled": account.enabled,
-            "has_key": _has_key(engine.keys, account.id) if account.problem is None else None,
+            "has_key": _has_key(engine.keys, account) if account.problem is None else None,
+            "key_file": account.key_file,
             "problem": account.problem,
         })
     if args.json:
