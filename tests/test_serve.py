@@ -131,6 +131,11 @@ def test_scrapes_are_answered_from_the_last_refresh(cli: Cli, server: FakeServer
 
     assert served.get("/healthz").status_code == 200
     assert served.get("/nowhere").status_code == 404
+    # DNS rebinding: a page whose own name now points at 127.0.0.1 gets nothing.
+    rebound = httpx.get(served.url + "/metrics", headers={"Host": "attacker.example:9731"}, timeout=5)
+    assert rebound.status_code == 403
+    assert "credittray" not in rebound.text
+    assert httpx.get(served.url.replace("127.0.0.1", "localhost") + "/healthz", timeout=5).status_code == 200
     assert httpx.post(served.url + "/metrics", timeout=5).status_code == 405
     assert CANARY not in served.get("/metrics").text
 

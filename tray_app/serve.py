@@ -102,6 +102,7 @@ class Exporter:
         self._started = time.monotonic()
         self._last_cycle: float | None = None
         self.hooks: Callable[[Config, RefreshReport, dict[str, AccountResult]], None] | None = None
+        self.loopback = is_loopback(host)
         self.server = make_server(host, port, self._app, server_class=_server_class(host),
                                   handler_class=_QuietHandler)
         self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.2},
@@ -125,8 +126,20 @@ class Exporter:
             return False, f"no refresh finished for {now - self._last_cycle:.0f} s"
         return True, "ok"
 
+    def _expected_host(self, environ: dict[str, Any]) -> bool:
+        """On loopback, only requests addressed to loopback: a web page that points its own host name at
+        127.0.0.1 (DNS rebinding) must not read the balances through the visitor's browser."""
+        if not self.loopback:
+            return True
+        host = str(environ.get("HTTP_HOST", ""))
+        name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        return is_loopback(name.strip("[]"))
+
     def _app(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
+        if not self._expected_host(environ):
+            start_response("403 Forbidden", [("Content-Type", "text/plain; charset=utf-8")])
+            return [b"this exporter answers requests addressed to loopback only\n"]
         if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
             start_response("405 Method Not Allowed", [("Content-Type", "text/plain"), ("Allow", "GET, HEAD")])
             return [b"GET or HEAD only\n"]
