@@ -101,6 +101,20 @@ def test_prometheus_output_passes_promtool_and_holds_each_account(cli: Cli, serv
     assert CANARY[:12] not in proc.stdout
 
 
+def test_prometheus_client_is_loaded_only_for_the_prometheus_format(cli: Cli, server: FakeServer,
+                                                                    tmp_path: Path) -> None:
+    config = four_accounts(cli, server, tmp_path)
+
+    def imports(*args: str) -> str:
+        proc = cli.run(*args, config=config, extra_env={"PYTHONPROFILEIMPORTTIME": "1"})
+        return proc.stderr
+
+    assert "prometheus_client" in imports("check", "--format", "prometheus")  # the probe sees it when used
+    for args in (["check", "--json"], ["check"], ["check", "--format", "nagios"], ["providers"],
+                 ["accounts", "list"]):
+        assert "prometheus_client" not in imports(*args), args
+
+
 def test_last_success_time_comes_from_the_history_after_a_failure(cli: Cli, server: FakeServer,
                                                                  tmp_path: Path) -> None:
     entries = [account(server, "meow", "meowload", Reply(200, {"availableCredits": 5000}),
