@@ -29,6 +29,7 @@ from tests.test_cli import CANARY, Cli, account, write_config
 
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
 MEOW_ROUTE = "/meow/openapi/available-credits"
+RULES = Path(__file__).resolve().parent.parent / "packaging" / "prometheus" / "credit-tray.rules.yml"
 
 
 @pytest.fixture
@@ -194,7 +195,8 @@ def test_prometheus_scrapes_serve_end_to_end(cli: Cli, server: FakeServer, tmp_p
     target = served.url.removeprefix("http://")
     prom_port = free_port()
     (tmp_path / "prometheus.yml").write_text(json.dumps({
-        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+        "global": {"scrape_interval": "1s", "evaluation_interval": "500ms"},
+        "rule_files": [str(RULES)],
         "scrape_configs": [{"job_name": "credit-tray", "scrape_interval": "500ms", "scrape_timeout": "400ms",
                             "static_configs": [{"targets": [target]}]}],
     }))
@@ -212,6 +214,14 @@ def test_prometheus_scrapes_serve_end_to_end(cli: Cli, server: FakeServer, tmp_p
         assert float(balance[0]["value"][1]) == 1500
         assert float(query(prom, 'credittray_refresh_success{account="meow"}')[0]["value"][1]) == 1
         assert float(query(prom, f'up{{instance="{target}"}}')[0]["value"][1]) == 1
+        # The shipped rules match what serve exports: 1,500 is below MeowLoad's levels, so the low alert
+        # is pending (it waits 5 minutes before firing), valued at the balance.
+        pending = wait_for(lambda: query(prom, 'ALERTS{alertname="CreditTrayBalanceLow"}'), 30, "the low alert")
+        assert pending[0]["metric"]["account"] == "meow"
+        assert pending[0]["metric"]["alertstate"] == "pending"
+        rules = httpx.get(f"{prom}/api/v1/rules", timeout=5).json()["data"]["groups"][0]["rules"]
+        low = next(r for r in rules if r["name"] == "CreditTrayBalanceLow")
+        assert float(low["alerts"][0]["value"]) == 1500
 
         # The provider starts refusing; the next refresh fails; the last balance stays.
         server.route(MEOW_ROUTE, Reply(401, {"message": "Invalid or expired API Key"}))
