@@ -115,18 +115,29 @@ timeout = 1
     failing = json.loads(got[3]["stdin"])
     assert failing["error"]["kind"] == "request"
     assert failing["remaining"] == 1400  # the last good balance
-    for record in got:
-        assert CANARY not in json.dumps(record)
-        assert CANARY[:12] not in json.dumps(record)
 
     # The slow hook ran for topped_up, was killed at its 1 s timeout, and the failure was logged.
     wait_for(lambda: "was killed after its timeout of 1 s" in served.stderr(), 10, "the timeout in the log")
     (pid,) = [int(line) for line in pids.read_text().split()]
     wait_for(lambda: not alive(pid), 5, "the slow hook to be gone")
+
+    # A restart remembers: the history's last balance (3,000) makes a higher first reading a top-up.
+    # Stopping serve while a hook runs ends that hook too.
     served.proc.send_signal(signal.SIGTERM)
     assert served.proc.wait(10) == 0
-    assert CANARY not in served.stderr()
-
+    server.route(MEOW_ROUTE, Reply(200, {"availableCredits": 8000}))
+    served = serve(config)
+    expected.append("topped_up")
+    wait_for(lambda: len(records(out)) >= len(expected), 10, "the top-up after a restart")
+    wait_for(lambda: len(pids.read_text().split()) == 2, 10, "the slow hook's second run")
+    served.proc.send_signal(signal.SIGTERM)
+    assert served.proc.wait(10) == 0
+    second = int(pids.read_text().split()[1])
+    wait_for(lambda: not alive(second), 5, "the slow hook to end with serve")
+    assert [r["env"]["CREDIT_TRAY_EVENT"] for r in records(out)] == expected
+    for record in records(out):
+        assert CANARY not in json.dumps(record)
+        assert CANARY[:12] not in json.dumps(record)
 
 @pytest.mark.parametrize(("hook", "problem"), [
     ('command = "relative/script"', "absolute path"),

@@ -106,6 +106,16 @@ class HookRunner:
         self._on_failure = on_failure
         self._lock = threading.Lock()  # one event after another, in order, even across refreshes
         self.last_failure: str | None = None
+        self._running: subprocess.Popen[bytes] | None = None
+        self._stopped = False
+
+    def stop(self) -> None:
+        """On exit: kill the hook that is running (and its children), and start no more."""
+        self._stopped = True
+        proc = self._running
+        if proc is not None and proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
 
     def after_refresh(self, config: Config, report: RefreshReport, previous: Mapping[str, AccountResult]) -> None:
         """Start the hooks for this refresh's events on a background thread; returns at once."""
@@ -119,6 +129,8 @@ class HookRunner:
     def _run_all(self, jobs: list[tuple[Hook, Event]]) -> None:
         with self._lock:
             for hook, event in jobs:
+                if self._stopped:
+                    return
                 try:
                     self.run(hook, event)
                 except Exception as exc:  # a bug here costs this hook, never the caller
@@ -146,6 +158,10 @@ class HookRunner:
         except OSError as exc:
             self._failed(f"{where} could not start: {exc.strerror or type(exc).__name__}")
             return False
+        self._running = proc
+        if self._stopped:  # stop() came while this one was starting
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
         try:
             output, _ = proc.communicate(stdin, timeout=hook.timeout)
         except subprocess.TimeoutExpired:
@@ -155,6 +171,8 @@ class HookRunner:
                 proc.communicate(timeout=2)
             self._failed(f"{where} was killed after its timeout of {hook.timeout:g} s")
             return False
+        finally:
+            self._running = None
         if proc.returncode != 0:
             excerpt = " ".join(output.decode("utf-8", "replace").split())[:OUTPUT_EXCERPT]
             self._failed(f"{where} failed with exit status {proc.returncode}" + (f": {excerpt}" if excerpt else ""))

@@ -189,12 +189,18 @@ class Exporter:
         """Refresh now and then every interval (or at SIGHUP) until ``stop``."""
         self._thread.start()
         try:
+            # What the history knew before this start, so a top-up while the exporter was down is still one.
+            try:
+                previous = await asyncio.to_thread(self.engine.last_known, self.config)
+            except Exception as exc:
+                log.error("could not read the last balances (%s)", type(exc).__name__)
+                previous = {}
             first = True
             while not self._stopping:
                 if not first:
                     await self._reload()
+                    previous = dict(self._latest)
                 first = False
-                previous = dict(self._latest)
                 accounts = self.engine.select(self.config)
                 self._refresh = asyncio.ensure_future(
                     self.engine.refresh(self.config, accounts, on_result=self._on_result))
@@ -259,5 +265,8 @@ def serve(engine: Engine, config: Config, listen: str | None) -> int:
                  config.refresh_minutes)
         await exporter.run()
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    finally:
+        runner.stop()
     return 0

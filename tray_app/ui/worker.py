@@ -156,7 +156,8 @@ class RefreshWorker(QObject):
                 self._loop.call_soon_threadsafe(task.cancel)
 
     def close(self) -> None:
-        """Release the HTTP client and the loop; call once the thread has stopped."""
+        """Release the HTTP client and the loop, and end a running hook; call once the thread has stopped."""
+        self.hooks.stop()
         if self._loop.is_closed():
             return
         try:
