@@ -151,6 +151,18 @@ def test_scrapes_are_answered_from_the_last_refresh(cli: Cli, server: FakeServer
     assert served.proc.wait(10) == 0
 
 
+def test_a_sighup_during_a_refresh_is_not_lost(cli: Cli, server: FakeServer, tmp_path: Path, serve) -> None:
+    config = one_account(cli, server, tmp_path, Reply(200, {"availableCredits": 1500}))
+    served = serve(config)
+    server.route(MEOW_ROUTE, Reply(200, {"availableCredits": 1400}, delay=1.0), Reply(200, {"availableCredits": 1300}))
+    served.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: len(server.requests_to(MEOW_ROUTE)) == 2, 10, "the slow refresh to start")
+    served.proc.send_signal(signal.SIGHUP)  # while the provider is still answering
+    labels = frozenset({"account": "meow", "provider": "meowload", "unit": "credits"}.items())
+    wait_for(lambda: served.samples()[("credittray_balance", labels)] == 1300, 10, "the refresh asked for meanwhile")
+    assert len(server.requests_to(MEOW_ROUTE)) == 3
+
+
 def test_default_address_is_loopback_only_on_the_documented_port(cli: Cli, server: FakeServer, tmp_path: Path,
                                                                   serve) -> None:
     with socket.socket() as probe:

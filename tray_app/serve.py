@@ -201,6 +201,7 @@ class Exporter:
                     await self._reload()
                     previous = dict(self._latest)
                 first = False
+                self._wake.clear()  # a SIGHUP from now on asks for one more refresh after this one
                 accounts = self.engine.select(self.config)
                 self._refresh = asyncio.ensure_future(
                     self.engine.refresh(self.config, accounts, on_result=self._on_result))
@@ -219,7 +220,6 @@ class Exporter:
                         self.hooks(self.config, report, previous)
                     except Exception as exc:  # a hook bug must not stop the exporter
                         log.error("could not run the hooks (%s)", type(exc).__name__)
-                self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.config.refresh_minutes * 60)
         finally:
