@@ -180,6 +180,23 @@ def test_default_address_is_loopback_only_on_the_documented_port(cli: Cli, serve
         assert not any(line.split()[1].endswith(":2603") for line in six.read_text().splitlines()[1:])
 
 
+def test_listen_on_ipv6_loopback_when_asked(cli: Cli, server: FakeServer, tmp_path: Path) -> None:
+    config = one_account(cli, server, tmp_path, Reply(200, {"availableCredits": 1500}))
+    with socket.socket(socket.AF_INET6) as sock:
+        sock.bind(("::1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "tray_app", "--config", str(config), "serve", "--listen",
+                             f"[::1]:{port}"], env=cli.env, cwd=cli.cwd, stderr=subprocess.PIPE)
+    try:
+        wanted = 'credittray_balance{account="meow",provider="meowload",unit="credits"} 1500.0'
+        wait_for(lambda: wanted in httpx.get(f"http://[::1]:{port}/metrics", timeout=5).text, 20, "serve on [::1]")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0
+    assert f"serving /metrics on http://[::1]:{port}" in err.decode()
+
+
 def test_a_port_in_use_is_one_line(cli: Cli, server: FakeServer, tmp_path: Path) -> None:
     config = one_account(cli, server, tmp_path, Reply(200, {"availableCredits": 1500}))
     with socket.socket() as taken:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import weakref
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
@@ -41,7 +42,15 @@ class RefreshWorker(QObject):
         self._latest: dict[str, AccountResult] = {}
         #: Results of the refresh under way.
         self._reported: dict[str, AccountResult] = {}
-        self.hooks = HookRunner(engine.keys.known_keys, source="tray", on_failure=self.hookFailed.emit)
+        # Through a weak reference: the worker holding a runner that holds the worker would be a cycle
+        # with a QObject in it, collected at some random moment on some random thread.
+        worker = weakref.ref(self)
+
+        def hook_failed(message: str) -> None:
+            if (alive := worker()) is not None:
+                alive.hookFailed.emit(message)
+
+        self.hooks = HookRunner(engine.keys.known_keys, source="tray", on_failure=hook_failed)
 
     @Slot()
     def load_initial(self) -> None:
