@@ -258,6 +258,7 @@ def test_prometheus_scrapes_serve_end_to_end(cli: Cli, server: FakeServer, tmp_p
         wait_for(lambda: float(query(prom, 'credittray_refresh_success{account="meow"}')[0]["value"][1]) == 0, 30,
                  "refresh_success to turn 0 in Prometheus")
         assert float(query(prom, 'credittray_balance{account="meow"}')[0]["value"][1]) == 1500
+        assert "meow: auth: Invalid or expired API Key" in served.stderr()  # the reason, for the journal
         assert float(query(prom, 'credittray_state{account="meow",state="error"}')[0]["value"][1]) == 1
         scrapes = float(query(prom, f'count_over_time(up{{instance="{target}"}}[1m])')[0]["value"][1])
         assert scrapes >= 2

@@ -213,6 +213,9 @@ class Exporter:
                     self._refresh = None
                 self._publish()
                 self._last_cycle = time.monotonic()
+                for result in report.results:  # the reason behind refresh_success 0, for the journal
+                    if result.error is not None:
+                        log.warning("%s: %s", result.account_id, result.error)
                 if report.save_error:
                     log.warning("%s", report.save_error)
                 if self.hooks is not None:
