@@ -233,8 +233,12 @@ class Engine:
         held = self._honour_retry_after(account, None)
         if held is not None:
             return held
+        key: str | None
         try:
-            key = await self._read_key(account.id)
+            if account.key_file:
+                key = await asyncio.to_thread(self.keys.read_file, account.id, Path(account.key_file))
+            else:
+                key = await self._read_key(account.id)
         except KeyUnavailable as exc:
             return FetchError(ErrorKind.NO_KEY, f"key unavailable: {exc}")
         except TimeoutError:

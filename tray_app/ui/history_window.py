@@ -16,7 +16,7 @@ import io
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -83,6 +83,8 @@ class ChartData:
     unlimited: bool = False
     #: Every recorded balance (first seen, last seen, amount) for the table, newest last.
     rows: tuple[tuple[float, float, float], ...] = ()
+    #: Which request this answers: only the latest choice of account and range is shown.
+    request: int = 0
 
 
 def load_chart(store: HistoryStore, account_id: str, span: timedelta | None, thresholds: Sequence[Decimal],
@@ -531,7 +533,7 @@ class HistoryWindow(QWidget):
         layout.addWidget(self.tabs, 1)
         self._loader = _Loader()
         self._loader.loaded.connect(self._show)
-        self._wanted: tuple[str, int] | None = None
+        self._request = 0
         self.picker.currentIndexChanged.connect(lambda _: self.reload())
         self.ranges.idClicked.connect(lambda _: self.reload())
         self.export_button.clicked.connect(self.export_csv)
@@ -575,18 +577,20 @@ class HistoryWindow(QWidget):
         assert account is not None
         provider = account.provider
         span = RANGES[self.ranges.checkedId()][1]
-        self._wanted = (account_id, self.ranges.checkedId())
+        self._request += 1
+        request = self._request
         store, thresholds, unit = self.store, account.thresholds, provider.unit if provider else "credits"
         min_span = self.min_span
-        self._loader.run(lambda: load_chart(store, account_id, span, thresholds, unit, min_span=min_span))
+        self._loader.run(lambda: replace(load_chart(store, account_id, span, thresholds, unit, min_span=min_span),
+                                          request=request))
 
     def _show(self, data: ChartData | str) -> None:
         if isinstance(data, str):
             self.summary.setText(data)
             self.loaded.emit()
             return
-        if self._wanted is None or data.account_id != self._wanted[0]:
-            return  # an answer for an earlier choice
+        if data.request != self._request:
+            return  # an answer for an earlier choice of account or range
         self.balance_chart.set_data(data)
         self.usage_bars.set_data(data)
         self.export_button.setEnabled(bool(data.times))
