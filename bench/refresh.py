@@ -2,7 +2,7 @@
 
 Baseline in the same run: the sum of the accounts' delays, what a one-at-a-time
 fetcher would take. Concurrency means N accounts cost about one DELAY, up to the
-fetcher's limit of 8 at once.
+fetcher's limit per host (8 at once to one origin).
 
     python bench/refresh.py [DELAY]
 """

@@ -26,6 +26,7 @@ class Reply:
     drip: float | None = None  # seconds between single bytes of the body
     close_after: int | None = None  # send this many body bytes, then close (promising more)
     reset: bool = False  # abort the connection (RST) without answering
+    gate: threading.Event | None = None  # hold the answer until the test opens the gate (at most 30 s)
 
     def payload(self) -> bytes:
         if isinstance(self.body, bytes):
@@ -90,6 +91,8 @@ class FakeServer:
             def _send(self, reply: Reply) -> None:
                 if reply.delay and server._stopping.wait(reply.delay):
                     return
+                if reply.gate is not None:
+                    reply.gate.wait(30)
                 if reply.reset:
                     self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                     self.close_connection = True

@@ -16,6 +16,8 @@ import json
 import re
 import subprocess
 import sys
+import threading
+import time
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -938,3 +940,45 @@ def _leak_session(cli: Cli, server: FakeServer, other: FakeServer, tmp_path: Pat
         assert b"7f3a9c" not in data, f"part of the key is in {path}"
     assert config in searched
     assert set(state_files) <= set(searched)
+
+
+def test_check_has_twenty_accounts_in_flight_at_once_and_at_most_eight_per_host(cli: Cli, tmp_path: Path) -> None:
+    """20 accounts spread over 4 hosts are all asked in one round; one host never gets more than 8 at once.
+
+    Every answer is held until the test has seen the requests it expects, so a fetcher that
+    waits for one answer before sending the next request would never get there.
+    """
+    gate = threading.Event()
+    hosts = [FakeServer().start() for _ in range(5)]
+    try:
+        accounts = []
+        for n in range(20):  # 5 per host on the first four
+            accounts.append(account(hosts[n % 4], f"spread-{n}", "meowload",
+                                    Reply(200, {"availableCredits": 5000 + n}, gate=gate)))
+        for n in range(12):  # and a crowd on the fifth
+            accounts.append(account(hosts[4], f"crowd-{n}", "meowload",
+                                    Reply(200, {"availableCredits": 7000 + n}, gate=gate)))
+        config = write_config(tmp_path / "config.toml", accounts)
+        cli.seed_keys({a["id"]: f"sk-many-{a['id']}" for a in accounts})
+        proc = subprocess.Popen([sys.executable, "-m", "tray_app", "--config", str(config), "check", "--json"],
+                                env=cli.env, cwd=cli.cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 30
+            while sum(len(h.requests) for h in hosts) < 28 and time.monotonic() < deadline and proc.poll() is None:
+                time.sleep(0.02)
+            waiting = [len(h.requests) for h in hosts]
+            time.sleep(0.3)  # room for a 9th request to the crowded host, if anything would send it
+            crowd_waiting = len(hosts[4].requests)
+        finally:
+            gate.set()
+            out, err = proc.communicate(timeout=60)
+        assert waiting == [5, 5, 5, 5, 8], waiting
+        assert crowd_waiting == 8
+        assert hosts[4].max_in_flight == 8
+        assert "Traceback" not in err
+        payload = json.loads(out)
+        assert [a["id"] for a in payload["accounts"]] == [a["id"] for a in accounts]
+        assert all(a["error"] is None for a in payload["accounts"]), payload
+    finally:
+        for host in hosts:
+            host.stop()

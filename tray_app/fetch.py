@@ -1,8 +1,9 @@
 """Fetching balances over HTTP: bounded in time and size, retried with care, key-safe.
 
 One ``httpx.AsyncClient`` serves every account (connection reuse); accounts run
-concurrently under a semaphore. Each attempt is bounded as a whole (a server that
-drips a byte a second cannot hold us past it), each account by a total budget.
+concurrently, up to ``max_in_flight`` at once and ``per_host`` at once to any one origin.
+Each attempt is bounded as a whole (a server that drips a byte a second cannot hold us
+past it), each account by a total budget.
 Redirects are followed only within the same origin: an API key never travels to a
 host the user did not configure.
 """
@@ -46,7 +47,10 @@ class FetchPolicy:
     #: said "too many", so two more requests within a second would be more of the same.
     rate_limit_wait: float = 1.0
     max_body: int = MAX_BODY
-    concurrency: int = 8
+    #: Requests in flight at once, all hosts together: 20 accounts fit in one round.
+    max_in_flight: int = 32
+    #: Requests in flight at once to one origin (scheme, host, port): polite to each provider's server.
+    per_host: int = 8
 
 
 INVALID_REDIRECT = "redirected to an invalid address; not followed, the key was not sent"
@@ -117,14 +121,15 @@ class Fetcher:
         self._client = httpx.AsyncClient(
             follow_redirects=False,
             timeout=httpx.Timeout(self.policy.attempt_timeout),
-            limits=httpx.Limits(max_connections=max(16, self.policy.concurrency * 2), max_keepalive_connections=8),
+            limits=httpx.Limits(max_connections=self.policy.max_in_flight, max_keepalive_connections=8),
             verify=verify,
             headers={"User-Agent": "credit-tray", "Accept-Encoding": ACCEPT_ENCODING},
             # No cookies: one client serves every account, and a cookie set for one account's
             # request (a session, or a key echoed back) must not ride along with another's.
             cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
         )
-        self._slots = asyncio.Semaphore(self.policy.concurrency)
+        self._slots = asyncio.Semaphore(self.policy.max_in_flight)
+        self._host_slots: dict[tuple[str, str, int | None], asyncio.Semaphore] = {}
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -143,7 +148,9 @@ class Fetcher:
         if key and (problem := key_problem(key)):  # stored before keys were checked where they are entered
             return FetchError(ErrorKind.NO_KEY, f"{KEY_UNUSABLE}: {problem}; store it again with "
                                                 "'credit-tray key set ID' or in Settings")
-        async with self._slots:
+        origin = _origin(url)  # redirects are followed within the same origin only
+        host_slots = self._host_slots.setdefault(origin, asyncio.Semaphore(self.policy.per_host))
+        async with host_slots, self._slots:
             outcome = await self._with_retries(provider, url, key, language)
         return _scrubbed(outcome, key)
 
