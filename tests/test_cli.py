@@ -982,3 +982,18 @@ def test_check_has_twenty_accounts_in_flight_at_once_and_at_most_eight_per_host(
     finally:
         for host in hosts:
             host.stop()
+
+
+def test_commands_that_fetch_nothing_import_neither_httpx_nor_keyring(cli: Cli) -> None:
+    """Each command imports what it uses: listing providers needs no HTTP client, keyring or package metadata."""
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "tray_app", "providers"], env=cli.env,
+                          cwd=cli.cwd, capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "meowload" in proc.stdout.lower()
+    imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines()
+                if line.startswith("import time:")}
+    assert "tray_app.cli" in imported
+    assert not {m for m in imported if m.split(".")[0] in ("httpx", "httpcore", "keyring", "PySide6")}
+    assert "importlib.metadata" not in imported
+    version_run = cli.run("--version")
+    assert version_run.stdout.strip() == f"credit-tray {version('credit-tray')}"

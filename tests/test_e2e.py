@@ -9,6 +9,7 @@ its menu, the notification on the bus, the screen.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -292,3 +293,39 @@ def test_history_window_on_screen(desktop: DesktopSession, server: FakeServer) -
         shot = ARTIFACTS / "e2e-history.png"
         wait_for(lambda: desktop.screenshot(shot) and drawn_pixels(shot) > 150_000, 10, "the window drawn")
         assert run.proc.poll() is None
+
+
+def imported_modules(stderr: str) -> set[str]:
+    """The modules a ``python -X importtime`` run imported, from its report on stderr."""
+    return {line.rsplit("|", 1)[-1].strip() for line in stderr.splitlines() if line.startswith("import time:")}
+
+
+def test_check_reads_keys_from_the_secret_service_without_keyrings_discovery(tmp_path: Path,
+                                                                             server: FakeServer) -> None:
+    """keyring's discovery imports every backend it knows (the macOS one too, which runs find_library):
+    with a Secret Service on the bus, the key is read from it directly."""
+    session = DesktopSession(tmp_path / "desktop", tray=False, notifications=False)
+    session.root.mkdir()
+    session.start()
+    try:
+        server.route(PATHS["meowload"], Reply(200, {"availableCredits": 1500}))
+        write_config(session, server)
+        store_key(session, "meow-main", CANARY)
+        looked_up = subprocess.run(["secret-tool", "lookup", "service", "credit-tray", "username", "meow-main"],
+                                   env=session.env, capture_output=True, text=True, timeout=30, check=False)
+        if shutil.which("secret-tool"):  # stored in the Secret Service, where check reads it
+            assert looked_up.stdout.strip() == CANARY
+        done = subprocess.run([sys.executable, "-X", "importtime", "-m", "tray_app", "check", "--json",
+                               "--account", "meow-main"], env=session.env, cwd=ROOT, capture_output=True,
+                              text=True, timeout=60, check=False)
+    finally:
+        session.stop()
+    assert "Traceback" not in done.stderr
+    (account,) = json.loads(done.stdout)["accounts"]
+    assert account["error"] is None
+    assert account["remaining"] == 1500
+    assert server.requests_to(PATHS["meowload"])[0].headers["x-api-key"] == CANARY
+    imported = imported_modules(done.stderr)
+    assert "keyring.backends.SecretService" in imported
+    assert not {m for m in imported if m.startswith(("keyring.backends.macOS", "keyring.backends.Windows",
+                                                     "keyring.backends.kwallet", "keyrings.alt"))}

@@ -10,7 +10,6 @@ stderr, never a traceback, never a key.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import getpass
 import json
@@ -23,7 +22,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, NoReturn
 
-from tray_app import APP_ID, __version__, cli_history, paths, texts
+from tray_app import APP_ID, cli_history, paths, texts
 from tray_app.config import (
     ID_PATTERN,
     Account,
@@ -66,11 +65,26 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EX_USAGE)
 
 
+class _VersionAction(argparse.Action):
+    """``--version``, with the version looked up only when asked for (see ``tray_app.__getattr__``)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS,
+                         help="show program's version number and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        from tray_app import __version__
+
+        sys.stdout.write(f"{APP_ID} {__version__}\n")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=APP_ID, description="Prepaid API credit balances in your system tray.")
     parser.add_argument("--config", type=Path, metavar="PATH", help="config file (default: %(default)s)",
                         default=None)
-    parser.add_argument("--version", action="version", version=f"{APP_ID} {__version__}")
+    parser.add_argument("--version", action=_VersionAction)
     parser.add_argument("--demo", action="store_true", help="run the tray with demo accounts (no keys, no network)")
     commands = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
 
@@ -287,6 +301,8 @@ def cmd_check(args: argparse.Namespace, config: Config, engine: Engine) -> int:
             return await engine.refresh(config, accounts)
         finally:
             await engine.aclose()
+
+    import asyncio  # here: no other command needs it
 
     report = asyncio.run(run())
     if report.save_error:

@@ -15,13 +15,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from tray_app import alerts, paths
 from tray_app import usage as usage_module
 from tray_app.alerts import AlertMemory
 from tray_app.config import Account, Config, load
-from tray_app.fetch import Fetcher, FetchPolicy
 from tray_app.history import Entry, HistoryError, HistoryStore, Series
 from tray_app.keys import KeyStore, KeyUnavailable
 from tray_app.language import resolve_language as resolve_language  # re-exported: the UI imports it from here
@@ -36,6 +35,9 @@ from tray_app.model import (
     Usage,
     utc_now,
 )
+
+if TYPE_CHECKING:  # imported when first used: httpx costs every command that fetches nothing
+    from tray_app.fetch import Fetcher, FetchPolicy
 
 _T = TypeVar("_T")
 log = logging.getLogger(__name__)
@@ -114,7 +116,7 @@ class Engine:
         self.config_path = config_path or paths.config_file()
         self.keys = keys or KeyStore()
         self.history = history or HistoryStore(paths.history_file(), legacy_state=paths.state_file())
-        self.policy = policy or FetchPolicy()
+        self._policy = policy
         self.key_timeout = key_timeout
         self.notifier = notifier
         #: The notifier's alert memory, read from the history once and kept here: a save that
@@ -134,9 +136,19 @@ class Engine:
     def load_config(self) -> Config:
         return load(self.config_path)
 
+    @property
+    def policy(self) -> FetchPolicy:
+        if self._policy is None:
+            from tray_app.fetch import FetchPolicy
+
+            self._policy = FetchPolicy()
+        return self._policy
+
     def _fetcher_for_loop(self) -> Fetcher:
         loop = asyncio.get_running_loop()
         if self._fetcher is None or self._fetcher_loop is not loop:
+            from tray_app.fetch import Fetcher
+
             self._fetcher = Fetcher(self.policy)
             self._fetcher_loop = loop
         return self._fetcher

@@ -11,17 +11,15 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 import threading
 from pathlib import Path
 from typing import Any
 
-import keyring
-import keyring.backend
-import keyring.backends.chainer
-import keyring.core
-import keyring.errors
-
 from tray_app import APP_ID
+
+# ``keyring`` is imported where a key is first read or written, not here: importing it costs
+# tens of milliseconds, and neither the tray's icon nor commands that read no key should wait.
 
 SERVICE = APP_ID
 
@@ -41,6 +39,8 @@ def _acceptable(backend: Any) -> bool:
 
 
 def _empty_chain(backend: Any) -> bool:
+    import keyring.backends.chainer
+
     if not isinstance(backend, keyring.backends.chainer.ChainerBackend):
         return False
     try:
@@ -50,6 +50,8 @@ def _empty_chain(backend: Any) -> bool:
 
 
 def _explain(exc: BaseException) -> KeyUnavailable:
+    import keyring.errors
+
     if isinstance(exc, keyring.errors.NoKeyringError):
         return KeyUnavailable(NO_BACKEND)
     if isinstance(exc, keyring.errors.KeyringLocked):
@@ -58,6 +60,32 @@ def _explain(exc: BaseException) -> KeyUnavailable:
     if "Dismissed" in name or "Prompt" in name:
         return KeyUnavailable("unlocking the keyring was cancelled: refresh to be asked again")
     return KeyUnavailable(f"the keyring failed ({name}): check that your keyring service is running")
+
+
+def _native_backend() -> Any | None:
+    """The desktop's own secret store, found without keyring's discovery; None to let keyring discover.
+
+    keyring's discovery imports every backend it knows through entry points (on Linux the
+    macOS one too, whose import looks for the Security framework with ``find_library``):
+    about 0.1 s at every start. A backend named by ``PYTHON_KEYRING_BACKEND`` or keyringrc,
+    KWallet (which outranks the Secret Service on KDE) and any platform but Linux/BSD still
+    go through keyring's own choice.
+    """
+    import keyring.core
+
+    if os.environ.get("PYTHON_KEYRING_BACKEND") or keyring.core.load_config() is not None:
+        return None
+    if not (sys.platform.startswith("linux") or "bsd" in sys.platform):
+        return None
+    if "KDE" in os.environ.get("XDG_CURRENT_DESKTOP", "").upper():
+        return None
+    from keyring.backends import SecretService
+
+    try:
+        SecretService.Keyring.priority  # noqa: B018 - raises when no Secret Service answers on the bus
+    except Exception:
+        return None
+    return SecretService.Keyring()  # type: ignore[no-untyped-call]
 
 
 class KeyStore:
@@ -94,8 +122,12 @@ class KeyStore:
     def _keyring(self) -> Any:
         if self._backend is None:
             try:
-                keyring.core.init_backend(limit=_acceptable)
-                backend = keyring.get_keyring()
+                backend = _native_backend()
+                if backend is None:
+                    import keyring.core
+
+                    keyring.core.init_backend(limit=_acceptable)
+                    backend = keyring.core.get_keyring()
             except Exception as exc:
                 raise _explain(exc) from None
             if not _acceptable(backend) and type(backend).__module__.startswith("keyring.backends.fail"):
@@ -147,6 +179,8 @@ class KeyStore:
         with self._io_lock:
             with self._cache_lock:
                 self._cache.pop(account_id, None)
+            import keyring.errors
+
             try:
                 self._keyring().delete_password(self._service, account_id)
             except keyring.errors.PasswordDeleteError:
