@@ -5,7 +5,7 @@ No arguments start the tray; ``check``, ``accounts``, ``key``, ... work as docum
 
 import sys
 
-from tray_app.cli import main
+from tray_app.launch import main
 
 if __name__ == "__main__":
     sys.exit(main())

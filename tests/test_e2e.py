@@ -329,3 +329,26 @@ def test_check_reads_keys_from_the_secret_service_without_keyrings_discovery(tmp
     assert "keyring.backends.SecretService" in imported
     assert not {m for m in imported if m.startswith(("keyring.backends.macOS", "keyring.backends.Windows",
                                                      "keyring.backends.kwallet", "keyrings.alt"))}
+
+
+def test_tray_starts_without_loading_the_command_line(tmp_path: Path, server: FakeServer) -> None:
+    """The tray starts at every login: its start goes past the scripting commands' modules (the parser of
+    every command, the CLI's renderers and their imports), and its icon and balances still arrive."""
+    session = DesktopSession(tmp_path / "desktop", notifications=False)
+    session.root.mkdir()
+    session.start()
+    try:
+        server.route(PATHS["meowload"], Reply(200, {"availableCredits": 1500}))
+        server.route(PATHS["sociavault"], Reply(200, {"credits": 5000}))
+        write_config(session, server)
+        store_key(session, "meow-main", CANARY)
+        store_key(session, "socia", CANARY + "-2")
+        with running(session, [sys.executable, "-X", "importtime", "-m", "tray_app"]) as run:
+            (item,) = wait_for(lambda: services.tray_items(run.bus), 20, "the tray icon to register with the host")
+            wait_for(lambda: "1,500" in str(services.item_properties(run.bus, item).get("ToolTip")), 20,
+                     "the balances in the tooltip")
+    finally:
+        session.stop()
+    imported = imported_modules(run.output)
+    assert "tray_app.ui.tray" in imported
+    assert not {m for m in imported if m in ("tray_app.cli", "tray_app.cli_history")}

@@ -1,5 +1,5 @@
 import sys
 
-from tray_app.cli import main
+from tray_app.launch import main
 
 sys.exit(main())
