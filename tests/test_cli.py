@@ -589,9 +589,9 @@ def test_invalid_accounts_are_config_errors_and_the_rest_still_work(cli: Cli, se
 
 def test_missing_config_means_no_accounts_and_add_creates_it(cli: Cli) -> None:
     status, payload, _, _ = cli.check_json()
-    assert (status, payload["accounts"]) == (0, [])
+    assert (status, payload["accounts"]) == (3, [])  # nothing checked: UNKNOWN, not OK
     proc = cli.run("check")
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 3, proc.stderr
     assert cli.list_json() == []
 
     proc = cli.run("accounts", "add", "meowload", "--id", "meow-main")

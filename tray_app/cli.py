@@ -1,8 +1,9 @@
 """The ``credit-tray`` command: the tray app with no arguments, scripting commands otherwise.
 
 Exit codes follow sysexits and, for ``check``, the monitoring-plugin convention:
-0 ok, 1 low, 2 exhausted, 3 could not check; 64 usage, 65 bad data, 69 keyring
-unavailable, 70 internal error, 78 unreadable config. Errors are one line on
+0 ok, 1 low, 2 exhausted, 3 could not check (or nothing to check); 1 also for a
+cancelled key prompt; 64 usage, 65 bad data, 66 config file named with --config not
+found, 69 keyring unavailable, 70 internal error, 78 unreadable config. Errors are one line on
 stderr, never a traceback, never a key.
 """
 
@@ -40,11 +41,27 @@ from tray_app.model import AccountResult, AccountState
 from tray_app.providers import PROVIDERS, get_provider
 
 EX_OK, EX_LOW, EX_EXHAUSTED, EX_UNKNOWN = 0, 1, 2, 3
-EX_USAGE, EX_DATAERR, EX_UNAVAILABLE, EX_SOFTWARE, EX_CONFIG = 64, 65, 69, 70, 78
+EX_CANCELLED = 1
+EX_USAGE, EX_DATAERR, EX_NOINPUT, EX_UNAVAILABLE, EX_SOFTWARE, EX_CONFIG = 64, 65, 66, 69, 70, 78
 
 
 class UsageError(Exception):
     pass
+
+
+class KeyEntryCancelled(Exception):
+    """Ctrl-D (or Ctrl-C) at the hidden key prompt."""
+
+
+def _seconds(text: str) -> float:
+    """An argparse type: a positive number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value < 86400:
+        raise argparse.ArgumentTypeError(f"{text!r} must be more than 0 and less than a day")
+    return value
 
 
 class _Parser(argparse.ArgumentParser):
@@ -67,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="check balances once and print them")
     check.add_argument("--json", action="store_true", help="print one JSON object")
     check.add_argument("--account", action="append", metavar="ID", help="only this account (repeatable)")
+    check.add_argument("--timeout", type=_seconds, metavar="SECONDS",
+                       help="the whole run's time limit; accounts that have not answered by then are reported "
+                            "as 'timeout' (default: up to 30 s per account)")
 
     accounts = commands.add_parser("accounts", help="list, add or remove accounts")
     accounts_sub = accounts.add_subparsers(dest="action", parser_class=_Parser, metavar="ACTION", required=True)
@@ -193,6 +213,7 @@ def cmd_check(args: argparse.Namespace, config: Config, engine: Engine) -> int:
     accounts = engine.select(config, args.account)
 
     async def run() -> RefreshReport:
+        engine.set_budget(args.timeout)
         try:
             return await engine.refresh(config, accounts)
         finally:
@@ -204,13 +225,26 @@ def cmd_check(args: argparse.Namespace, config: Config, engine: Engine) -> int:
     if args.json:
         payload = {"checked_at": iso(report.checked_at), "accounts": [result_json(r) for r in report.results]}
         print(json.dumps(payload, ensure_ascii=False, indent=2))
-    elif not report.results:
-        print(f"No accounts to check. Add one with: {APP_ID} accounts add PROVIDER --id ID")
-    else:
+    if not report.results:
+        why = _nothing_to_check(config)
+        if args.json:
+            sys.stderr.write(f"{APP_ID}: {why}\n")
+        else:
+            print(f"{why[0].upper()}{why[1:]}")
+        return EX_UNKNOWN
+    if not args.json:
         rows = [[r.label, PROVIDERS[r.provider_id].name if r.provider_id in PROVIDERS else r.provider_id or "?",
                  str(r.state), texts.balance(r, grouped), detail_text(r)] for r in report.results]
         print(table(["ACCOUNT", "PROVIDER", "STATE", "BALANCE", "DETAIL"], rows, right=(3,)))
     return exit_status(report)
+
+
+def _nothing_to_check(config: Config) -> str:
+    """Why a check checked nothing: monitoring must see UNKNOWN, not OK, and a person must see why."""
+    if config.accounts:
+        return (f"nothing to check: all {len(config.accounts)} accounts in {config.path} are disabled "
+                f"(name one with --account ID, or enable it)")
+    return f"nothing to check: no accounts in {config.path}; add one with: {APP_ID} accounts add PROVIDER"
 
 
 def _has_key(keys: KeyStore, account_id: str) -> bool | None:
@@ -294,7 +328,10 @@ def _read_key() -> str:
     if sys.stdin is None:
         return ""
     if sys.stdin.isatty():
-        return getpass.getpass("API key (not shown): ")
+        try:
+            return getpass.getpass("API key (not shown): ")
+        except EOFError:  # Ctrl-D at the prompt: the user changed their mind
+            raise KeyEntryCancelled from None
     return sys.stdin.read()
 
 
@@ -355,16 +392,26 @@ def start_tray(args: argparse.Namespace) -> int:
     return run(config_path=args.config, demo=args.demo)
 
 
+def _creates_config(args: argparse.Namespace) -> bool:
+    """``accounts add`` is how a new config file at a chosen path comes to be."""
+    return bool(args.command == "accounts" and args.action == "add")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     with contextlib.suppress(locale.Error):
         locale.setlocale(locale.LC_ALL, "")
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if args.config is not None and not args.demo and not _creates_config(args) and not args.config.exists():
+            sys.stderr.write(f"{APP_ID}: config file not found: {args.config}\n")
+            return EX_NOINPUT
         if args.command is None:
             return start_tray(args)
         config_path = args.config or paths.config_file()
         config = load(config_path)
+        for warning in config.warnings:
+            sys.stderr.write(f"{APP_ID}: warning: {warning}\n")
         if args.command == "providers":
             return cmd_providers(args)
         if args.command == "autostart":
@@ -375,6 +422,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         sys.stderr.write(f"{APP_ID}: error: {exc}\n")
         return EX_USAGE
+    except KeyEntryCancelled:
+        sys.stderr.write(f"\n{APP_ID}: no key entered; nothing stored\n")
+        return EX_CANCELLED
     except ConfigFileError as exc:
         sys.stderr.write(f"{APP_ID}: config error: {exc}\n")
         return EX_CONFIG

@@ -8,9 +8,11 @@ stops, the file is left alone); one bad account only marks that account.
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import re
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -70,6 +72,8 @@ class Config:
     #: Show the lowest balance as a compact number (9.8K) on the tray icon.
     icon_number: bool = False
     accounts: tuple[Account, ...] = field(default_factory=tuple)
+    #: Keys the file sets that mean nothing here (a typo, most likely): "file:line: ..." each; the rest still works.
+    warnings: tuple[str, ...] = ()
 
     def account(self, account_id: str) -> Account | None:
         return next((a for a in self.accounts if a.id == account_id), None)
@@ -122,6 +126,49 @@ def endpoint_url(documented: str, base_url: str | None) -> str:
 def _line_of(text: str, key: str) -> int | None:
     match = re.search(rf"^[ \t]*{re.escape(key)}[ \t]*=", text, re.MULTILINE)
     return text.count("\n", 0, match.start()) + 1 if match else None
+
+
+GLOBAL_KEYS = ("refresh_minutes", "notifications", "language", "icon_number", "accounts")
+ACCOUNT_KEYS = ("id", "provider", "label", "base_url", "thresholds", "enabled")
+_TABLE_HEADER = re.compile(r"^[ \t]*\[", re.MULTILINE)
+_ACCOUNTS_HEADER = re.compile(r"^[ \t]*\[\[[ \t]*accounts[ \t]*\]\]", re.MULTILINE)
+
+
+def _key_line(text: str, key: str, start: int, end: int) -> int | None:
+    """The line of ``key = …`` between two offsets (bare or quoted key)."""
+    pattern = re.compile(rf"^[ \t]*(?:{re.escape(key)}|\"{re.escape(key)}\"|'{re.escape(key)}')[ \t]*[=.]",
+                         re.MULTILINE)
+    match = pattern.search(text, start, end)
+    return text.count("\n", 0, match.start()) + 1 if match else None
+
+
+def _unknown_key_warning(path: Path, text: str, key: str, known: Sequence[str], start: int, end: int) -> str:
+    line = _key_line(text, key, start, end)
+    if line is None:  # a misspelt table, such as [[acounts]]
+        header = re.search(rf"^[ \t]*\[+[ \t]*{re.escape(key)}[ \t]*\]", text, re.MULTILINE)
+        line = text.count("\n", 0, header.start()) + 1 if header else None
+    where = f"{path}:{line}" if line else str(path)
+    nearest = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    hint = f"did you mean {nearest[0]!r}?" if nearest else f"known: {', '.join(known)}"
+    return f"{where}: unknown setting {key!r} ignored ({hint})"
+
+
+def unknown_keys(path: Path, text: str, data: dict[str, Any]) -> tuple[str, ...]:
+    """A warning per key that is not a setting: a misspelt key would otherwise be silently ignored."""
+    first_table = _TABLE_HEADER.search(text)
+    top_end = first_table.start() if first_table else len(text)
+    out = [_unknown_key_warning(path, text, key, GLOBAL_KEYS, 0, top_end) for key in data if key not in GLOBAL_KEYS]
+    entries = data.get("accounts")
+    if isinstance(entries, list):
+        headers = [m.start() for m in _ACCOUNTS_HEADER.finditer(text)]
+        for index, entry in enumerate(entries):
+            if not isinstance(entry, dict):
+                continue
+            start = headers[index] if index < len(headers) else 0
+            end = headers[index + 1] if index + 1 < len(headers) else len(text)
+            out += [_unknown_key_warning(path, text, key, ACCOUNT_KEYS, start, end)
+                    for key in entry if key not in ACCOUNT_KEYS]
+    return tuple(out)
 
 
 def _parse_text(path: Path, raw: bytes) -> tuple[str, dict[str, Any]]:
@@ -244,7 +291,7 @@ def load(path: Path) -> Config:
     seen: set[str] = set()
     accounts = tuple(_account(entry, index, seen) for index, entry in enumerate(entries, 1))
     return Config(path=path, refresh_minutes=float(refresh), notifications=notifications, language=language,
-                  icon_number=icon_number, accounts=accounts)
+                  icon_number=icon_number, accounts=accounts, warnings=unknown_keys(path, text, data))
 
 
 # --------------------------------------------------------------------------- writing

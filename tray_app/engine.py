@@ -13,6 +13,7 @@ import locale
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,7 +24,17 @@ from tray_app.alerts import AlertMemory
 from tray_app.config import Account, Config, load
 from tray_app.fetch import Fetcher, FetchPolicy
 from tray_app.keys import KeyStore, KeyUnavailable
-from tray_app.model import AccountResult, AccountState, Alert, ErrorKind, FetchError, Outcome, Reading, utc_now
+from tray_app.model import (
+    AccountResult,
+    AccountState,
+    Alert,
+    ErrorKind,
+    FetchError,
+    Outcome,
+    Reading,
+    utc_now,
+    whole_seconds,
+)
 from tray_app.state import StateStore
 
 log = logging.getLogger(__name__)
@@ -95,6 +106,11 @@ def make_result(account: Account, outcome: Outcome, last_good: Reading | None, n
 
 class Engine:
     """Owns the key cache and the HTTP client for as long as the process runs."""
+
+    #: A monotonic time after which an account still being checked is reported as a timeout, and the
+    #: budget it came from (``check --timeout``); None: each account has only the fetch policy's limits.
+    deadline: float | None = None
+    budget_s: float | None = None
 
     def __init__(
         self,
@@ -186,7 +202,23 @@ class Engine:
         wanted = set(account_ids)
         return [a for a in config.accounts if a.id in wanted]
 
+    def set_budget(self, seconds: float | None) -> None:
+        """Give every account checked from now on at most ``seconds`` in all, counted from this call."""
+        self.budget_s = seconds
+        self.deadline = None if seconds is None else time.monotonic() + seconds
+
     async def _outcome(self, account: Account, language: str) -> Outcome:
+        if self.deadline is None:
+            return await self._checked_outcome(account, language)
+        left = self.deadline - time.monotonic()
+        try:
+            if left <= 0:
+                raise TimeoutError
+            return await asyncio.wait_for(self._checked_outcome(account, language), left)
+        except TimeoutError:
+            return FetchError(ErrorKind.TIMEOUT, f"no answer within the {whole_seconds(self.budget_s or 0)} s allowed")
+
+    async def _checked_outcome(self, account: Account, language: str) -> Outcome:
         provider = account.provider
         if account.problem or provider is None:
             return FetchError(ErrorKind.CONFIG, account.problem or "unknown provider")

@@ -23,7 +23,7 @@ import httpx
 
 from tray_app.config import base_url_problem
 from tray_app.logs import redact
-from tray_app.model import TRANSIENT_KINDS, ErrorKind, FetchError, Outcome, utc_now
+from tray_app.model import TRANSIENT_KINDS, ErrorKind, FetchError, Outcome, utc_now, whole_seconds
 from tray_app.providers.base import HttpAnswer, Provider, clean_message, interpret
 
 MAX_BODY = 1024 * 1024
@@ -135,7 +135,7 @@ class Fetcher:
         policy = self.policy
         loop = asyncio.get_running_loop()
         deadline = loop.time() + policy.total_timeout
-        outcome: Outcome = FetchError(ErrorKind.TIMEOUT, f"no answer within {policy.total_timeout:g} s")
+        outcome: Outcome = FetchError(ErrorKind.TIMEOUT, f"no answer within {whole_seconds(policy.total_timeout)} s")
         for attempt in range(policy.max_attempts):
             budget = deadline - loop.time()
             if budget <= 0:
@@ -144,7 +144,7 @@ class Fetcher:
             try:
                 outcome = await asyncio.wait_for(self._attempt(provider, url, key, language), limit)
             except TimeoutError:
-                outcome = FetchError(ErrorKind.TIMEOUT, f"no answer within {limit:g} s")
+                outcome = FetchError(ErrorKind.TIMEOUT, f"no answer within {whole_seconds(limit)} s")
             if not isinstance(outcome, FetchError) or outcome.kind not in TRANSIENT_KINDS:
                 return outcome
             if attempt + 1 >= policy.max_attempts:

@@ -104,5 +104,10 @@ class Alert:
     message: str = ""
 
 
+def whole_seconds(seconds: float) -> int:
+    """A duration as people read it in a message: whole seconds, never "8.6624 s", never "0 s"."""
+    return max(1, round(seconds))
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)

@@ -224,6 +224,9 @@ class TrayController(QObject):
 
     # ------------------------------------------------------------------ worker signals
     def _on_config(self, config: Config) -> None:
+        if self.config is None or self.config.warnings != config.warnings:
+            for warning in config.warnings:
+                log.warning("config: %s", warning)
         self.config = config
         self.config_error = None
         interval = self._refresh_override or config.refresh_minutes * 60
