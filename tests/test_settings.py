@@ -214,11 +214,10 @@ def test_edit_replace_the_key_reorder_disable_and_remove(qtbot, tray: TrayContro
     save(qtbot, dialog)
     assert stored_key("meowload-work") == "sk-new"
     qtbot.waitUntil(lambda: rows(tray)[0].startswith("MeowLoad · Renamed"), timeout=10_000)
-    requests_before = len(server.requests_to(PATHS["meowload"]))
-    with qtbot.waitSignal(tray.refreshed, timeout=10_000):
-        tray.refresh(manual=True)
-    new_requests = server.requests_to(PATHS["meowload"])[requests_before:]
-    assert {r.headers["x-api-key"] for r in new_requests} == {"sk-new"}
+    # The edited account is checked again at once, with the new key.
+    qtbot.waitUntil(lambda: server.requests_to(PATHS["meowload"])[-1].headers["x-api-key"] == "sk-new",
+                    timeout=10_000)
+    qtbot.waitUntil(lambda: not tray.refreshing, timeout=10_000)
 
     # Reorder.
     settings.select("meowload-work")
@@ -286,10 +285,20 @@ def test_hand_edits_reload_and_a_broken_edit_is_reported_not_applied(qtbot, tray
     settings = tray.settings
     assert settings is not None
     assert settings.status.isVisible()
-    with qtbot.waitSignal(settings.changed, timeout=5000):
-        settings.icon_number.setChecked(True)  # a change while the file is broken is refused
-    assert "nothing was changed" in settings.status.text()
+    assert "changes here are off until it is fixed" in settings.status.text()
+    # Nothing that would write is offered while the file is broken (it would only be refused).
+    settings.select("hand")
+    for control in (settings.icon_number, settings.notifications, settings.refresh_minutes, settings.language,
+                    settings.add_button, settings.edit_button, settings.remove_button, settings.up_button,
+                    settings.table):
+        assert not control.isEnabled(), control
     assert path.read_bytes() == broken
+    # Fixed by hand: everything is back.
+    path.write_text(f'# mine\n[[accounts]]\nid = "hand"\nprovider = "meowload"\nbase_url = "{server.url}"\n')
+    qtbot.waitUntil(lambda: tray.config_error is None, timeout=10_000)
+    assert not settings.status.isVisible()
+    assert settings.icon_number.isEnabled()
+    assert settings.add_button.isEnabled()
 
 
 # ----------------------------------------------------------------- start at login

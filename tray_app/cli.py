@@ -36,6 +36,7 @@ from tray_app.config import (
     remove_account,
 )
 from tray_app.engine import Engine, RefreshReport
+from tray_app.instance import tell_keys_changed
 from tray_app.keys import KeyStore, KeyUnavailable
 from tray_app.model import AccountResult, AccountState
 from tray_app.providers import PROVIDERS, get_provider
@@ -264,6 +265,7 @@ def cmd_accounts(args: argparse.Namespace, config: Config, engine: Engine) -> in
     engine.state.update({}, removed=(account.id,))
     try:
         engine.keys.delete(account.id)
+        tell_keys_changed(account.id)
     except KeyUnavailable as exc:
         print(f"Removed {account.id}, but its key could not be deleted: {exc}", file=sys.stderr)
         return EX_UNAVAILABLE
@@ -348,12 +350,12 @@ def cmd_key(args: argparse.Namespace, config: Config, engine: Engine) -> int:
             print(f"{APP_ID}: the key has more than one line; nothing stored", file=sys.stderr)
             return EX_DATAERR
         engine.keys.set(account.id, key)
+        tell_keys_changed(account.id)
         print(f"Stored the key for {account.id} in the keyring.")
         return EX_OK
-    if engine.keys.delete(account.id):
-        print(f"Deleted the key for {account.id}.")
-    else:
-        print(f"No key was stored for {account.id}.")
+    deleted = engine.keys.delete(account.id)
+    tell_keys_changed(account.id)
+    print(f"Deleted the key for {account.id}." if deleted else f"No key was stored for {account.id}.")
     return EX_OK
 
 

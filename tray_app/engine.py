@@ -229,12 +229,16 @@ class Engine:
         except TimeoutError:
             return FetchError(ErrorKind.NO_KEY, KEYRING_SILENT)
         if not key:
+            self.keys.forget(account.id)  # the next refresh looks again: the key may be stored elsewhere meanwhile
             return FetchError(ErrorKind.NO_KEY, f"no API key stored: run 'credit-tray key set {account.id}'")
         try:
-            return await self._fetcher_for_loop().fetch(provider, account.url, key, language)
+            outcome = await self._fetcher_for_loop().fetch(provider, account.url, key, language)
         except Exception as exc:  # a bug must cost one account one refresh, not the app
             log.error("internal error while checking %s: %s", account.id, type(exc).__name__)
             return internal_error(exc, "while checking")
+        if isinstance(outcome, FetchError) and outcome.kind is ErrorKind.AUTH:
+            self.keys.forget(account.id)  # refused: perhaps replaced in the keyring since we read it
+        return outcome
 
     async def refresh(
         self,

@@ -477,6 +477,7 @@ class SettingsWindow(QWidget):
     """Accounts and global settings; every change is written at once and applied by the tray."""
 
     changed = Signal()  # something was written (tests wait on it)
+    accountEdited = Signal(str)  # an existing account was saved from the editor: check it again now
 
     def __init__(self, engine: Engine, *, autostart: Autostart | None = None) -> None:
         super().__init__()
@@ -488,6 +489,7 @@ class SettingsWindow(QWidget):
         self.results: dict[str, AccountResult] = {}
         self.dialog: AccountDialog | None = None
         self._filling = False
+        self._writable = True
         self.resize(720, 560)
 
         layout = QVBoxLayout(self)
@@ -535,7 +537,7 @@ class SettingsWindow(QWidget):
         accounts_layout.addLayout(buttons)
         layout.addWidget(accounts_box, 1)
 
-        general = QGroupBox("General")
+        general = self.general = QGroupBox("General")
         form = QFormLayout(general)
         self.refresh_minutes = QSpinBox()
         self.refresh_minutes.setRange(1, 1440)
@@ -581,9 +583,11 @@ class SettingsWindow(QWidget):
     # ------------------------------------------------------------------ data in
     def set_config(self, config: Config | None, error: str | None = None) -> None:
         if error:
-            self.show_status(f"The config file has an error; fix it or undo the edit: {error}")
+            self.show_status(f"The config file has an error, so changes here are off until it is fixed "
+                             f"(edit the file, or undo the edit): {error}")
         else:
             self.status.hide()
+        self._set_writable(error is None)
         if config is None:
             return
         self.config = config
@@ -653,8 +657,18 @@ class SettingsWindow(QWidget):
                 self.table.selectRow(row)
                 return
 
+    def _set_writable(self, writable: bool) -> None:
+        """While the file is broken every write would be refused: say so once, and offer none."""
+        self._writable = writable
+        self.general.setEnabled(writable)
+        self.table.setEnabled(writable)
+        self.add_button.setEnabled(writable)
+        if not writable and self.dialog is not None:
+            self.dialog.close()
+        self._selection_changed()
+
     def _selection_changed(self) -> None:
-        chosen = self.selected_id() is not None
+        chosen = self.selected_id() is not None and self._writable
         for button in (self.edit_button, self.remove_button, self.up_button, self.down_button):
             button.setEnabled(chosen)
 
@@ -701,6 +715,8 @@ class SettingsWindow(QWidget):
             self.dialog.close()
         self.dialog = AccountDialog(self.backend, self.config, account, self)
         self.dialog.saved.connect(lambda _: self._after_write(None, None))
+        if account is not None:
+            self.dialog.saved.connect(self.accountEdited.emit)
         self.dialog.open()
 
     def add_account(self) -> None:

@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-import getpass
-import os
-import sys
-
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtNetwork import QAbstractSocket, QLocalServer, QLocalSocket
 
-MESSAGE = b"activate\n"
+from tray_app.instance import ACTIVATE, KEYS_CHANGED, server_name
 
+__all__ = ["SingleInstance", "server_name"]
 
-def server_name(demo: bool = False) -> str:
-    suffix = "-demo" if demo else ""
-    runtime = os.environ.get("XDG_RUNTIME_DIR")
-    if sys.platform.startswith("linux") and runtime and os.path.isdir(runtime):
-        return os.path.join(runtime, f"credit-tray{suffix}.sock")
-    return f"credit-tray-{getpass.getuser()}{suffix}"
+MESSAGE = ACTIVATE + b"\n"
 
 
 class SingleInstance(QObject):
     activated = Signal()
+    keysChanged = Signal(str)  # account id whose key was stored, replaced or deleted by the command line
 
     def __init__(self, name: str, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -59,8 +52,11 @@ class SingleInstance(QObject):
             socket.disconnected.connect(socket.deleteLater)
 
     def _read(self, socket: QLocalSocket) -> None:
-        if bytes(socket.readAll().data()).startswith(MESSAGE.strip()):
-            self.activated.emit()
+        for line in bytes(socket.readAll().data()).splitlines():
+            if line.startswith(MESSAGE.strip()):
+                self.activated.emit()
+            elif line.startswith(KEYS_CHANGED + b" "):
+                self.keysChanged.emit(line[len(KEYS_CHANGED) + 1:].decode("ascii", "replace").strip())
 
     def close(self) -> None:
         self._server.close()

@@ -179,6 +179,8 @@ class TrayController(QObject):
         """Ask the worker for a refresh; while one runs, remember it and run it afterwards."""
         if self._quitting:
             return
+        if manual:  # the user asks for now: a key stored or replaced elsewhere counts from now
+            self._forget_keys(account_ids)
         if self.refreshing:
             if account_ids is None:
                 self._pending_all = True
@@ -190,6 +192,21 @@ class TrayController(QObject):
         self._manual = manual
         self._update_icon()
         self.requestRefresh.emit(account_ids)
+
+    def _forget_keys(self, account_ids: list[str] | None) -> None:
+        """Drop cached keys (cache only; never waits on the keyring) so the next refresh reads them again."""
+        if account_ids is None:
+            self.engine.keys.forget()
+        for account_id in account_ids or ():
+            self.engine.keys.forget(account_id)
+
+    def on_keys_changed(self, account_id: str) -> None:
+        """The command line stored, replaced or deleted this account's key: read it again and check now."""
+        log.info("the key of %s changed elsewhere; checking it again", account_id)
+        self._forget_keys([account_id])
+        account = self.config.account(account_id) if self.config else None
+        if account is not None and account.enabled and account.problem is None:
+            self.refresh([account_id])
 
     def _on_finished(self, report: RefreshReport | None) -> None:
         self.refreshing = False
@@ -260,6 +277,10 @@ class TrayController(QObject):
         self._update_rows()
 
     def _on_result(self, result: AccountResult) -> None:
+        before = self.results.get(result.account_id)
+        if before is None or (before.state, before.error and before.error.kind) != (
+                result.state, result.error and result.error.kind):
+            log.info("%s is now: %s", result.account_id, texts.status_line(result))
         self.results[result.account_id] = result
         error = result.error
         if error is not None and error.retry_after and error.retry_after < self.scheduler.interval_s:
@@ -474,6 +495,7 @@ class TrayController(QObject):
         if self.settings is None:
             self.settings = SettingsWindow(self.engine)
             self.settings.changed.connect(self._settings_changed)
+            self.settings.accountEdited.connect(self._account_edited)
         self.settings.set_config(self.config, self.config_error)
         self.settings.set_results(self.results)
         self.settings.show()
@@ -484,6 +506,13 @@ class TrayController(QObject):
         # The watcher sees the write too; this covers a config folder that did not exist before.
         self._watch_config()
         self._reload.start()
+
+    def _account_edited(self, account_id: str) -> None:
+        """A key replaced or a base URL changed: the old answer says nothing now, so ask again at once."""
+        self._forget_keys([account_id])
+        account = self.config.account(account_id) if self.config else None
+        if account is None or account.enabled:
+            self.refresh([account_id])
 
     def show_about(self) -> None:
         QMessageBox.about(
