@@ -441,10 +441,11 @@ def test_table_is_aligned_with_grouped_numbers(cli: Cli, server: FakeServer, tmp
     assert "282,539" in rows["Main"]
     assert "243 used · no limit" in rows["Support bot"]
     assert "950" in rows["Vault"]
-    assert re.search(r"\berror\b", rows["Broken"])
+    assert re.search(r"\bError\b", rows["Broken"])
+    assert "Key refused: Invalid or expired API Key" in rows["Broken"]  # plain words, not "auth:"
 
     providers = {"Main": "MeowLoad", "Support bot": "SmarterBot", "Vault": "SociaVault", "Broken": "MeowLoad"}
-    states = {"Main": "ok", "Support bot": "ok", "Vault": "ok", "Broken": "error"}
+    states = {"Main": "OK", "Support bot": "OK", "Vault": "OK", "Broken": "Error"}
     provider_at, state_at = set(), set()
     for label, line in rows.items():
         start = line.index(providers[label], len(label))
@@ -476,7 +477,6 @@ def test_usage_errors_exit_64_briefly(cli: Cli, server: FakeServer, tmp_path: Pa
         ("unknown option", ["check", "--bogus"], ""),
         ("unknown global option", ["--no-such-flag", "check"], ""),
         ("missing provider and --id", ["accounts", "add"], ""),
-        ("missing --id", ["accounts", "add", "meowload"], ""),
         ("missing --account value", ["check", "--account"], ""),
         ("missing key set id", ["key", "set"], "sk-whatever\n"),
         ("missing remove id", ["accounts", "remove"], ""),

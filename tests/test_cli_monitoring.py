@@ -118,7 +118,7 @@ def test_misspelt_settings_warn_with_file_line_and_nearest_key_and_still_run(cli
         assert warning.startswith(f"credit-tray: warning: {config}:{line}: "), warning
         assert f"'{typo}'" in warning, warning
         assert f"did you mean '{meant}'" in warning, warning
-    assert re.search(r"MeowLoad\s+ok", proc.stdout), proc.stdout
+    assert re.search(r"MeowLoad\s+OK", proc.stdout), proc.stdout
     # A correct file warns about nothing.
     config.write_text(config.read_text("utf-8").replace("notifcations", "notifications")
                       .replace("tresholds", "thresholds"), encoding="utf-8")

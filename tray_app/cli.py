@@ -16,6 +16,7 @@ import getpass
 import json
 import locale
 import sys
+import unicodedata
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -34,6 +35,8 @@ from tray_app.config import (
     load,
     parse_thresholds,
     remove_account,
+    suggest_id,
+    unique_label,
 )
 from tray_app.engine import Engine, RefreshReport
 from tray_app.instance import tell_keys_changed
@@ -74,10 +77,19 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EX_USAGE)
 
 
+def _home_relative(path: Path) -> str:
+    """'~/.config/…' for a path under the home folder: shorter, so help does not wrap it mid-path."""
+    try:
+        return f"~/{path.relative_to(Path.home())}"
+    except ValueError:
+        return str(path)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog=APP_ID, description="Prepaid API credit balances in your system tray.")
-    parser.add_argument("--config", type=Path, metavar="PATH", help="config file (default: %(default)s)",
-                        default=None)
+    parser = _Parser(prog=APP_ID, description="Prepaid API credit balances in your system tray. "
+                     "With no command, starts the tray app; with a command, does that and exits.")
+    parser.add_argument("--config", type=Path, metavar="PATH", default=None,
+                        help=f"config file (default: {_home_relative(paths.config_file())})")
     parser.add_argument("--version", action="version", version=f"{APP_ID} {__version__}")
     parser.add_argument("--demo", action="store_true", help="run the tray with demo accounts (no keys, no network)")
     commands = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
@@ -95,8 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--json", action="store_true")
     add = accounts_sub.add_parser("add", help="add an account")
     add.add_argument("provider", metavar="PROVIDER", help="one of: " + ", ".join(PROVIDERS))
-    add.add_argument("--id", required=True, help="a unique slug, e.g. meow-main")
-    add.add_argument("--label")
+    add.add_argument("--id", help="a unique slug, e.g. meow-main (default: made from the provider and label)")
+    add.add_argument("--label", help="the name shown in the tray (default: the provider's name, numbered if taken)")
     add.add_argument("--base-url", metavar="URL", help="mirror or proxy replacing scheme, host and port")
     add.add_argument("--thresholds", metavar="N,N,...", help="alert thresholds, e.g. 1000,100,0")
     remove = accounts_sub.add_parser("remove", help="remove an account and its key")
@@ -104,7 +116,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     key = commands.add_parser("key", help="store or delete an account's API key in the OS keyring")
     key_sub = key.add_subparsers(dest="action", parser_class=_Parser, metavar="ACTION", required=True)
-    key_set = key_sub.add_parser("set", help="read the key from standard input and store it")
+    key_set = key_sub.add_parser(
+        "set", help="store an account's key: typed at a hidden prompt, or read from standard input",
+        description="Store an account's API key in the OS keyring. On a terminal the key is typed at a "
+                    "hidden prompt; otherwise it is read from standard input (e.g. a pipe). It is never "
+                    "taken from the command line, where other users and the shell history could see it.")
     key_set.add_argument("id", metavar="ID")
     # Catch a key typed after the id, so the usage error never echoes it back.
     key_set.add_argument("typed", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
@@ -171,17 +187,30 @@ def result_json(result: AccountResult) -> dict[str, Any]:
 def detail_text(result: AccountResult) -> str:
     if result.error:
         stale = " (last known balance)" if result.reading else ""
-        return f"{result.error.kind}: {result.error.message}{stale}"
+        return f"{texts.ERROR_KIND_WORDS[result.error.kind]}: {result.error.message}{stale}"
     if result.state is AccountState.LOW and result.threshold is not None:
         return f"below {grouped(result.threshold)}"
     return ""
 
 
+def display_width(text: str) -> int:
+    """Columns a terminal gives ``text``: two for wide (CJK) characters, none for combining marks."""
+    width = 0
+    for char in text:
+        if unicodedata.combining(char) or unicodedata.category(char) in ("Mn", "Me", "Cf"):
+            continue
+        width += 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+    return width
+
+
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[int] = ()) -> str:
-    widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
+    widths = [max(display_width(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
 
     def line(cells: Sequence[str]) -> str:
-        out = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True))]
+        out = []
+        for i, (cell, width) in enumerate(zip(cells, widths, strict=True)):
+            pad = " " * (width - display_width(cell))
+            out.append(pad + cell if i in right else cell + pad)
         return "  ".join(out).rstrip()
 
     return "\n".join([line(headers), *(line(r) for r in rows)])
@@ -234,8 +263,10 @@ def cmd_check(args: argparse.Namespace, config: Config, engine: Engine) -> int:
             print(f"{why[0].upper()}{why[1:]}")
         return EX_UNKNOWN
     if not args.json:
-        rows = [[r.label, PROVIDERS[r.provider_id].name if r.provider_id in PROVIDERS else r.provider_id or "?",
-                 str(r.state), texts.balance(r, grouped), detail_text(r)] for r in report.results]
+        labels = texts.labels([(r.account_id, r.label) for r in report.results])
+        rows = [[labels[r.account_id],
+                 PROVIDERS[r.provider_id].name if r.provider_id in PROVIDERS else r.provider_id or "?",
+                 texts.STATE_WORDS[r.state], texts.balance(r, grouped), detail_text(r)] for r in report.results]
         print(table(["ACCOUNT", "PROVIDER", "STATE", "BALANCE", "DETAIL"], rows, right=(3,)))
     return exit_status(report)
 
@@ -291,7 +322,7 @@ def _accounts_list(args: argparse.Namespace, config: Config, engine: Engine) -> 
         print(json.dumps(entries, ensure_ascii=False, indent=2))
         return EX_OK
     if not entries:
-        print(f"No accounts in {config.path}. Add one with: {APP_ID} accounts add PROVIDER --id ID")
+        print(f"No accounts in {config.path}. Add one with: {APP_ID} accounts add PROVIDER")
         return EX_OK
     rows = [[e["id"], e["provider"], e["label"], "yes" if e["enabled"] else "no",
              {True: "yes", False: "no", None: "?"}[e["has_key"]],
@@ -305,6 +336,10 @@ def _accounts_add(args: argparse.Namespace, config: Config) -> int:
     provider = get_provider(args.provider)
     if provider is None:
         raise UsageError(f"unknown provider {args.provider!r} (known: {', '.join(PROVIDERS)})")
+    taken_labels = {a.label for a in config.accounts}
+    label = args.label.strip() if args.label and args.label.strip() else unique_label(provider.name, taken_labels)
+    if args.id is None:  # as Settings does: made from the provider and the label, unique
+        args.id = suggest_id(provider.id, label, {a.id for a in config.accounts})
     if not ID_PATTERN.fullmatch(args.id):
         raise UsageError(f"id {args.id!r} must be a slug of lower-case letters, digits, '-' and '_'")
     if config.account(args.id) is not None:
@@ -317,11 +352,10 @@ def _accounts_add(args: argparse.Namespace, config: Config) -> int:
             thresholds = parse_thresholds([t for t in args.thresholds.split(",") if t.strip()], from_text=True)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
-    label = args.label if args.label and args.label.strip() else provider.name
-    account = Account(id=args.id, provider_id=provider.id, label=label.strip(), base_url=args.base_url,
+    account = Account(id=args.id, provider_id=provider.id, label=label, base_url=args.base_url,
                       thresholds=thresholds)
     add_account(config.path, account, write_thresholds=args.thresholds is not None)
-    print(f"Added {args.id} ({provider.name}) to {config.path}.")
+    print(f"Added {args.id} ({provider.name}, “{label}”) to {config.path}.")
     print(f"Now store its key: {APP_ID} key set {args.id}")
     return EX_OK
 

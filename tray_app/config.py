@@ -90,21 +90,39 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
-def base_url_problem(url: str) -> str | None:
-    """Why ``url`` may not be used as a base URL, or None if it may."""
+def base_url_problem(url: str, name: str = "base_url") -> str | None:
+    """Why ``url`` may not be used as a base URL, or None if it may; ``name`` is what the reader calls it."""
     try:
         parts = urlsplit(url)
         host = parts.hostname or ""
         _ = parts.port
     except ValueError:
-        return f"base_url {url!r} is not a valid URL"
+        return f"{name} {url!r} is not a valid URL"
     if parts.scheme not in ("http", "https") or not host:
-        return f"base_url {url!r} is not an http(s) URL"
+        return f"{name} {url!r} is not an http(s) URL"
     if parts.username or parts.password or parts.query or parts.fragment:
-        return "base_url may not carry credentials, a query or a fragment"
+        return f"{name} may not carry credentials, a query or a fragment"
     if parts.scheme != "https" and not is_loopback_host(host):
-        return f"base_url must be https (plain http is allowed only on loopback): {url!r}"
+        return f"{name} must be https (plain http is allowed only on loopback): {url!r}"
     return None
+
+
+def suggest_id(provider_id: str, label: str, taken: set[str]) -> str:
+    """An id made from the provider and the label ('meowload-work'), unique among ``taken``."""
+    base = re.sub(r"[^a-z0-9]+", "-", f"{provider_id}-{label}".lower()).strip("-")[:40] or "account"
+    base = re.sub(r"^([a-z0-9]+)-\1(?=-|$)", r"\1", base)  # "meowload-meowload-2" -> "meowload-2"
+    candidate, n = base, 2
+    while candidate in taken:
+        candidate, n = f"{base}-{n}", n + 1
+    return candidate
+
+
+def unique_label(name: str, taken: set[str]) -> str:
+    """A default label that no other account has: 'MeowLoad', then 'MeowLoad 2', 'MeowLoad 3'…"""
+    candidate, n = name, 2
+    while candidate in taken:
+        candidate, n = f"{name} {n}", n + 1
+    return candidate
 
 
 def default_base_url(provider: Provider) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from tray_app.model import AccountResult, AccountState, Alert, AlertKind, ErrorKind, FetchError
@@ -46,6 +46,48 @@ def account_title(result: AccountResult) -> str:
     """'MeowLoad · Work', or just 'MeowLoad' when the label is the provider's name."""
     name = provider_name(result.provider_id)
     return name if result.label in ("", name) else f"{name} · {result.label}"
+
+
+#: How states and error kinds read on screen (the enum values are for JSON and code only).
+STATE_WORDS = {AccountState.OK: "OK", AccountState.LOW: "Low", AccountState.EXHAUSTED: "Used up",
+               AccountState.ERROR: "Error"}
+ERROR_KIND_WORDS = {
+    ErrorKind.AUTH: "Key refused", ErrorKind.RATE_LIMITED: "Rate limited", ErrorKind.SERVER: "Server trouble",
+    ErrorKind.NETWORK: "Can't connect", ErrorKind.TIMEOUT: "No answer in time",
+    ErrorKind.BAD_RESPONSE: "Unexpected answer", ErrorKind.NO_KEY: "No key", ErrorKind.CONFIG: "Config error",
+    ErrorKind.REQUEST: "Request refused",
+}
+
+
+def error_detail(error: FetchError) -> str:
+    """The error's own message as a sentence, for a detail line under the plain-words status."""
+    message = error.message.strip()
+    text = message[:1].upper() + message[1:]
+    if error.http_status and error.http_status >= 400:
+        text += f" (HTTP {error.http_status})"
+    return text
+
+
+def titles(accounts: Sequence[tuple[str, str, str]]) -> dict[str, str]:
+    """Menu titles by account id from (id, provider id, label): 'MeowLoad · Work', or 'MeowLoad' when
+    the label is the provider's name; titles that would read the same get the id added, so two
+    accounts never look alike."""
+    out: dict[str, str] = {}
+    for account_id, provider_id, label in accounts:
+        name = provider_name(provider_id)
+        out[account_id] = name if label in ("", name) else f"{name} · {label}"
+    counts: dict[str, int] = {}
+    for title in out.values():
+        counts[title] = counts.get(title, 0) + 1
+    return {i: f"{t} ({i})" if counts[t] > 1 else t for i, t in out.items()}
+
+
+def labels(accounts: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """Labels by account id from (id, label), with the id added where two labels are the same."""
+    counts: dict[str, int] = {}
+    for _, label in accounts:
+        counts[label] = counts.get(label, 0) + 1
+    return {i: f"{label} ({i})" if counts[label] > 1 else label for i, label in accounts}
 
 
 def ago(moment: datetime | None, now: datetime) -> str:
@@ -115,11 +157,19 @@ def status_line(result: AccountResult, fmt: NumberFormat = plain_number) -> str:
     return text
 
 
-def row_text(result: AccountResult | None, title: str, now: datetime, fmt: NumberFormat = plain_number) -> str:
+def is_stale(result: AccountResult | None, now: datetime, stale_after: timedelta | None) -> bool:
+    """A balance old enough that its age matters (older than ``stale_after``)."""
+    reading = result.reading if result else None
+    return bool(reading and stale_after is not None and now - reading.fetched_at > stale_after)
+
+
+def row_text(result: AccountResult | None, title: str, now: datetime, fmt: NumberFormat = plain_number,
+             stale_after: timedelta | None = None) -> str:
+    """The account's menu row; the balance's age only when it matters (older than ``stale_after``)."""
     if result is None:
         return f"{title} — checking…"
     text = f"{title} — {status_line(result, fmt)}"
-    if result.error is None and result.reading is not None:
+    if result.error is None and result.reading is not None and is_stale(result, now, stale_after):
         text += f" · {ago(result.reading.fetched_at, now)}"
     return text
 
@@ -132,7 +182,7 @@ def tooltip(results: Sequence[tuple[str, AccountResult | None]], fmt: NumberForm
         if result is None:
             lines.append(f"{title}: checking…")
         else:
-            lines.append(f"{title}: {status_line(result, fmt)} [{result.state}]")
+            lines.append(f"{title}: {status_line(result, fmt)}")
     return "\n".join(lines)
 
 

@@ -17,11 +17,12 @@ from PySide6.QtCore import QFileSystemWatcher, QLocale, QObject, QTimer, QUrl, S
 from PySide6.QtGui import QAction, QCursor, QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import QApplication, QMenu, QMessageBox, QSystemTrayIcon
 
-from tray_app import APP_NAME, __version__, texts
+from tray_app import APP_NAME, paths, texts
 from tray_app.config import Config
 from tray_app.engine import Engine, RefreshReport
 from tray_app.model import AccountResult, AccountState, utc_now
 from tray_app.providers import get_provider
+from tray_app.ui.about import AboutDialog
 from tray_app.ui.icons import IconFactory, IconState, dot_icon, worst_state
 from tray_app.ui.notifications import show_notice
 from tray_app.ui.scheduler import RefreshScheduler
@@ -52,6 +53,7 @@ class _Row:
     status: QAction
     fetched: QAction
     detail: QAction
+    copy: QAction
 
 
 class TrayController(QObject):
@@ -81,6 +83,7 @@ class TrayController(QObject):
         self._row_order: list[tuple[str, str]] = []
         self.window: BalancesWindow | None = None
         self.settings: SettingsWindow | None = None
+        self.about: AboutDialog | None = None
         self._quitting = False
         self._first_config = True
         self._known_ids: set[str] | None = None
@@ -149,6 +152,8 @@ class TrayController(QObject):
         if self.settings is not None:
             self.settings.close()
             self.settings.shutdown()
+        if self.about is not None:
+            self.about.close()
 
     def quit(self) -> None:
         self.shutdown()
@@ -311,8 +316,8 @@ class TrayController(QObject):
         self.menu.addSeparator()
         self.quit_action = self.menu.addAction("&Quit")
         self.quit_action.triggered.connect(self.quit)
-        self._placeholder = QAction("No accounts yet: open Settings to add one", self.menu)
-        self._placeholder.setEnabled(False)
+        self._placeholder = QAction("&Add an account…", self.menu)
+        self._placeholder.triggered.connect(self.add_account)
         self._config_line = QAction("", self.menu)
         self._config_line.setEnabled(False)
         self._save_line = QAction("", self.menu)
@@ -322,12 +327,9 @@ class TrayController(QObject):
     def _titles(self) -> list[tuple[str, str]]:
         if self.config is None:
             return []
-        out = []
-        for account in self.config.accounts:
-            if account.enabled:
-                name = texts.provider_name(account.provider_id)
-                title = name if account.label in ("", name) else f"{name} · {account.label}"
-                out.append((account.id, title))
+        enabled = [a for a in self.config.accounts if a.enabled]
+        titles = texts.titles([(a.id, a.provider_id, a.label) for a in enabled])
+        out = [(a.id, titles[a.id]) for a in enabled]
         return out
 
     def _rebuild_rows(self) -> None:
@@ -371,25 +373,34 @@ class TrayController(QObject):
         again = menu.addAction("&Refresh this account")
         again.triggered.connect(lambda: self.refresh([account_id], manual=True))
         self.menu.insertMenu(self._accounts_end, menu)
-        return _Row(menu, status, fetched, detail)
+        return _Row(menu, status, fetched, detail, copy)
 
     def _update_rows(self) -> None:
         now = utc_now()
+        stale_after = timedelta(seconds=2 * self.scheduler.interval_s)
+        # Actions that could do nothing are off: no account to refresh, no notification to snooze.
+        self.refresh_action.setEnabled(bool(self._row_order))
+        self.snooze_menu.setEnabled((bool(self._row_order) and (self.config is None or self.config.notifications))
+                                    or self.snoozed_until is not None)
         lines: list[tuple[str, AccountResult | None]] = []
         window_rows = []
         for account_id, title in self._row_order:
             row = self._rows[account_id]
             result = self.results.get(account_id)
-            text = texts.row_text(result, title, now, qt_number)
+            text = texts.row_text(result, title, now, qt_number, stale_after)
             row.menu.menuAction().setText(text.replace("&", "&&"))
             row.menu.setIcon(dot_icon(self._row_state(result)))
             row.status.setText((texts.status_line(result, qt_number) if result else "Checking…").replace("&", "&&"))
             reading = result.reading if result else None
             fetched = f"Balance from {texts.ago(reading.fetched_at, now)}" if reading else "No balance fetched yet"
-            if result is not None and result.error is not None and reading is not None:
-                fetched += f": {texts.balance(result, qt_number)}"
+            failed = result is not None and result.error is not None
+            if failed and reading is not None:
+                fetched += f": {texts.balance(result, qt_number)}"  # type: ignore[arg-type]
             row.fetched.setText(fetched)
-            detail = f"{result.error.kind}: {result.error.message}" if result and result.error else ""
+            # The age only when it matters: after a failure, or a balance older than two intervals.
+            row.fetched.setVisible(failed or texts.is_stale(result, now, stale_after))
+            row.copy.setEnabled(reading is not None and (reading.remaining is not None or reading.unlimited))
+            detail = texts.error_detail(result.error) if result and result.error else ""
             row.detail.setText(detail.replace("&", "&&"))
             row.detail.setVisible(bool(detail))
             lines.append((title, result))
@@ -486,6 +497,12 @@ class TrayController(QObject):
         elif reading is not None and reading.unlimited:
             QGuiApplication.clipboard().setText("unlimited")
 
+    def add_account(self) -> None:
+        """The empty menu's "Add an account…": Settings with the account editor open."""
+        self.open_settings()
+        if self.settings is not None and self.settings.config is not None:
+            self.settings.add_account()
+
     def open_settings(self) -> None:
         """One settings window: shown, raised and focused if it is already open."""
         if self.demo:
@@ -515,13 +532,11 @@ class TrayController(QObject):
             self.refresh([account_id])
 
     def show_about(self) -> None:
-        QMessageBox.about(
-            None,
-            f"About {APP_NAME}",
-            f"<b>{APP_NAME}</b> {__version__}<br>Prepaid API credit balances in your tray.<br><br>"
-            f"Config: {self.engine.config_path}<br>Log: {self.log_path or 'not written'}<br>"
-            "API keys are kept in your OS keyring only.",
-        )
+        if self.about is None:
+            self.about = AboutDialog(self.engine.config_path, paths.data_dir(), self.log_path)
+        self.about.show()
+        self.about.raise_()
+        self.about.activateWindow()
 
 
 def _tomorrow_morning() -> datetime:
