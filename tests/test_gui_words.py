@@ -269,3 +269,24 @@ def test_about_opens_the_config_data_and_log_folders(qtbot, make_tray: MakeTray,
     text = about.findChild(QLabel).text()
     assert "white-space: nowrap" in text
     assert str(tray.engine.config_path) in text
+
+
+# ----------------------------------------------------------------------------- a font for 简体中文
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_language_list_can_draw_chinese(qapp: QApplication) -> None:
+    from PySide6.QtGui import QFont, QFontDatabase, QFontMetrics
+
+    from tray_app.ui.settings import LANGUAGE_CHOICES
+
+    chinese = next(text for value, text in LANGUAGE_CHOICES if value == "zh")
+    families = QFontDatabase.families(QFontDatabase.WritingSystem.SimplifiedChinese)
+    drawn = [f for f in families if all(QFontMetrics(QFont(f)).inFontUcs4(ord(c)) for c in chinese)]
+    assert drawn, f"no installed font draws {chinese!r}: it would show as boxes"
+    # The app's set-up and the .deb bring in the same small font.
+    app_debs = (ROOT / "scripts" / "setup.sh").read_text("utf-8").split("APP_DEBS=(")[1].split(")")[0]
+    assert "fonts-wqy-microhei" in app_debs.split()
+    packages = (ROOT / "packaging" / "linux" / "linux_packages.py").read_text("utf-8")
+    assert '"fonts-wqy-microhei | fonts-noto-cjk"' in packages.split("RECOMMENDS = (")[1].split("\n")[0]
