@@ -290,3 +290,33 @@ def test_the_language_list_can_draw_chinese(qapp: QApplication) -> None:
     assert "fonts-wqy-microhei" in app_debs.split()
     packages = (ROOT / "packaging" / "linux" / "linux_packages.py").read_text("utf-8")
     assert '"fonts-wqy-microhei | fonts-noto-cjk"' in packages.split("RECOMMENDS = (")[1].split("\n")[0]
+
+
+# ----------------------------------------------------------------------------- the demo
+
+def test_the_demo_runs_in_this_process_labelled_demo_and_ends_with_the_app(qtbot, make_tray: MakeTray) -> None:
+    from tray_app.ui.tray import DEMO_LABEL
+
+    tray = make_tray(None)
+    start(qtbot, tray)
+    settings = tray.settings
+    assert settings is not None  # first run
+    assert settings.demo_button.isVisible()
+    qtbot.mouseClick(settings.demo_button, Qt.MouseButton.LeftButton)
+    demo = tray.demo_controller
+    assert demo is not None
+    qtbot.waitUntil(lambda: len(rows(demo)) == 4 and "checking" not in "".join(rows(demo)), timeout=10_000)
+    labels = [a.text() for a in demo.menu.actions() if a.isVisible() and a.text()]
+    assert labels[0] == DEMO_LABEL
+    assert demo.tray.toolTip().startswith("Demo")
+    assert not tray.tray.toolTip().startswith("Demo")
+    # Quitting the demo leaves the app running; quitting the app ends the demo with it.
+    demo.quit_action.trigger()
+    assert tray.demo_controller is None
+    assert not tray._quitting
+    qtbot.mouseClick(settings.demo_button, Qt.MouseButton.LeftButton)
+    demo = tray.demo_controller
+    assert demo is not None
+    tray.shutdown()
+    assert demo._quitting
+    assert not demo.tray.isVisible()

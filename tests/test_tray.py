@@ -222,7 +222,7 @@ def test_several_alerts_in_one_refresh_make_one_summary_notification(qtbot, serv
     route(server, "a", "meowload", Reply(200, {"availableCredits": 250}))
     run_refresh(qtbot, controller)
     assert [n.title for n in notices[1:]] == ["MeowLoad · Main: 250 credits left"]
-    assert notices[1].body == "Below your alert at 300. Click to top up."
+    assert notices[1].body == "Below your alert at 300."
 
 
 def test_snooze_and_the_notifications_setting_silence_alerts(qtbot, server: FakeServer, make_controller) -> None:

@@ -190,8 +190,11 @@ def tooltip(results: Sequence[tuple[str, AccountResult | None]], fmt: NumberForm
 class Notice:
     title: str
     body: str
-    #: The account whose top-up page a click opens.
+    #: The account the notice is about.
     account_id: str
+    #: What a click does: "top-up" (the account's top-up page), "settings" (fix the key) or "summary"
+    #: (show all balances). The text never promises a click: not every desktop delivers one.
+    action: str = "top-up"
 
 
 _SEVERITY = {AlertKind.EXHAUSTED: 0, AlertKind.AUTH: 1, AlertKind.THRESHOLD: 2}
@@ -218,16 +221,17 @@ def notice_for(alerts: Sequence[Alert], titles: dict[str, str], units: dict[str,
         title = titles.get(first.account_id, first.account_id)
         unit = units.get(first.account_id, "credits")
         if first.kind is AlertKind.EXHAUSTED:
-            return Notice(f"{title}: out of {unit}", f"No {unit} left. Click to top up.", first.account_id)
+            return Notice(f"{title}: out of {unit}", f"No {unit} left.", first.account_id)
         if first.kind is AlertKind.AUTH:
             return Notice(f"{title}: API key refused",
-                          f"{first.message or 'The key was rejected'}. Update the key in Settings.", first.account_id)
+                          f"{first.message or 'The key was rejected'}. Update the key in Settings.", first.account_id,
+                          "settings")
         remaining = fmt(first.remaining) if first.remaining is not None else "?"
         threshold = fmt(first.threshold) if first.threshold is not None else "?"
         return Notice(f"{title}: {remaining} {unit} left",
-                      f"Below your alert at {threshold}. Click to top up.", first.account_id)
+                      f"Below your alert at {threshold}.", first.account_id)
     lines = [_alert_line(a, titles.get(a.account_id, a.account_id), units.get(a.account_id, "credits"), fmt)
              for a in ordered[:5]]
     if len(ordered) > 5:
         lines.append(f"and {len(ordered) - 5} more")
-    return Notice(f"{len(ordered)} accounts need attention", "\n".join(lines), first.account_id)
+    return Notice(f"{len(ordered)} accounts need attention", "\n".join(lines), first.account_id, "summary")

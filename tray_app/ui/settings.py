@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from PySide6.QtCore import QObject, QProcess, Qt, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -44,7 +44,7 @@ from PySide6.QtWidgets import (
 )
 
 from tray_app import texts
-from tray_app.autostart import Autostart, launch_command
+from tray_app.autostart import Autostart
 from tray_app.config import (
     ID_PATTERN,
     Account,
@@ -511,6 +511,7 @@ class SettingsWindow(QWidget):
     """Accounts and global settings; every change is written at once and applied by the tray."""
 
     changed = Signal()  # something was written (tests wait on it)
+    demoRequested = Signal()  # "Try the demo first": the tray runs it in this process
     accountEdited = Signal(str)  # an existing account was saved from the editor: check it again now
 
     def __init__(self, engine: Engine, *, autostart: Autostart | None = None) -> None:
@@ -785,8 +786,7 @@ class SettingsWindow(QWidget):
         self.backend.run(lambda: move_account(path, account_id, offset), self._after_write)
 
     def start_demo(self) -> None:
-        command = launch_command()
-        QProcess.startDetached(command[0], [*command[1:], "--demo"])
+        self.demoRequested.emit()
 
     def closeEvent(self, event: Any) -> None:
         if self.dialog is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -17,14 +18,14 @@ from PySide6.QtCore import QFileSystemWatcher, QLocale, QObject, QTimer, QUrl, S
 from PySide6.QtGui import QAction, QCursor, QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import QApplication, QMenu, QMessageBox, QSystemTrayIcon
 
-from tray_app import APP_NAME, paths, texts
+from tray_app import APP_ID, APP_NAME, paths, texts
 from tray_app.config import Config
 from tray_app.engine import Engine, RefreshReport
 from tray_app.model import AccountResult, AccountState, utc_now
 from tray_app.providers import get_provider
 from tray_app.ui.about import AboutDialog
 from tray_app.ui.icons import IconFactory, IconState, dot_icon, worst_state
-from tray_app.ui.notifications import show_notice
+from tray_app.ui.notifications import DEFAULT, SNOOZE, TOP_UP, DesktopNotifier, show_tray_message, uses_dbus
 from tray_app.ui.scheduler import RefreshScheduler
 from tray_app.ui.settings import SettingsWindow
 from tray_app.ui.window import NO_TRAY_HELP, BalancesWindow
@@ -32,8 +33,12 @@ from tray_app.ui.worker import WorkerThread
 
 log = logging.getLogger(__name__)
 
-#: How long to wait for a tray host that starts after us (at login) before saying so.
-TRAY_WAIT_S = float(os.environ.get("CREDIT_TRAY_TRAY_WAIT_S", "30"))
+#: How long to wait for a tray host before showing the balances window. Qt's answer already means "no
+#: StatusNotifierWatcher with a host and no XEmbed tray owner", so by default the window shows at once;
+#: a tray that appears later (a panel starting after us at login) still gets the icon, and the window goes.
+TRAY_WAIT_S = float(os.environ.get("CREDIT_TRAY_TRAY_WAIT_S", "0"))
+TRAY_POLL_MS = 2000
+DEMO_LABEL = "Demo: made-up accounts and balances"
 
 
 def qt_number(value: Decimal) -> str:
@@ -64,9 +69,12 @@ class TrayController(QObject):
     refreshed = Signal()  # a refresh has been fully applied on the GUI thread
 
     def __init__(self, engine: Engine, *, log_path: Path | None = None, refresh_seconds: float | None = None,
-                 demo: bool = False) -> None:
+                 demo: bool = False, on_quit: Callable[[], None] | None = None) -> None:
         super().__init__()
         self.demo = demo
+        #: Quit ends only this controller and calls this (the demo started from Settings), not the app.
+        self.on_quit = on_quit
+        self.demo_controller: TrayController | None = None
         self.engine = engine
         self.log_path = log_path
         self._refresh_override = refresh_seconds
@@ -78,7 +86,7 @@ class TrayController(QObject):
         self._pending: set[str] | None = None
         self._pending_all = False
         self.snoozed_until: datetime | None = None
-        self._notice_account: str | None = None
+        self._notice: texts.Notice | None = None
         self._rows: dict[str, _Row] = {}
         self._row_order: list[tuple[str, str]] = []
         self.window: BalancesWindow | None = None
@@ -102,9 +110,14 @@ class TrayController(QObject):
         self.menu = QMenu()
         self._build_static_menu()
         self.tray = QSystemTrayIcon(self.icons.icon(IconState.UNKNOWN))
-        self.tray.setToolTip(APP_NAME)
+        self.tray.setToolTip(f"{DEMO_LABEL}\n{APP_NAME}" if demo else APP_NAME)
         self.tray.setContextMenu(self.menu)  # before show(): some panels register only an existing menu
         self.tray.messageClicked.connect(self._on_message_clicked)
+        self.notifier: DesktopNotifier | None = None
+        if uses_dbus():
+            self.notifier = DesktopNotifier(self._notification_icon(), self)
+            self.notifier.actionInvoked.connect(self.on_notice_action)
+            self.notifier.failed.connect(self._notify_in_tray)
         self.tray.activated.connect(self._on_activated)
 
         self.scheduler = RefreshScheduler(refresh_seconds or 600.0, self)
@@ -115,6 +128,10 @@ class TrayController(QObject):
         self._tray_wait = QTimer(self)
         self._tray_wait.setSingleShot(True)
         self._tray_wait.timeout.connect(self._check_tray)
+        self._tray_poll = QTimer(self)
+        self._tray_poll.setInterval(TRAY_POLL_MS)
+        self._tray_poll.timeout.connect(self._tray_appeared)
+        self._window_for_no_tray = False
         # Hand edits and Settings both change the file; either way the tray reloads it.
         # The folder is watched too: an atomic save replaces the file, which drops a file watch.
         self._watcher = QFileSystemWatcher(self)
@@ -134,8 +151,9 @@ class TrayController(QObject):
         self.scheduler.watch_network()
         self._ages.start()
         if not QSystemTrayIcon.isSystemTrayAvailable():
-            log.warning("no system tray yet; waiting up to %.0f s for one", TRAY_WAIT_S)
+            log.warning("no system tray; showing the balances window in %.0f s unless one appears", TRAY_WAIT_S)
             self._tray_wait.start(int(TRAY_WAIT_S * 1000))
+            self._tray_poll.start()
 
     def shutdown(self) -> None:
         """Stop everything; returns within about a second even if a provider hangs."""
@@ -145,7 +163,10 @@ class TrayController(QObject):
         self.scheduler.stop()
         self._ages.stop()
         self._tray_wait.stop()
+        self._tray_poll.stop()
         self.worker.stop()
+        if self.notifier is not None:
+            self.notifier.stop()
         self.tray.hide()
         if self.window is not None:
             self.window.close()
@@ -154,16 +175,50 @@ class TrayController(QObject):
             self.settings.shutdown()
         if self.about is not None:
             self.about.close()
+        if self.demo_controller is not None:
+            self.demo_controller.shutdown()
 
     def quit(self) -> None:
         self.shutdown()
+        if self.on_quit is not None:  # the demo inside the real app: only the demo goes
+            self.on_quit()
+            return
         QApplication.quit()
+
+    def start_demo(self) -> None:
+        """"Try the demo first": a second icon in this same process, labelled Demo, gone when the app quits."""
+        if self.demo_controller is not None and not self.demo_controller._quitting:
+            self.demo_controller.on_activate_request()
+            return
+        from tray_app.demo import DEMO_REFRESH_SECONDS, DemoEngine
+
+        self.demo_controller = TrayController(DemoEngine(), refresh_seconds=DEMO_REFRESH_SECONDS, demo=True,
+                                              on_quit=self._demo_ended)
+        self.demo_controller.start()
+
+    def _demo_ended(self) -> None:
+        self.demo_controller = None
 
     def _check_tray(self) -> None:
         if QSystemTrayIcon.isSystemTrayAvailable():
             return
         log.warning("no system tray found; showing the balances window instead")
         self.show_window(NO_TRAY_HELP)
+        self._window_for_no_tray = True
+
+    def _tray_appeared(self) -> None:
+        """A tray host came up after us: the icon goes there, and the stand-in window goes away."""
+        if not QSystemTrayIcon.isSystemTrayAvailable():
+            return
+        log.info("a system tray appeared; the icon moves there")
+        self._tray_poll.stop()
+        self._tray_wait.stop()
+        self.tray.hide()
+        self.tray.show()
+        if self._window_for_no_tray and self.window is not None:
+            self.window.set_notice("")
+            self.window.hide()
+        self._window_for_no_tray = False
 
     def show_window(self, notice: str = "") -> None:
         if self.window is None:
@@ -294,6 +349,10 @@ class TrayController(QObject):
 
     # ------------------------------------------------------------------ menu
     def _build_static_menu(self) -> None:
+        if self.demo:  # the demo's icon looks like the real one: the menu says which is which
+            banner = self.menu.addAction(DEMO_LABEL)
+            banner.setEnabled(False)
+            self.menu.addSeparator()
         self._accounts_end = self.menu.addSeparator()
         self.refresh_action = self.menu.addAction("&Refresh now")
         self.refresh_action.triggered.connect(lambda: self.refresh(manual=True))
@@ -407,8 +466,9 @@ class TrayController(QObject):
             window_rows.append((dot_icon(self._row_state(result)), text))
         if self.config_error:
             window_rows.insert(0, (dot_icon(IconState.ERROR), f"Config error: {self.config_error}"))
-        self.tray.setToolTip(texts.tooltip(lines, qt_number) if self._row_order or not self.config_error
-                             else f"Config error: {self.config_error}")
+        tooltip = (texts.tooltip(lines, qt_number) if self._row_order or not self.config_error
+                   else f"Config error: {self.config_error}")
+        self.tray.setToolTip(f"{DEMO_LABEL}\n{tooltip}" if self.demo else tooltip)
         if self.window is not None:
             self.window.set_rows(window_rows)
         if self.settings is not None:
@@ -461,13 +521,49 @@ class TrayController(QObject):
         notice = texts.notice_for(report.alerts, titles, units, qt_number)
         if notice is None:
             return
-        self._notice_account = notice.account_id
-        show_notice(self.tray, notice)
+        self._notice = notice
+        if self.notifier is not None:
+            self.notifier.notify(notice)
+        else:
+            self._notify_in_tray(notice)
+        log.info("notified: %s", notice.title)
         self.notified.emit(notice)
 
+    def _notify_in_tray(self, notice: texts.Notice) -> None:
+        """The tray's own message: Windows and macOS, or Linux without a notification server."""
+        if QSystemTrayIcon.isSystemTrayAvailable() and self.tray.isVisible():
+            show_tray_message(self.tray, notice)
+
     def _on_message_clicked(self) -> None:
-        if self._notice_account:
-            self.open_top_up(self._notice_account)
+        if self._notice is not None:
+            self.on_notice_action(self._notice.account_id, DEFAULT)
+
+    def on_notice_action(self, account_id: str, action: str) -> None:
+        """A click on a notification (DEFAULT) or one of its buttons; what it does is what the notice is about."""
+        notice = self._notice
+        log.info("notification action %s for %s", action, account_id)
+        if action == SNOOZE:
+            self.snooze(utc_now() + timedelta(hours=1))
+        elif action == TOP_UP or (action == DEFAULT and (notice is None or notice.action == TOP_UP)):
+            self.open_top_up(account_id)
+        elif action == DEFAULT and notice is not None and notice.action == "settings":
+            self.open_settings()
+            if self.settings is not None:
+                self.settings.select(account_id)
+        elif action == DEFAULT:
+            self.show_window()
+
+    def _notification_icon(self) -> Path | None:
+        """The app's icon as a file, for the notification server (an icon name works only once installed)."""
+        folder = Path(os.environ.get("XDG_RUNTIME_DIR") or paths.data_dir())
+        target = folder / f"{APP_ID}-notification.png"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            if self.icons.icon(IconState.LOW).pixmap(64, 64).save(str(target), "PNG"):
+                return target
+        except OSError as exc:
+            log.warning("no icon for notifications: %s", exc.strerror)
+        return None
 
     def _on_activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
         # Some desktops deliver clicks, some only the menu: every action also lives in the menu.
@@ -512,6 +608,7 @@ class TrayController(QObject):
         if self.settings is None:
             self.settings = SettingsWindow(self.engine)
             self.settings.changed.connect(self._settings_changed)
+            self.settings.demoRequested.connect(self.start_demo)
             self.settings.accountEdited.connect(self._account_edited)
         self.settings.set_config(self.config, self.config_error)
         self.settings.set_results(self.results)
