@@ -45,19 +45,22 @@ def test_the_check_table_lines_up_chinese_labels_and_tells_equal_labels_apart(cl
         account(server, "main-b", "sociavault", Reply(200, {"credits": 5000}), label="Main"),
         account(server, "broken", "meowload", Reply(401, {"message": "Invalid or expired API Key"}),
                 label="Broken"),
+        account(server, "spare", "sociavault", label="Spare"),
     ]
     config = write_config(tmp_path / "config.toml", entries, language="en")
-    cli.seed_keys({e["id"]: f"key-{e['id']}" for e in entries})
+    cli.seed_keys({e["id"]: f"key-{e['id']}" for e in entries if e["id"] != "spare"})
     proc = cli.run("check", config=config, extra_env={"LC_ALL": "C.UTF-8"})
     assert proc.returncode == 3, proc.stderr
     header, *lines = proc.stdout.splitlines()
-    assert [line.split("  ")[0].strip() for line in lines] == ["工作账户", "Main (main-a)", "Main (main-b)", "Broken"]
+    assert [line.split("  ")[0].strip() for line in lines] == ["工作账户", "Main (main-a)", "Main (main-b)", "Broken",
+                                                                "Spare"]
     # Every row's provider starts in the same terminal column as the header's PROVIDER.
     provider_column = columns(header[:header.index("PROVIDER")])
-    for line, provider in zip(lines, ("MeowLoad", "MeowLoad", "SociaVault", "MeowLoad"), strict=True):
+    for line, provider in zip(lines, ("MeowLoad", "MeowLoad", "SociaVault", "MeowLoad", "SociaVault"), strict=True):
         assert columns(line[:line.index(provider)]) == provider_column, proc.stdout
     # Plain words: no internal names.
     assert "Key refused: Invalid or expired API Key" in lines[3]
+    assert "No API key stored: run 'credit-tray key set spare'" in lines[4]
     for internal in ("auth:", "no_key", " ok ", " low "):
         assert internal not in proc.stdout, proc.stdout
 

@@ -41,7 +41,7 @@ from tray_app.config import (
 from tray_app.engine import Engine, RefreshReport
 from tray_app.instance import tell_keys_changed
 from tray_app.keys import KeyStore, KeyUnavailable
-from tray_app.model import AccountResult, AccountState
+from tray_app.model import AccountResult, AccountState, ErrorKind
 from tray_app.providers import PROVIDERS, get_provider
 
 EX_OK, EX_LOW, EX_EXHAUSTED, EX_UNKNOWN = 0, 1, 2, 3
@@ -187,7 +187,10 @@ def result_json(result: AccountResult) -> dict[str, Any]:
 def detail_text(result: AccountResult) -> str:
     if result.error:
         stale = " (last known balance)" if result.reading else ""
-        return f"{texts.ERROR_KIND_WORDS[result.error.kind]}: {result.error.message}{stale}"
+        error = result.error
+        if error.kind in (ErrorKind.NO_KEY, ErrorKind.CONFIG):  # the message says it all, with what to do
+            return f"{texts.error_detail(error)}{stale}"
+        return f"{texts.ERROR_KIND_WORDS[error.kind]}: {error.message}{stale}"
     if result.state is AccountState.LOW and result.threshold is not None:
         return f"below {grouped(result.threshold)}"
     return ""
