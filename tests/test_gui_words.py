@@ -97,6 +97,9 @@ def test_an_empty_menu_offers_to_add_an_account_and_nothing_that_does_nothing(qt
     assert not tray.refresh_action.isEnabled()
     assert not tray.snooze_menu.menuAction().isEnabled()
     assert "[" not in tray.tray.toolTip()
+    tray.show_window()
+    assert tray.window is not None
+    assert not tray.window.refresh_button.isEnabled()
     first.trigger()
     assert tray.settings is not None
     assert tray.settings.isVisible()

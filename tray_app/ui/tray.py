@@ -471,6 +471,7 @@ class TrayController(QObject):
         self.tray.setToolTip(f"{DEMO_LABEL}\n{tooltip}" if self.demo else tooltip)
         if self.window is not None:
             self.window.set_rows(window_rows)
+            self.window.refresh_button.setEnabled(bool(self._row_order))
         if self.settings is not None:
             self.settings.set_results(self.results)
         self._update_icon()
