@@ -146,3 +146,27 @@ def test_with_no_tray_host_the_window_comes_at_once_and_clicks_are_heard(
     finally:
         bus.close()
     assert proc.poll() is None
+
+
+@pytest.mark.skipif(shutil.which("xdotool") is None, reason="needs xdotool")
+def test_a_tray_host_that_starts_later_gets_the_icon_and_the_window_goes(
+        tmp_path: Path, server: FakeServer, app_in: list) -> None:
+    server.route(PATHS["meowload"], Reply(200, {"availableCredits": 282539}))
+    session = start_session(tmp_path / "late", tray=False)
+    configure(session, server)
+    proc = launch(session, app_in)
+
+    def window() -> str:
+        return subprocess.run(["xdotool", "search", "--onlyvisible", "--name", "Credit Tray"], env=session.env,
+                              capture_output=True, text=True, check=False).stdout.strip()
+
+    wait_for(window, 10, "the balances window while there is no tray")
+    session._start_service("watcher", session.tray_log)  # the panel starts after us, as at login
+    bus = session.bus()
+    try:
+        wait_for(lambda: services.tray_items(bus), 20, "the icon in the tray that appeared")
+    finally:
+        bus.close()
+    wait_for(lambda: not window(), 10, "the stand-in window to go")
+    assert proc.poll() is None
+    assert "a system tray appeared; the icon moves there" in app_log(session)

@@ -109,16 +109,13 @@ class TrayController(QObject):
 
         self.menu = QMenu()
         self._build_static_menu()
-        self.tray = QSystemTrayIcon(self.icons.icon(IconState.UNKNOWN))
+        self.tray = self._make_tray_icon()
         self.tray.setToolTip(f"{DEMO_LABEL}\n{APP_NAME}" if demo else APP_NAME)
-        self.tray.setContextMenu(self.menu)  # before show(): some panels register only an existing menu
-        self.tray.messageClicked.connect(self._on_message_clicked)
         self.notifier: DesktopNotifier | None = None
         if uses_dbus():
             self.notifier = DesktopNotifier(self._notification_icon(), self)
             self.notifier.actionInvoked.connect(self.on_notice_action)
             self.notifier.failed.connect(self._notify_in_tray)
-        self.tray.activated.connect(self._on_activated)
 
         self.scheduler = RefreshScheduler(refresh_seconds or 600.0, self)
         self.scheduler.due.connect(self._on_due)
@@ -206,6 +203,13 @@ class TrayController(QObject):
         self.show_window(NO_TRAY_HELP)
         self._window_for_no_tray = True
 
+    def _make_tray_icon(self) -> QSystemTrayIcon:
+        icon = QSystemTrayIcon(self.icons.icon(IconState.UNKNOWN))
+        icon.setContextMenu(self.menu)  # before show(): some panels register only an existing menu
+        icon.messageClicked.connect(self._on_message_clicked)
+        icon.activated.connect(self._on_activated)
+        return icon
+
     def _tray_appeared(self) -> None:
         """A tray host came up after us: the icon goes there, and the stand-in window goes away."""
         if not QSystemTrayIcon.isSystemTrayAvailable():
@@ -213,7 +217,12 @@ class TrayController(QObject):
         log.info("a system tray appeared; the icon moves there")
         self._tray_poll.stop()
         self._tray_wait.stop()
-        self.tray.hide()
+        # A new icon: Qt picks the kind of tray (StatusNotifierItem or XEmbed) when an icon is made.
+        old, self.tray = self.tray, self._make_tray_icon()
+        self.tray.setToolTip(old.toolTip())
+        old.hide()
+        old.deleteLater()
+        self._update_icon()
         self.tray.show()
         if self._window_for_no_tray and self.window is not None:
             self.window.set_notice("")
