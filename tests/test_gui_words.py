@@ -171,6 +171,18 @@ def test_settings_says_states_in_words_and_tells_equal_labels_apart(qtbot, make_
                      ["MeowLoad", "MeowLoad (b)", "Invalid API key: update it in Settings", ""]]
 
 
+def test_settings_names_a_misspelt_config_key(qtbot, make_tray: MakeTray, server: FakeServer) -> None:
+    tray = make_tray("notifcations = false\n" + account_toml(server, "meow", "meowload"))
+    start(qtbot, tray)
+    tray.open_settings()
+    settings = tray.settings
+    assert settings is not None
+    assert settings.status.isVisible()
+    assert f"{tray.engine.config_path}:1: unknown setting 'notifcations' ignored (did you mean 'notifications'?)" \
+        == settings.status.text()
+    assert settings.add_button.isEnabled()  # only a warning: everything still works
+
+
 # ----------------------------------------------------------------------------- the account editor
 
 def _not_clipped(label: QLabel) -> bool:

@@ -620,6 +620,8 @@ class SettingsWindow(QWidget):
         if error:
             self.show_status(f"The config file has an error, so changes here are off until it is fixed "
                              f"(edit the file, or undo the edit): {error}")
+        elif config is not None and config.warnings:  # a misspelt key: the rest works, but say what is ignored
+            self.show_status("\n".join(config.warnings))
         else:
             self.status.hide()
         self._set_writable(error is None)
