@@ -66,18 +66,23 @@ class DesktopNotifier(QObject):
     # ------------------------------------------------------------------ the D-Bus thread
     def _serve(self) -> None:
         try:
+            self._serve_until_stopped()
+        finally:
+            self._thread = None  # the next notice starts a new connection
+            self._fail_all()
+
+    def _serve_until_stopped(self) -> None:
+        try:
             from jeepney import DBusAddress, MessageType, new_method_call
             from jeepney.bus_messages import MatchRule, message_bus
             from jeepney.io.blocking import open_dbus_connection
         except ImportError:
             log.warning("no notifications: no D-Bus library")
-            self._fail_all()
             return
         try:
             connection = open_dbus_connection(bus="SESSION")
         except Exception as exc:
             log.warning("no notifications: no session bus (%s)", type(exc).__name__)
-            self._fail_all()
             return
         address = DBusAddress(OBJECT_PATH, bus_name=BUS_NAME, interface=BUS_NAME)
         rule = MatchRule(type="signal", interface=BUS_NAME, path=OBJECT_PATH)
@@ -88,13 +93,12 @@ class DesktopNotifier(QObject):
                 log.warning("cannot listen for notification clicks: %s", type(exc).__name__)
             while True:
                 try:
-                    notice = self._jobs.get_nowait()
+                    job: Notice | None = self._jobs.get_nowait()
+                    if job is None:
+                        return
+                    self._send(connection, address, new_method_call, MessageType, job)
                 except queue.Empty:
-                    notice = False  # type: ignore[assignment]
-                if notice is None:
-                    return
-                if notice:
-                    self._send(connection, address, new_method_call, MessageType, notice)
+                    pass
                 try:
                     message = connection.recv_until_filtered(signals, timeout=0.2)
                 except TimeoutError:

@@ -462,8 +462,8 @@ class TrayController(QObject):
             reading = result.reading if result else None
             fetched = f"Balance from {texts.ago(reading.fetched_at, now)}" if reading else "No balance fetched yet"
             failed = result is not None and result.error is not None
-            if failed and reading is not None:
-                fetched += f": {texts.balance(result, qt_number)}"  # type: ignore[arg-type]
+            if result is not None and failed and reading is not None:
+                fetched += f": {texts.balance(result, qt_number)}"
             row.fetched.setText(fetched)
             # The age only when it matters: after a failure, or a balance older than two intervals.
             row.fetched.setVisible(failed or texts.is_stale(result, now, stale_after))
