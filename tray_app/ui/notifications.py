@@ -12,6 +12,7 @@ own message is used and its click is the default action.
 from __future__ import annotations
 
 import contextlib
+import html
 import logging
 import queue
 import sys
@@ -131,8 +132,10 @@ class DesktopNotifier(QObject):
             icon = str(self.icon_path) if self.icon_path else APP_ID
             if self.icon_path:
                 hints["image-path"] = ("s", self.icon_path.as_uri())
+            # A server with body markup parses <b>, <a>, <img>: a provider's message or a label is text.
+            body = html.escape(notice.body, quote=False) if "body-markup" in self.capabilities else notice.body
             message = new_method_call(address, "Notify", "susssasa{sv}i",
-                                      (APP_NAME, self._last_id, icon, notice.title, notice.body, actions, hints,
+                                      (APP_NAME, self._last_id, icon, notice.title, body, actions, hints,
                                        TIMEOUT_MS))
             reply = connection.send_and_get_reply(message, timeout=3)
             if reply.header.message_type != message_type.method_return:
