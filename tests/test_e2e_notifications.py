@@ -35,8 +35,8 @@ pytestmark = [
 TOP_UP_URL = get_provider("meowload").top_up_url  # type: ignore[union-attr]
 
 
-def start_session(root: Path, *, tray: bool) -> DesktopSession:
-    session = DesktopSession(root, tray=tray)
+def start_session(root: Path, *, tray: bool, capabilities: str | None = None) -> DesktopSession:
+    session = DesktopSession(root, tray=tray, notify_capabilities=capabilities)
     root.mkdir()
     session.start()
     opener = root / "bin" / "xdg-open"
@@ -170,3 +170,26 @@ def test_a_tray_host_that_starts_later_gets_the_icon_and_the_window_goes(
     wait_for(lambda: not window(), 10, "the stand-in window to go")
     assert proc.poll() is None
     assert "a system tray appeared; the icon moves there" in app_log(session)
+
+
+@pytest.mark.skipif(shutil.which("xdotool") is None, reason="needs xdotool")
+def test_a_refused_key_notice_opens_settings_and_its_text_is_never_markup(
+        tmp_path: Path, server: FakeServer, app_in: list) -> None:
+    server.route(PATHS["meowload"], Reply(401, {"message": "<b>Invalid</b> key & <img src='x'>"}))
+    session = start_session(tmp_path / "desktop", tray=True, capabilities="body,body-markup,actions")
+    configure(session, server)
+    launch(session, app_in)
+    (note,) = wait_for(session.notifications, 20, "the refused-key notification")
+    assert note["summary"] == "MeowLoad · Main: API key refused"
+    assert note["body"] == "&lt;b&gt;Invalid&lt;/b&gt; key &amp; &lt;img src='x'&gt;. Update the key in Settings."
+    # Only what a click really does: open Settings. No "Top up" or "Snooze" for a key problem.
+    assert note["actions"] == ["default", "Open Settings"]
+    bus = session.bus()
+    try:
+        services.click_notification(bus, note["id"])
+    finally:
+        bus.close()
+    wait_for(lambda: subprocess.run(["xdotool", "search", "--onlyvisible", "--name", "^Settings"], env=session.env,
+                                    capture_output=True, text=True, check=False).stdout.strip(),
+             10, "Settings opened by the click")
+    assert opened(session) == []  # no top-up page for a key problem

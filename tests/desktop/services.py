@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import signal
 import sys
 import time
@@ -149,6 +150,8 @@ TEST_INTERFACE = "org.credittray.Test"
 def notifier(log: str) -> None:
     ids = itertools.count(1)
     outbox: list[Any] = []
+    # What the server says it can do; a test may ask for another set (e.g. with "body-markup", as dunst has).
+    capabilities = os.environ.get("CREDIT_TRAY_TEST_NOTIFY_CAPS", "body,actions,icon-static").split(",")
 
     def invoke(message: Any, nid: int, key: str) -> None:
         _log(log, {"method": "Invoke", "id": nid, "key": key})
@@ -165,7 +168,7 @@ def notifier(log: str) -> None:
 
     _serve(NOTIFICATIONS, {
         (NOTIFICATIONS, "Notify"): notify,
-        (NOTIFICATIONS, "GetCapabilities"): lambda m: ("as", (["body", "actions", "icon-static"],)),
+        (NOTIFICATIONS, "GetCapabilities"): lambda m: ("as", (capabilities,)),
         (NOTIFICATIONS, "CloseNotification"): lambda m, i: None,
         (NOTIFICATIONS, "GetServerInformation"): lambda m: ("ssss", ("credit-tray-tests", "tests", "1", "1.2")),
         (TEST_INTERFACE, "Invoke"): invoke,
