@@ -483,7 +483,7 @@ def test_check_reads_what_a_provider_review_found(cli: Cli, server: FakeServer, 
         assert "check the base URL" in error["message"]
 
     proc = cli.run("check", config=config, extra_env={"LC_ALL": "C.UTF-8"})
-    (over,) = [line for line in proc.stdout.splitlines() if line.startswith("MeowLoad ") and "exhausted" in line]
+    (over,) = [line for line in proc.stdout.splitlines() if line.startswith("MeowLoad ") and "Used up" in line]
     assert "-250 credits" in over
 
 
@@ -520,10 +520,11 @@ def test_table_is_aligned_with_grouped_numbers(cli: Cli, server: FakeServer, tmp
     assert "282,539" in rows["Main"]
     assert "243 used · no limit" in rows["Support bot"]
     assert "950" in rows["Vault"]
-    assert re.search(r"\berror\b", rows["Broken"])
+    assert re.search(r"\bError\b", rows["Broken"])
+    assert "Key refused: Invalid or expired API Key" in rows["Broken"]  # plain words, not "auth:"
 
     providers = {"Main": "MeowLoad", "Support bot": "SmarterBot", "Vault": "SociaVault", "Broken": "MeowLoad"}
-    states = {"Main": "ok", "Support bot": "ok", "Vault": "ok", "Broken": "error"}
+    states = {"Main": "OK", "Support bot": "OK", "Vault": "OK", "Broken": "Error"}
     provider_at, state_at = set(), set()
     for label, line in rows.items():
         start = line.index(providers[label], len(label))
@@ -555,7 +556,6 @@ def test_usage_errors_exit_64_briefly(cli: Cli, server: FakeServer, tmp_path: Pa
         ("unknown option", ["check", "--bogus"], ""),
         ("unknown global option", ["--no-such-flag", "check"], ""),
         ("missing provider and --id", ["accounts", "add"], ""),
-        ("missing --id", ["accounts", "add", "meowload"], ""),
         ("missing --account value", ["check", "--account"], ""),
         ("missing key set id", ["key", "set"], "sk-whatever\n"),
         ("missing remove id", ["accounts", "remove"], ""),
@@ -669,9 +669,9 @@ def test_invalid_accounts_are_config_errors_and_the_rest_still_work(cli: Cli, se
 
 def test_missing_config_means_no_accounts_and_add_creates_it(cli: Cli) -> None:
     status, payload, _, _ = cli.check_json()
-    assert (status, payload["accounts"]) == (0, [])
+    assert (status, payload["accounts"]) == (3, [])  # nothing checked: UNKNOWN, not OK
     proc = cli.run("check")
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 3, proc.stderr
     assert cli.list_json() == []
 
     proc = cli.run("accounts", "add", "meowload", "--id", "meow-main")

@@ -46,6 +46,19 @@ def drawn_pixels(png: Path) -> int:
                    if image.pixel(x, y) & 0xFFFFFF)
 
 
+def crop_to_content(png: Path, out: Path, top: int, bottom: int, left: int = 0, margin: int = 6) -> None:
+    """The drawn part of a band of a screenshot (the menu, a bubble) with a margin, for the README."""
+    from PySide6.QtGui import QImage
+
+    image = QImage(str(png))
+    drawn = [(x, y) for y in range(top, min(bottom, image.height())) for x in range(left, image.width())
+             if image.pixel(x, y) & 0xFFFFFF]
+    if drawn:
+        xs, ys = [x for x, _ in drawn], [y for _, y in drawn]
+        image.copy(min(xs) - margin, min(ys) - margin, max(xs) - min(xs) + 1 + 2 * margin,
+                   max(ys) - min(ys) + 1 + 2 * margin).save(str(out))
+
+
 def app(*args: str) -> list[str]:
     return [sys.executable, "-m", "tray_app", *args]
 
@@ -104,17 +117,18 @@ def test_tray_registers_notifies_and_stays_single(desktop: DesktopSession, serve
         note = notes[0]
         assert note["app_name"] == "Credit Tray"
         assert note["summary"] == "MeowLoad · Main: 1,500 credits left"
-        assert note["body"] == "Below your alert at 2,000. Click to top up."
+        assert note["body"] == "Below your alert at 2,000."
         assert note["hints"].get("urgency") == 1  # Warning (normal), never Critical (a modal on Linux)
         ARTIFACTS.mkdir(exist_ok=True)
         bubble = ARTIFACTS / "e2e-notification.png"
         wait_for(lambda: desktop.screenshot(bubble) and drawn_pixels(bubble) > 2000, 10, "dunst to draw the bubble")
+        crop_to_content(bubble, ARTIFACTS / "notification.png", 0, 300, left=700)
 
         props = wait_for(lambda: (p := services.item_properties(bus, items[0]))
-                         and "[low]" in str(p.get("ToolTip")) and p, 20, "the tooltip with balances")
+                         and "(below 2,000)" in str(p.get("ToolTip")) and p, 20, "the tooltip with balances")
         labels = [m["label"] for m in props["menu"] if m["visible"] and m["label"]]
-        assert "MeowLoad · Main — 1,500 credits (below 2,000) · just now" in labels
-        assert "SociaVault — 5,000 credits · just now" in labels
+        assert "MeowLoad · Main — 1,500 credits (below 2,000)" in labels
+        assert "SociaVault — 5,000 credits" in labels
         assert "Refresh now" in labels
         assert "Quit" in labels
 
@@ -128,6 +142,7 @@ def test_tray_registers_notifies_and_stays_single(desktop: DesktopSession, serve
         assert services.tray_items(bus) == items
         shot = ARTIFACTS / "e2e-menu.png"
         wait_for(lambda: desktop.screenshot(shot) and drawn_pixels(shot) > 20000, 10, "the menu on screen")
+        crop_to_content(shot, ARTIFACTS / "menu.png", 300, 800)
         assert len(desktop.notifications()) == time_before  # the same balance does not alert twice
 
         tray.send_signal(signal.SIGINT)  # Ctrl+C in a terminal
@@ -175,6 +190,13 @@ def test_without_a_tray_a_window_shows_the_balances_and_notifications_still_come
         session.stop()
 
 
+def window_shot(session: DesktopSession, window: str, path: Path) -> None:
+    """One window, as the README shows it (ImageMagick's import)."""
+    if shutil.which("import"):
+        subprocess.run(["import", "-window", window, str(path)], env=session.env, capture_output=True,
+                       check=False, timeout=30)
+
+
 def window_ids(session: DesktopSession, name: str) -> list[str]:
     found = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", name], env=session.env,
                            capture_output=True, text=True, check=False)
@@ -185,16 +207,18 @@ def window_ids(session: DesktopSession, name: str) -> list[str]:
 def test_first_run_opens_the_settings_window_and_the_add_form(desktop: DesktopSession) -> None:
     tray = subprocess.Popen(app(), env=desktop.env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_for(lambda: window_ids(desktop, "Credit Tray Settings"), 20, "the settings window on first run")
+        wait_for(lambda: window_ids(desktop, "^Settings"), 20, "the settings window on first run")
         ARTIFACTS.mkdir(exist_ok=True)
         shot = ARTIFACTS / "e2e-settings.png"
         wait_for(lambda: desktop.screenshot(shot) and drawn_pixels(shot) > 100_000, 10, "the window drawn")
-        window = window_ids(desktop, "Credit Tray Settings")[0]
+        window = window_ids(desktop, "^Settings")[0]
+        window_shot(desktop, window, ARTIFACTS / "settings.png")  # the README's picture
         subprocess.run(["xdotool", "windowactivate", "--sync", window], env=desktop.env, check=False, timeout=10)
         subprocess.run(["xdotool", "key", "--window", window, "alt+a"], env=desktop.env, check=True, timeout=10)
         wait_for(lambda: window_ids(desktop, "Add account"), 10, "the add-account form (Alt+A)")
         form = ARTIFACTS / "e2e-add-account.png"
         wait_for(lambda: desktop.screenshot(form), 10, "a screenshot")
+        window_shot(desktop, window_ids(desktop, "Add account")[0], ARTIFACTS / "add-account.png")
         assert tray.poll() is None
     finally:
         tray.terminate()

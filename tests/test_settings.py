@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import shiboken6
-from PySide6.QtCore import QLocale, Qt
+from PySide6.QtCore import QLocale, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from tests.fakeserver import PATHS, FakeServer, Reply
@@ -91,6 +91,23 @@ def save(qtbot, dialog: AccountDialog) -> None:
         qtbot.mouseClick(dialog.buttons.button(dialog.buttons.StandardButton.Save), Qt.MouseButton.LeftButton)
 
 
+def answer_the_question(button: str) -> list:
+    """Clicks ``button`` in the next modal message box, as a user would; returns [text, button texts]."""
+    seen: list = []
+
+    def answer() -> None:
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            QTimer.singleShot(20, answer)
+            return
+        texts = [b.text().replace("&", "") for b in box.buttons()]
+        seen.extend([box.text(), sorted(texts, key=lambda t: t != "Remove")])
+        box.buttons()[texts.index(button)].click()
+
+    QTimer.singleShot(0, answer)
+    return seen
+
+
 def config_of(controller: TrayController) -> dict:
     return tomllib.loads(controller.engine.config_path.read_text("utf-8"))
 
@@ -128,7 +145,7 @@ def test_add_one_account_of_each_provider_test_it_and_save(qtbot, tray: TrayCont
         (f"{p}-acct-{n}", p, f"Acct {n}", f"{server.url}/{p}") for n, p in enumerate(GOOD)]
     assert all("thresholds" not in a for a in accounts)  # the provider's defaults stay implicit
     qtbot.waitUntil(lambda: len(rows(tray)) == 4 and all("credits" in r for r in rows(tray)), timeout=10_000)
-    assert rows(tray)[0] == "MeowLoad · Acct 0 — 282,539 credits · just now"
+    assert rows(tray)[0] == "MeowLoad · Acct 0 — 282,539 credits"
     assert not settings.welcome.isVisible()
 
 
@@ -139,7 +156,7 @@ def test_a_failing_test_shows_the_error_in_plain_words(qtbot, tray: TrayControll
     fill(qtbot, dialog, "sociavault", "Work", "sk-wrong", base_url=server.url)
     qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "Invalid API key" in dialog.test_result.text(), timeout=10_000)
-    assert dialog.test_result.text() == "Invalid API key: update it in Settings (auth: Invalid API key)"
+    assert dialog.test_result.text() == "Invalid API key: update it in Settings — Invalid API key (HTTP 401)"
     assert not tray.engine.config_path.exists()
 
 
@@ -163,7 +180,7 @@ def test_a_rate_limited_test_says_how_long_to_wait_not_that_it_is_retrying(qtbot
     ("key", "sk-live ABC123", "This is not an API key as pasted: it has a space or a line break inside (API keys "
                               "have none; a 'Bearer ' prefix is not part of it). Copy it again."),
     ("thresholds", "100, lots", "Threshold 'lots' is not a number."),
-    ("base_url", "http://example.com", "Base_url must be https (plain http is allowed only on loopback): "
+    ("base_url", "http://example.com", "The base URL must be https (plain http is allowed only on loopback): "
                                        "'http://example.com'."),
 ])
 def test_every_validation_error_is_shown_next_to_its_field_and_nothing_is_saved(
@@ -229,11 +246,10 @@ def test_edit_replace_the_key_reorder_disable_and_remove(qtbot, tray: TrayContro
     save(qtbot, dialog)
     assert stored_key("meowload-work") == "sk-new"
     qtbot.waitUntil(lambda: rows(tray)[0].startswith("MeowLoad · Renamed"), timeout=10_000)
-    requests_before = len(server.requests_to(PATHS["meowload"]))
-    with qtbot.waitSignal(tray.refreshed, timeout=10_000):
-        tray.refresh(manual=True)
-    new_requests = server.requests_to(PATHS["meowload"])[requests_before:]
-    assert {r.headers["x-api-key"] for r in new_requests} == {"sk-new"}
+    # The edited account is checked again at once, with the new key.
+    qtbot.waitUntil(lambda: server.requests_to(PATHS["meowload"])[-1].headers["x-api-key"] == "sk-new",
+                    timeout=10_000)
+    qtbot.waitUntil(lambda: not tray.refreshing, timeout=10_000)
 
     # Reorder.
     settings.select("meowload-work")
@@ -248,11 +264,14 @@ def test_edit_replace_the_key_reorder_disable_and_remove(qtbot, tray: TrayContro
     assert config_of(tray)["accounts"][0]["enabled"] is False
     qtbot.waitUntil(lambda: len(rows(tray)) == 1, timeout=10_000)
 
-    # Remove, after confirming: the key goes with it.
-    asked: list[str] = []
-    monkeypatch.setattr(QMessageBox, "question",
-                        lambda *a, **k: asked.append(a[2]) or QMessageBox.StandardButton.Yes)
+    # Remove asks with buttons that say what they do; Cancel keeps everything.
+    asked = answer_the_question("Cancel")
     settings.select("meowload-work")
+    qtbot.mouseClick(settings.remove_button, Qt.MouseButton.LeftButton)
+    assert asked[1] == ["Remove", "Cancel"]
+    assert [a["id"] for a in config_of(tray)["accounts"]] == ["sociavault-work", "meowload-work"]
+    # Remove, after confirming: the key goes with it.
+    asked = answer_the_question("Remove")
     with qtbot.waitSignal(settings.changed, timeout=5000):
         qtbot.mouseClick(settings.remove_button, Qt.MouseButton.LeftButton)
     assert "deleted from your keyring" in asked[0]
@@ -290,21 +309,31 @@ def test_hand_edits_reload_and_a_broken_edit_is_reported_not_applied(qtbot, tray
     path.parent.mkdir(parents=True, exist_ok=True)
     tray._watch_config()
     path.write_text(f'# mine\n[[accounts]]\nid = "hand"\nprovider = "meowload"\nbase_url = "{server.url}"\n')
-    qtbot.waitUntil(lambda: rows(tray) == ["MeowLoad — 282,539 credits · just now"], timeout=10_000)
+    qtbot.waitUntil(lambda: rows(tray) == ["MeowLoad — 282,539 credits"], timeout=10_000)
 
     broken = b'# mine\n[[accounts]]\nid = "hand\n'
     path.write_bytes(broken)
     qtbot.waitUntil(lambda: tray.config_error is not None, timeout=10_000)
     visible = [a.text() for a in tray.menu.actions() if a.isVisible()]
     assert visible[0].startswith(f"Config error: {path}:3:")
-    assert rows(tray) == ["MeowLoad — 282,539 credits · just now"]  # the last good state still shows
+    assert rows(tray) == ["MeowLoad — 282,539 credits"]  # the last good state still shows
     settings = tray.settings
     assert settings is not None
     assert settings.status.isVisible()
-    with qtbot.waitSignal(settings.changed, timeout=5000):
-        settings.icon_number.setChecked(True)  # a change while the file is broken is refused
-    assert "nothing was changed" in settings.status.text()
+    assert "changes here are off until it is fixed" in settings.status.text()
+    # Nothing that would write is offered while the file is broken (it would only be refused).
+    settings.select("hand")
+    for control in (settings.icon_number, settings.notifications, settings.refresh_minutes, settings.language,
+                    settings.add_button, settings.edit_button, settings.remove_button, settings.up_button,
+                    settings.table):
+        assert not control.isEnabled(), control
     assert path.read_bytes() == broken
+    # Fixed by hand: everything is back.
+    path.write_text(f'# mine\n[[accounts]]\nid = "hand"\nprovider = "meowload"\nbase_url = "{server.url}"\n')
+    qtbot.waitUntil(lambda: tray.config_error is None, timeout=10_000)
+    assert not settings.status.isVisible()
+    assert settings.icon_number.isEnabled()
+    assert settings.add_button.isEnabled()
 
 
 # ----------------------------------------------------------------- start at login
@@ -396,13 +425,16 @@ def test_keyboard_tab_order_mnemonics_and_escape(qtbot, tray: TrayController) ->
         widget = widget.nextInFocusChain()
         while not widget.focusPolicy() & Qt.FocusPolicy.TabFocus or not widget.isVisibleTo(dialog):
             widget = widget.nextInFocusChain()
-    assert chain[:6] == [dialog.provider, dialog.label, dialog.account_id, dialog.key, dialog.thresholds,
-                         dialog.advanced]
-    for field in (dialog.provider, dialog.label, dialog.account_id, dialog.key, dialog.thresholds):
+    assert chain[:7] == [dialog.provider, dialog.label, dialog.account_id, dialog.key, dialog.show_key,
+                         dialog.thresholds, dialog.advanced]
+    for field in (dialog.provider, dialog.label, dialog.account_id, dialog.key, dialog.show_key, dialog.thresholds):
         assert field.accessibleName()
     qtbot.keyClick(dialog, Qt.Key.Key_Escape)
     assert not dialog.isVisible()
     assert settings.isVisible()
+    # With no tray here the balances window is up too; Escape works in the window that has the focus.
+    settings.activateWindow()
+    qtbot.waitUntil(settings.isActiveWindow, timeout=5000)
     qtbot.keyClick(settings, Qt.Key.Key_Escape)
     assert not settings.isVisible()
     settings_size = settings.sizeHint()

@@ -59,9 +59,10 @@ def test_errors_in_plain_words(kind: ErrorKind, message: str, retry: float | Non
 def test_a_single_exhausted_alert_and_an_auth_alert() -> None:
     titles, units = {"a": "SociaVault · Main", "b": "MeowLoad"}, {"a": "credits", "b": "credits"}
     exhausted = texts.notice_for([Alert("a", AlertKind.EXHAUSTED, remaining=Decimal(0))], titles, units)
-    assert exhausted == texts.Notice("SociaVault · Main: out of credits", "No credits left. Click to top up.", "a")
+    assert exhausted == texts.Notice("SociaVault · Main: out of credits", "No credits left.", "a")
     auth = texts.notice_for([Alert("b", AlertKind.AUTH, message="API Key 错误")], titles, units)
-    assert auth == texts.Notice("MeowLoad: API key refused", "API Key 错误. Update the key in Settings.", "b")
+    assert auth == texts.Notice("MeowLoad: API key refused", "API Key 错误. Update the key in Settings.", "b",
+                                "settings")
     assert texts.notice_for([], titles, units) is None
 
 

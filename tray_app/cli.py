@@ -1,9 +1,10 @@
 """The ``credit-tray`` command: the tray app with no arguments, scripting commands otherwise.
 
 Exit codes follow sysexits and, for ``check``, the monitoring-plugin convention:
-0 ok, 1 low, 2 exhausted, 3 could not check; 64 usage, 65 bad data, 69 keyring
-unavailable, 70 internal error, 75 config busy (another writer), 78 unreadable or
-unwritable config. Errors are one line on
+0 ok, 1 low, 2 exhausted, 3 could not check (or nothing to check); 1 also for a
+cancelled key prompt; 64 usage, 65 bad data, 66 config file named with --config not
+found, 69 keyring unavailable, 70 internal error, 75 config busy (another writer), 78
+unreadable or unwritable config. Errors are one line on
 stderr, never a traceback, never a key.
 """
 
@@ -16,6 +17,7 @@ import json
 import locale
 import logging
 import sys
+import unicodedata
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -36,22 +38,41 @@ from tray_app.config import (
     load,
     parse_thresholds,
     remove_account,
+    suggest_id,
+    unique_label,
 )
 from tray_app.engine import Engine, RefreshReport
 from tray_app.hardening import forbid_core_dumps
 from tray_app.history import HistoryError
+from tray_app.instance import tell_keys_changed
 from tray_app.keys import KeyStore, KeyUnavailable, key_problem
-from tray_app.model import AccountResult, AccountState
+from tray_app.model import AccountResult, AccountState, ErrorKind
 from tray_app.providers import PROVIDERS, get_provider
 from tray_app.safetext import for_terminal, hide_keys, looks_like_key, text_problem
 
 EX_OK, EX_LOW, EX_EXHAUSTED, EX_UNKNOWN = 0, 1, 2, 3
-EX_USAGE, EX_DATAERR, EX_UNAVAILABLE, EX_SOFTWARE, EX_TEMPFAIL, EX_CONFIG = 64, 65, 69, 70, 75, 78
+EX_CANCELLED = 1
+EX_USAGE, EX_DATAERR, EX_NOINPUT, EX_UNAVAILABLE, EX_SOFTWARE, EX_TEMPFAIL, EX_CONFIG = 64, 65, 66, 69, 70, 75, 78
 CHECK_FORMATS = ("table", "json", "prometheus", "nagios", "waybar")
 
 
 class UsageError(Exception):
     pass
+
+
+class KeyEntryCancelled(Exception):
+    """Ctrl-D (or Ctrl-C) at the hidden key prompt."""
+
+
+def _seconds(text: str) -> float:
+    """An argparse type: a positive number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value < 86400:
+        raise argparse.ArgumentTypeError(f"{text!r} must be more than 0 and less than a day")
+    return value
 
 
 class _Parser(argparse.ArgumentParser):
@@ -80,10 +101,19 @@ class _VersionAction(argparse.Action):
         parser.exit()
 
 
+def _home_relative(path: Path) -> str:
+    """'~/.config/…' for a path under the home folder: shorter, so help does not wrap it mid-path."""
+    try:
+        return f"~/{path.relative_to(Path.home())}"
+    except ValueError:
+        return str(path)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog=APP_ID, description="Prepaid API credit balances in your system tray.")
-    parser.add_argument("--config", type=Path, metavar="PATH", help="config file (default: %(default)s)",
-                        default=None)
+    parser = _Parser(prog=APP_ID, description="Prepaid API credit balances in your system tray. "
+                     "With no command, starts the tray app; with a command, does that and exits.")
+    parser.add_argument("--config", type=Path, metavar="PATH", default=None,
+                        help=f"config file (default: {_home_relative(paths.config_file())})")
     parser.add_argument("--version", action=_VersionAction)
     parser.add_argument("--demo", action="store_true", help="run the tray with demo accounts (no keys, no network)")
     commands = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
@@ -101,6 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("-c", "--critical", metavar="RANGE",
                        help="nagios: critical range replacing running out (@~:0), e.g. 100:")
     check.add_argument("--account", action="append", metavar="ID", help="only this account (repeatable)")
+    check.add_argument("--timeout", type=_seconds, metavar="SECONDS",
+                       help="the whole run's time limit; accounts that have not answered by then are reported "
+                            "as 'timeout' (default: up to 30 s per account)")
 
     serve = commands.add_parser("serve", help="serve Prometheus metrics (/metrics, /healthz) for servers; no GUI")
     serve.add_argument("--listen", metavar="HOST:PORT",
@@ -112,8 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--json", action="store_true")
     add = accounts_sub.add_parser("add", help="add an account")
     add.add_argument("provider", metavar="PROVIDER", help="one of: " + ", ".join(PROVIDERS))
-    add.add_argument("--id", required=True, help="a unique slug, e.g. meow-main")
-    add.add_argument("--label")
+    add.add_argument("--id", help="a unique slug, e.g. meow-main (default: made from the provider and label)")
+    add.add_argument("--label", help="the name shown in the tray (default: the provider's name, numbered if taken)")
     add.add_argument("--base-url", metavar="URL", help="mirror or proxy replacing scheme, host and port")
     add.add_argument("--thresholds", metavar="N,N,...", help="alert thresholds, e.g. 1000,100,0")
     remove = accounts_sub.add_parser("remove", help="remove an account and its key")
@@ -121,7 +154,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     key = commands.add_parser("key", help="store or delete an account's API key in the OS keyring")
     key_sub = key.add_subparsers(dest="action", parser_class=_Parser, metavar="ACTION", required=True)
-    key_set = key_sub.add_parser("set", help="read the key from standard input and store it")
+    key_set = key_sub.add_parser(
+        "set", help="store an account's key: typed at a hidden prompt, or read from standard input",
+        description="Store an account's API key in the OS keyring. On a terminal the key is typed at a "
+                    "hidden prompt; otherwise it is read from standard input (e.g. a pipe). It is never "
+                    "taken from the command line, where other users and the shell history could see it.")
     key_set.add_argument("id", metavar="ID")
     # Catch a key typed after the id, so the usage error never echoes it back.
     key_set.add_argument("typed", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
@@ -193,19 +230,36 @@ def result_json(result: AccountResult) -> dict[str, Any]:
 def detail_text(result: AccountResult) -> str:
     if result.error:
         stale = " (last known balance)" if result.reading else ""
-        return f"{texts.rate_limited_until(result.error) or result.error.kind}: {result.error.message}{stale}"
+        error = result.error
+        if error.kind in (ErrorKind.NO_KEY, ErrorKind.CONFIG):  # the message says it all, with what to do
+            return f"{texts.error_detail(error)}{stale}"
+        until = texts.rate_limited_until(error)
+        return f"{until or texts.ERROR_KIND_WORDS[error.kind]}: {error.message}{stale}"
     if result.state is AccountState.LOW and result.threshold is not None:
         return f"below {grouped(result.threshold)}"
     return ""
 
 
+def display_width(text: str) -> int:
+    """Columns a terminal gives ``text``: two for wide (CJK) characters, none for combining marks."""
+    width = 0
+    for char in text:
+        if unicodedata.combining(char) or unicodedata.category(char) in ("Mn", "Me", "Cf"):
+            continue
+        width += 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+    return width
+
+
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[int] = ()) -> str:
     """Aligned columns; cells come from the config and from providers, so control characters are escaped."""
     rows = [[for_terminal(str(cell)) for cell in row] for row in rows]
-    widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
+    widths = [max(display_width(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
 
     def line(cells: Sequence[str]) -> str:
-        out = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True))]
+        out = []
+        for i, (cell, width) in enumerate(zip(cells, widths, strict=True)):
+            pad = " " * (width - display_width(cell))
+            out.append(pad + cell if i in right else cell + pad)
         return "  ".join(out).rstrip()
 
     return "\n".join([line(headers), *(line(r) for r in rows)])
@@ -260,7 +314,7 @@ def render_report(fmt: str, args: argparse.Namespace, config: Config, report: Re
     status = exit_status(report)
     if fmt == "json":
         payload = {"checked_at": iso(report.checked_at), "accounts": [result_json(r) for r in report.results]}
-        return json.dumps(payload, ensure_ascii=False, indent=2), status
+        return json.dumps(payload, ensure_ascii=False, indent=2), status if report.results else EX_UNKNOWN
     if fmt == "prometheus":
         from tray_app import metrics
 
@@ -281,9 +335,12 @@ def render_report(fmt: str, args: argparse.Namespace, config: Config, report: Re
         # A status bar hides a module whose command fails, so the state travels in "class", not the exit status.
         return json.dumps(waybar.payload(report.results), ensure_ascii=False), EX_OK
     if not report.results:
-        return f"No accounts to check. Add one with: {APP_ID} accounts add PROVIDER --id ID", status
-    rows = [[r.label, PROVIDERS[r.provider_id].name if r.provider_id in PROVIDERS else r.provider_id or "?",
-             str(r.state), texts.balance(r, grouped), detail_text(r)] for r in report.results]
+        why = _nothing_to_check(config)
+        return f"{why[0].upper()}{why[1:]}", EX_UNKNOWN
+    labels = texts.labels([(r.account_id, r.label) for r in report.results])
+    rows = [[labels[r.account_id],
+             PROVIDERS[r.provider_id].name if r.provider_id in PROVIDERS else r.provider_id or "?",
+             texts.STATE_WORDS[r.state], texts.balance(r, grouped), detail_text(r)] for r in report.results]
     return table(["ACCOUNT", "PROVIDER", "STATE", "BALANCE", "DETAIL"], rows, right=(3,)), status
 
 
@@ -297,6 +354,7 @@ def cmd_check(args: argparse.Namespace, config: Config, engine: Engine) -> int:
     accounts = engine.select(config, args.account)
 
     async def run() -> RefreshReport:
+        engine.set_budget(args.timeout)
         try:
             return await engine.refresh(config, accounts)
         finally:
@@ -308,6 +366,8 @@ def cmd_check(args: argparse.Namespace, config: Config, engine: Engine) -> int:
     if report.save_error:
         sys.stderr.write(f"{APP_ID}: warning: {report.save_error}\n")
     text, status = render_report(fmt, args, config, report)
+    if not report.results and fmt == "json":
+        sys.stderr.write(f"{APP_ID}: {_nothing_to_check(config)}\n")
     if args.output is not None:
         from tray_app.fileio import atomic_write
 
@@ -316,6 +376,14 @@ def cmd_check(args: argparse.Namespace, config: Config, engine: Engine) -> int:
     else:
         print(text)
     return status
+
+
+def _nothing_to_check(config: Config) -> str:
+    """Why a check checked nothing: monitoring must see UNKNOWN, not OK, and a person must see why."""
+    if config.accounts:
+        return (f"nothing to check: all {len(config.accounts)} accounts in {config.path} are disabled "
+                f"(name one with --account ID, or enable it)")
+    return f"nothing to check: no accounts in {config.path}; add one with: {APP_ID} accounts add PROVIDER"
 
 
 def cmd_history(args: argparse.Namespace, config: Config, engine: Engine) -> int:
@@ -359,6 +427,7 @@ def cmd_accounts(args: argparse.Namespace, config: Config, engine: Engine) -> in
     # and can be removed again; the other way round, a key was left that no command could reach.
     try:
         engine.keys.delete(account.id)
+        tell_keys_changed(account.id)
     except KeyUnavailable as exc:
         print(f"{APP_ID}: {account.id} was not removed, because its key could not be deleted: {exc}",
               file=sys.stderr)
@@ -396,7 +465,7 @@ def _accounts_list(args: argparse.Namespace, config: Config, engine: Engine) -> 
         print(json.dumps(entries, ensure_ascii=False, indent=2))
         return EX_OK
     if not entries:
-        print(f"No accounts in {config.path}. Add one with: {APP_ID} accounts add PROVIDER --id ID")
+        print(f"No accounts in {config.path}. Add one with: {APP_ID} accounts add PROVIDER")
         return EX_OK
     rows = [[e["id"], e["provider"], e["label"], "yes" if e["enabled"] else "no",
              {True: "yes", False: "no", None: "?"}[e["has_key"]],
@@ -412,6 +481,10 @@ def _accounts_add(args: argparse.Namespace, config: Config) -> int:
         shown = "(it looks like an API key, so it is not repeated here)" if looks_like_key(args.provider) \
             else repr(args.provider)
         raise UsageError(f"unknown provider {shown} (known: {', '.join(PROVIDERS)})")
+    taken_labels = {a.label for a in config.accounts}
+    label = args.label.strip() if args.label and args.label.strip() else unique_label(provider.name, taken_labels)
+    if args.id is None:  # as Settings does: made from the provider and the label, unique
+        args.id = suggest_id(provider.id, label, {a.id for a in config.accounts})
     if not ID_PATTERN.fullmatch(args.id):
         shown = "the id (it looks like an API key, so it is not repeated here)" if looks_like_key(args.id) \
             else f"id {args.id!r}"
@@ -428,14 +501,13 @@ def _accounts_add(args: argparse.Namespace, config: Config) -> int:
             thresholds = parse_thresholds([t for t in args.thresholds.split(",") if t.strip()], from_text=True)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
-    label = args.label if args.label and args.label.strip() else provider.name
-    account = Account(id=args.id, provider_id=provider.id, label=label.strip(), base_url=args.base_url,
+    account = Account(id=args.id, provider_id=provider.id, label=label, base_url=args.base_url,
                       thresholds=thresholds)
     try:
         add_account(config.path, account, write_thresholds=args.thresholds is not None)
     except ValueError as exc:  # the id was taken by another writer since we read the config
         raise UsageError(str(exc)) from None
-    print(f"Added {args.id} ({provider.name}) to {config.path}.")
+    print(f"Added {args.id} ({provider.name}, “{label}”) to {config.path}.")
     print(f"Now store its key: {APP_ID} key set {args.id}")
     return EX_OK
 
@@ -444,7 +516,10 @@ def _read_key() -> str:
     if sys.stdin is None:
         return ""
     if sys.stdin.isatty():
-        return getpass.getpass("API key (not shown): ")
+        try:
+            return getpass.getpass("API key (not shown): ")
+        except EOFError:  # Ctrl-D at the prompt: the user changed their mind
+            raise KeyEntryCancelled from None
     return sys.stdin.read()
 
 
@@ -464,6 +539,7 @@ def cmd_key(args: argparse.Namespace, config: Config, engine: Engine) -> int:
             print(f"{APP_ID}: not an API key: {problem}; copy it again; nothing stored", file=sys.stderr)
             return EX_DATAERR
         engine.keys.set(account.id, key)
+        tell_keys_changed(account.id)
         print(f"Stored the key for {account.id} in the keyring.")
         return EX_OK
     # No account needed: a key left behind by an account removed earlier must be reachable too.
@@ -471,10 +547,10 @@ def cmd_key(args: argparse.Namespace, config: Config, engine: Engine) -> int:
         _require_account(config, args.id)  # not an id at all: say so as for any unknown account
     # An id not in the config is not repeated: it may be a key pasted in the wrong place.
     shown = args.id if config.account(args.id) is not None else "that id (not in the config)"
-    if engine.keys.delete(args.id):
-        print(f"Deleted the key for {shown}.")
-    else:
-        print(f"No key was stored for {shown}.")
+    deleted = engine.keys.delete(args.id)
+    if config.account(args.id) is not None:  # a running tray knows only configured ids
+        tell_keys_changed(args.id)
+    print(f"Deleted the key for {shown}." if deleted else f"No key was stored for {shown}.")
     return EX_OK
 
 
@@ -529,6 +605,11 @@ def start_tray(args: argparse.Namespace) -> int:
     return run(config_path=args.config, demo=args.demo)
 
 
+def _creates_config(args: argparse.Namespace) -> bool:
+    """``accounts add`` is how a new config file at a chosen path comes to be."""
+    return bool(args.command == "accounts" and args.action == "add")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     with contextlib.suppress(locale.Error):
         locale.setlocale(locale.LC_ALL, "")
@@ -537,6 +618,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command in (None, "check", "accounts", "key"):
         forbid_core_dumps()  # these read keys (the tray, Settings, has_key, key set): no core file may hold one
     try:
+        if args.config is not None and not args.demo and not _creates_config(args) and not args.config.exists():
+            sys.stderr.write(f"{APP_ID}: config file not found: {args.config}\n")
+            return EX_NOINPUT
         if args.command is None:
             return start_tray(args)
         # What goes wrong reaches the user through the command's own words; without a handler, Python's
@@ -544,6 +628,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger().addHandler(logging.NullHandler())
         config_path = args.config or paths.config_file()
         config = load(config_path)
+        for warning in config.warnings:
+            sys.stderr.write(f"{APP_ID}: warning: {warning}\n")
         if args.command == "providers":
             return cmd_providers(args)
         if args.command == "autostart":
@@ -556,6 +642,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         sys.stderr.write(f"{APP_ID}: error: {for_terminal(str(exc))}\n")
         return EX_USAGE
+    except KeyEntryCancelled:
+        sys.stderr.write(f"\n{APP_ID}: no key entered; nothing stored\n")
+        return EX_CANCELLED
     except ConfigFileError as exc:
         sys.stderr.write(f"{APP_ID}: config error: {for_terminal(str(exc))}\n")
         return EX_CONFIG

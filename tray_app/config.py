@@ -9,13 +9,14 @@ stops, the file is left alone); one bad account only marks that account.
 from __future__ import annotations
 
 import contextlib
+import difflib
 import functools
 import ipaddress
 import os
 import re
 import stat
 import tomllib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -118,6 +119,8 @@ class Config:
     hooks: tuple[Hook, ...] = field(default_factory=tuple)
     #: Where the tray writes the Prometheus metrics after each refresh (node_exporter's textfile collector).
     prometheus_textfile: Path | None = None
+    #: Keys the file sets that mean nothing here (a typo, most likely): "file:line: ..." each; the rest still works.
+    warnings: tuple[str, ...] = ()
 
     def account(self, account_id: str) -> Account | None:
         return next((a for a in self.accounts if a.id == account_id), None)
@@ -134,21 +137,39 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
-def base_url_problem(url: str) -> str | None:
-    """Why ``url`` may not be used as a base URL, or None if it may."""
+def base_url_problem(url: str, name: str = "base_url") -> str | None:
+    """Why ``url`` may not be used as a base URL, or None if it may; ``name`` is what the reader calls it."""
     try:
         parts = urlsplit(url)
         host = parts.hostname or ""
         _ = parts.port
     except ValueError:
-        return f"base_url {url!r} is not a valid URL"
+        return f"{name} {url!r} is not a valid URL"
     if parts.scheme not in ("http", "https") or not host:
-        return f"base_url {url!r} is not an http(s) URL"
+        return f"{name} {url!r} is not an http(s) URL"
     if parts.username or parts.password or parts.query or parts.fragment:
-        return "base_url may not carry credentials, a query or a fragment"
+        return f"{name} may not carry credentials, a query or a fragment"
     if parts.scheme != "https" and not is_loopback_host(host):
-        return f"base_url must be https (plain http is allowed only on loopback): {url!r}"
+        return f"{name} must be https (plain http is allowed only on loopback): {url!r}"
     return None
+
+
+def suggest_id(provider_id: str, label: str, taken: set[str]) -> str:
+    """An id made from the provider and the label ('meowload-work'), unique among ``taken``."""
+    base = re.sub(r"[^a-z0-9]+", "-", f"{provider_id}-{label}".lower()).strip("-")[:40] or "account"
+    base = re.sub(r"^([a-z0-9]+)-\1(?=-|$)", r"\1", base)  # "meowload-meowload-2" -> "meowload-2"
+    candidate, n = base, 2
+    while candidate in taken:
+        candidate, n = f"{base}-{n}", n + 1
+    return candidate
+
+
+def unique_label(name: str, taken: set[str]) -> str:
+    """A default label that no other account has: 'MeowLoad', then 'MeowLoad 2', 'MeowLoad 3'…"""
+    candidate, n = name, 2
+    while candidate in taken:
+        candidate, n = f"{name} {n}", n + 1
+    return candidate
 
 
 def default_base_url(provider: Provider) -> str:
@@ -170,6 +191,50 @@ def endpoint_url(documented: str, base_url: str | None) -> str:
 def _line_of(text: str, key: str) -> int | None:
     match = re.search(rf"^[ \t]*{re.escape(key)}[ \t]*=", text, re.MULTILINE)
     return text.count("\n", 0, match.start()) + 1 if match else None
+
+
+GLOBAL_KEYS = ("refresh_minutes", "notifications", "language", "icon_number", "forecast_alert_days",
+               "top_up_notifications", "accounts", "hooks", "prometheus")
+ACCOUNT_KEYS = ("id", "provider", "label", "base_url", "thresholds", "enabled", "key_file")
+_TABLE_HEADER = re.compile(r"^[ \t]*\[", re.MULTILINE)
+_ACCOUNTS_HEADER = re.compile(r"^[ \t]*\[\[[ \t]*accounts[ \t]*\]\]", re.MULTILINE)
+
+
+def _key_line(text: str, key: str, start: int, end: int) -> int | None:
+    """The line of ``key = …`` between two offsets (bare or quoted key)."""
+    pattern = re.compile(rf"^[ \t]*(?:{re.escape(key)}|\"{re.escape(key)}\"|'{re.escape(key)}')[ \t]*[=.]",
+                         re.MULTILINE)
+    match = pattern.search(text, start, end)
+    return text.count("\n", 0, match.start()) + 1 if match else None
+
+
+def _unknown_key_warning(path: Path, text: str, key: str, known: Sequence[str], start: int, end: int) -> str:
+    line = _key_line(text, key, start, end)
+    if line is None:  # a misspelt table, such as [[acounts]]
+        header = re.search(rf"^[ \t]*\[+[ \t]*{re.escape(key)}[ \t]*\]", text, re.MULTILINE)
+        line = text.count("\n", 0, header.start()) + 1 if header else None
+    where = f"{path}:{line}" if line else str(path)
+    nearest = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    hint = f"did you mean {nearest[0]!r}?" if nearest else f"known: {', '.join(known)}"
+    return f"{where}: unknown setting {key!r} ignored ({hint})"
+
+
+def unknown_keys(path: Path, text: str, data: dict[str, Any]) -> tuple[str, ...]:
+    """A warning per key that is not a setting: a misspelt key would otherwise be silently ignored."""
+    first_table = _TABLE_HEADER.search(text)
+    top_end = first_table.start() if first_table else len(text)
+    out = [_unknown_key_warning(path, text, key, GLOBAL_KEYS, 0, top_end) for key in data if key not in GLOBAL_KEYS]
+    entries = data.get("accounts")
+    if isinstance(entries, list):
+        headers = [m.start() for m in _ACCOUNTS_HEADER.finditer(text)]
+        for index, entry in enumerate(entries):
+            if not isinstance(entry, dict):
+                continue
+            start = headers[index] if index < len(headers) else 0
+            end = headers[index + 1] if index + 1 < len(headers) else len(text)
+            out += [_unknown_key_warning(path, text, key, ACCOUNT_KEYS, start, end)
+                    for key in entry if key not in ACCOUNT_KEYS]
+    return tuple(out)
 
 
 def _parse_text(path: Path, raw: bytes) -> tuple[str, dict[str, Any]]:
@@ -368,7 +433,8 @@ def _load_from(path: Path, raw: bytes) -> Config:
     textfile = _textfile(path, text, data.get("prometheus", {}))
     return Config(path=path, refresh_minutes=float(refresh), notifications=notifications, language=language,
                   icon_number=icon_number, forecast_alert_days=float(forecast_days),
-                  top_up_notifications=top_ups, accounts=accounts, hooks=hooks, prometheus_textfile=textfile)
+                  top_up_notifications=top_ups, accounts=accounts, hooks=hooks, prometheus_textfile=textfile,
+                  warnings=unknown_keys(path, text, data))
 
 
 def _hooks(path: Path, text: str, entries: Any) -> tuple[Hook, ...]:

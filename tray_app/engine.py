@@ -11,6 +11,7 @@ import concurrent.futures
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -34,6 +35,7 @@ from tray_app.model import (
     Reading,
     Usage,
     utc_now,
+    whole_seconds,
 )
 
 if TYPE_CHECKING:  # imported when first used: httpx costs every command that fetches nothing
@@ -102,6 +104,11 @@ class Engine:
     alerts, from its own memory; an engine without one (``credit-tray check``) records
     readings in the history and never consumes an alert the tray has not shown.
     """
+
+    #: A monotonic time after which an account still being checked is reported as a timeout, and the
+    #: budget it came from (``check --timeout``); None: each account has only the fetch policy's limits.
+    deadline: float | None = None
+    budget_s: float | None = None
 
     def __init__(
         self,
@@ -238,7 +245,23 @@ class Engine:
         self._rate_limited.pop(account.id, None)
         return None
 
+    def set_budget(self, seconds: float | None) -> None:
+        """Give every account checked from now on at most ``seconds`` in all, counted from this call."""
+        self.budget_s = seconds
+        self.deadline = None if seconds is None else time.monotonic() + seconds
+
     async def _outcome(self, account: Account, language: str) -> Outcome:
+        if self.deadline is None:
+            return await self._checked_outcome(account, language)
+        left = self.deadline - time.monotonic()
+        try:
+            if left <= 0:
+                raise TimeoutError
+            return await asyncio.wait_for(self._checked_outcome(account, language), left)
+        except TimeoutError:
+            return FetchError(ErrorKind.TIMEOUT, f"no answer within the {whole_seconds(self.budget_s or 0)} s allowed")
+
+    async def _checked_outcome(self, account: Account, language: str) -> Outcome:
         provider = account.provider
         if account.problem or provider is None:
             return FetchError(ErrorKind.CONFIG, account.problem or "unknown provider")
@@ -256,13 +279,16 @@ class Engine:
         except TimeoutError:
             return FetchError(ErrorKind.NO_KEY, KEYRING_SILENT)
         if not key:
+            self.keys.forget(account.id)  # the next refresh looks again: the key may be stored elsewhere meanwhile
             return FetchError(ErrorKind.NO_KEY, f"no API key stored: run 'credit-tray key set {account.id}'")
         try:
             outcome = await self._fetcher_for_loop().fetch(provider, account.url, key, language)
-            return self._honour_retry_after(account, outcome) or outcome
         except Exception as exc:  # a bug must cost one account one refresh, not the app
             log.error("internal error while checking %s: %s", account.id, type(exc).__name__)
             return internal_error(exc, "while checking")
+        if isinstance(outcome, FetchError) and outcome.kind is ErrorKind.AUTH:
+            self.keys.forget(account.id)  # refused: perhaps replaced in the keyring since we read it
+        return self._honour_retry_after(account, outcome) or outcome
 
     async def _on_history_thread(self, job: Callable[[], _T]) -> _T:
         """Run a history read or write on the engine's one history thread, never on the caller's.

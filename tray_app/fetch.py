@@ -11,7 +11,6 @@ host the user did not configure.
 from __future__ import annotations
 
 import asyncio
-import math
 import random
 import ssl
 import zlib
@@ -26,7 +25,7 @@ import httpx
 from tray_app.config import base_url_problem
 from tray_app.keys import key_problem
 from tray_app.logs import redact
-from tray_app.model import KEY_UNUSABLE, TRANSIENT_KINDS, ErrorKind, FetchError, Outcome, utc_now
+from tray_app.model import KEY_UNUSABLE, TRANSIENT_KINDS, ErrorKind, FetchError, Outcome, utc_now, whole_seconds
 from tray_app.providers.base import HttpAnswer, Provider, clean_message, interpret
 
 MAX_BODY = 1024 * 1024
@@ -68,11 +67,6 @@ def _origin(url: httpx.URL | str) -> tuple[str, str, int | None]:
     parts = urlsplit(str(url))
     default = {"http": 80, "https": 443}.get(parts.scheme)
     return parts.scheme, (parts.hostname or "").lower(), parts.port or default
-
-
-def _whole_seconds(seconds: float) -> int:
-    """A wait as people read it: 8.6624 s is "9 s" (rounded up: we did wait that long, near enough)."""
-    return max(1, math.ceil(seconds))
 
 
 def _network_message(exc: httpx.TransportError, host: str) -> FetchError:
@@ -158,7 +152,7 @@ class Fetcher:
         policy = self.policy
         loop = asyncio.get_running_loop()
         deadline = loop.time() + policy.total_timeout
-        outcome: Outcome = FetchError(ErrorKind.TIMEOUT, f"no answer within {_whole_seconds(policy.total_timeout)} s")
+        outcome: Outcome = FetchError(ErrorKind.TIMEOUT, f"no answer within {whole_seconds(policy.total_timeout)} s")
         for attempt in range(policy.max_attempts):
             budget = deadline - loop.time()
             if budget <= 0:
@@ -167,7 +161,7 @@ class Fetcher:
             try:
                 outcome = await asyncio.wait_for(self._attempt(provider, url, key, language), limit)
             except TimeoutError:
-                outcome = FetchError(ErrorKind.TIMEOUT, f"no answer within {_whole_seconds(limit)} s")
+                outcome = FetchError(ErrorKind.TIMEOUT, f"no answer within {whole_seconds(limit)} s")
             if not isinstance(outcome, FetchError) or outcome.kind not in TRANSIENT_KINDS:
                 return outcome
             if attempt + 1 >= policy.max_attempts:

@@ -1,10 +1,12 @@
 """API keys in the OS keyring, and nowhere else.
 
-Each key is read at most once per process and then kept in memory: on macOS every
-keyring read may cost a password prompt. Plaintext "keyrings" (``keyrings.alt``) are
-never chosen by themselves; only an explicit ``PYTHON_KEYRING_BACKEND`` or keyringrc
-can select one. Every failure becomes ``KeyUnavailable`` carrying a sentence the user
-can act on, and never the backend's own exception text.
+Each key is read once and then kept in memory (on macOS every keyring read may cost
+a password prompt), and read again only when it may have changed: after the provider
+refused it or none was stored, on a manual refresh, or when ``credit-tray key`` says so.
+Plaintext "keyrings" (``keyrings.alt``) are never chosen by themselves; only an explicit
+``PYTHON_KEYRING_BACKEND`` or keyringrc can select one. Every failure becomes
+``KeyUnavailable`` carrying a sentence the user can act on, and never the backend's own
+exception text.
 """
 
 from __future__ import annotations

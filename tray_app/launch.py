@@ -35,11 +35,13 @@ def tray_options(args: Sequence[str]) -> tuple[Path | None, bool] | None:
     return config, demo
 
 
-def _tray_can_start(config: Path | None) -> bool:
-    """The checks ``cli.start_tray`` makes first; if one fails, the command line says why."""
+def _tray_can_start(config: Path | None, demo: bool) -> bool:
+    """The checks ``cli.main`` makes before starting the tray; if one fails, the command line says why."""
     from tray_app import paths
 
     try:
+        if config is not None and not demo and not config.exists():
+            return False
         if config is None:
             paths.config_file()
         paths.data_dir()
@@ -53,7 +55,7 @@ def _tray_can_start(config: Path | None) -> bool:
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     options = tray_options(args)
-    if options is None or not _tray_can_start(options[0]):
+    if options is None or not _tray_can_start(*options):
         from tray_app.cli import main as cli_main
 
         return cli_main(args)

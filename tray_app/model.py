@@ -137,5 +137,10 @@ class Alert:
     added: Decimal | None = None
 
 
+def whole_seconds(seconds: float) -> int:
+    """A duration as people read it in a message: whole seconds, never "8.6624 s", never "0 s"."""
+    return max(1, round(seconds))
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)

@@ -114,6 +114,48 @@ def reading_age(moment: datetime, now: datetime) -> timedelta | None:
     return max(age, timedelta(0))
 
 
+#: How states and error kinds read on screen (the enum values are for JSON and code only).
+STATE_WORDS = {AccountState.OK: "OK", AccountState.LOW: "Low", AccountState.EXHAUSTED: "Used up",
+               AccountState.ERROR: "Error"}
+ERROR_KIND_WORDS = {
+    ErrorKind.AUTH: "Key refused", ErrorKind.RATE_LIMITED: "Rate limited", ErrorKind.SERVER: "Server trouble",
+    ErrorKind.NETWORK: "Can't connect", ErrorKind.TIMEOUT: "No answer in time",
+    ErrorKind.BAD_RESPONSE: "Unexpected answer", ErrorKind.NO_KEY: "No key", ErrorKind.CONFIG: "Config error",
+    ErrorKind.REQUEST: "Request refused",
+}
+
+
+def error_detail(error: FetchError) -> str:
+    """The error's own message as a sentence, for a detail line under the plain-words status."""
+    message = error.message.strip()
+    text = message[:1].upper() + message[1:]
+    if error.http_status and error.http_status >= 400:
+        text += f" (HTTP {error.http_status})"
+    return text
+
+
+def titles(accounts: Sequence[tuple[str, str, str]]) -> dict[str, str]:
+    """Menu titles by account id from (id, provider id, label): 'MeowLoad · Work', or 'MeowLoad' when
+    the label is the provider's name; titles that would read the same get the id added, so two
+    accounts never look alike."""
+    out: dict[str, str] = {}
+    for account_id, provider_id, label in accounts:
+        name = provider_name(provider_id)
+        out[account_id] = name if label in ("", name) else f"{name} · {label}"
+    counts: dict[str, int] = {}
+    for title in out.values():
+        counts[title] = counts.get(title, 0) + 1
+    return {i: f"{t} ({i})" if counts[t] > 1 else t for i, t in out.items()}
+
+
+def labels(accounts: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """Labels by account id from (id, label), with the id added where two labels are the same."""
+    counts: dict[str, int] = {}
+    for _, label in accounts:
+        counts[label] = counts.get(label, 0) + 1
+    return {i: f"{label} ({i})" if counts[label] > 1 else label for i, label in accounts}
+
+
 def ago(moment: datetime | None, now: datetime) -> str:
     if moment is None:
         return "never"
@@ -206,11 +248,19 @@ def fetched_line(moment: datetime, now: datetime) -> str:
     return f"Balance from {ago(moment, now)}"
 
 
-def row_text(result: AccountResult | None, title: str, now: datetime, fmt: NumberFormat = plain_number) -> str:
+def is_stale(result: AccountResult | None, now: datetime, stale_after: timedelta | None) -> bool:
+    """A balance old enough that its age matters (older than ``stale_after``)."""
+    reading = result.reading if result else None
+    return bool(reading and stale_after is not None and now - reading.fetched_at > stale_after)
+
+
+def row_text(result: AccountResult | None, title: str, now: datetime, fmt: NumberFormat = plain_number,
+             stale_after: timedelta | None = None) -> str:
+    """The account's menu row; the balance's age only when it matters (older than ``stale_after``)."""
     if result is None:
         return f"{title} — checking…"
     text = f"{title} — {status_line(result, fmt)}"
-    if result.error is None and result.reading is not None:
+    if result.error is None and result.reading is not None and is_stale(result, now, stale_after):
         text += f" · {ago(result.reading.fetched_at, now)}"
     if result.error is None and result.usage is not None and result.usage.runs_out_at is not None:
         text += f" · {time_left(result.usage.runs_out_at, now)}"
@@ -257,7 +307,7 @@ def tooltip(results: Sequence[tuple[str, AccountResult | None]], fmt: NumberForm
         if result is None:
             lines.append(f"{title}: checking…")
         else:
-            lines.append(f"{title}: {status_line(result, fmt)} [{result.state}]")
+            lines.append(f"{title}: {status_line(result, fmt)}")
     return "\n".join(lines)
 
 
@@ -265,8 +315,11 @@ def tooltip(results: Sequence[tuple[str, AccountResult | None]], fmt: NumberForm
 class Notice:
     title: str
     body: str
-    #: The account whose top-up page a click opens.
+    #: The account the notice is about.
     account_id: str
+    #: What a click does: "top-up" (the account's top-up page), "settings" (fix the key) or "summary"
+    #: (show all balances). The text never promises a click: not every desktop delivers one.
+    action: str = "top-up"
 
 
 _SEVERITY = {AlertKind.EXHAUSTED: 0, AlertKind.AUTH: 1, AlertKind.THRESHOLD: 2, AlertKind.FORECAST: 3,
@@ -311,11 +364,11 @@ def notice_for(alerts: Sequence[Alert], titles: dict[str, str], units: dict[str,
         title = titles.get(first.account_id, first.account_id)
         unit = units.get(first.account_id, "credits")
         if first.kind is AlertKind.EXHAUSTED:
-            return Notice(f"{title}: out of {unit}", f"No {unit} left. Click to top up.", first.account_id)
+            return Notice(f"{title}: out of {unit}", f"No {unit} left.", first.account_id)
         if first.kind is AlertKind.AUTH:
             return Notice(f"{title}: API key refused",
                           f"{_sentence(first.message or 'The key was rejected')} Update the key in Settings.",
-                          first.account_id)
+                          first.account_id, "settings")
         remaining = fmt(first.remaining) if first.remaining is not None else "?"
         if first.kind is AlertKind.FORECAST:
             until = f"until around {day_name(first.runs_out_at)}" if first.runs_out_at else "for a short while"
@@ -328,9 +381,9 @@ def notice_for(alerts: Sequence[Alert], titles: dict[str, str], units: dict[str,
                           first.account_id)
         threshold = fmt(first.threshold) if first.threshold is not None else "?"
         return Notice(f"{title}: {remaining} {unit} left",
-                      f"Below your alert at {threshold}. Click to top up.", first.account_id)
+                      f"Below your alert at {threshold}.", first.account_id)
     lines = [_alert_line(a, titles.get(a.account_id, a.account_id), units.get(a.account_id, "credits"), fmt)
              for a in ordered[:5]]
     if len(ordered) > 5:
         lines.append(f"and {len(ordered) - 5} more")
-    return Notice(f"{len(ordered)} accounts need attention", "\n".join(lines), first.account_id)
+    return Notice(f"{len(ordered)} accounts need attention", "\n".join(lines), first.account_id, "summary")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import signal
 import sys
 import time
@@ -142,8 +143,20 @@ def watcher(log: str) -> None:
     }, {WATCHER_PATH: WATCHER_XML, "/": '<node><node name="StatusNotifierWatcher"/></node>'}, owner_changed, outbox)
 
 
+#: Not part of the spec: lets a test "click" a notification, making the server emit ActionInvoked.
+TEST_INTERFACE = "org.credittray.Test"
+
+
 def notifier(log: str) -> None:
     ids = itertools.count(1)
+    outbox: list[Any] = []
+    # What the server says it can do; a test may ask for another set (e.g. with "body-markup", as dunst has).
+    capabilities = os.environ.get("CREDIT_TRAY_TEST_NOTIFY_CAPS", "body,actions,icon-static").split(",")
+
+    def invoke(message: Any, nid: int, key: str) -> None:
+        _log(log, {"method": "Invoke", "id": nid, "key": key})
+        outbox.append(new_signal(DBusAddress(NOTIFICATIONS_PATH, interface=NOTIFICATIONS), "ActionInvoked", "us",
+                                 (nid, key)))
 
     def notify(message: Any, app: str, replaces: int, icon: str, summary: str, body: str,
                actions: list[str], hints: dict[str, Any], timeout: int) -> tuple[str, tuple[Any, ...]]:
@@ -155,10 +168,11 @@ def notifier(log: str) -> None:
 
     _serve(NOTIFICATIONS, {
         (NOTIFICATIONS, "Notify"): notify,
-        (NOTIFICATIONS, "GetCapabilities"): lambda m: ("as", (["body", "actions", "icon-static"],)),
+        (NOTIFICATIONS, "GetCapabilities"): lambda m: ("as", (capabilities,)),
         (NOTIFICATIONS, "CloseNotification"): lambda m, i: None,
         (NOTIFICATIONS, "GetServerInformation"): lambda m: ("ssss", ("credit-tray-tests", "tests", "1", "1.2")),
-    }, {NOTIFICATIONS_PATH: NOTIFICATIONS_XML})
+        (TEST_INTERFACE, "Invoke"): invoke,
+    }, {NOTIFICATIONS_PATH: NOTIFICATIONS_XML}, outbox=outbox)
 
 
 def monitor(log: str) -> None:
@@ -193,6 +207,11 @@ def _call(connection: Any, bus_name: str, path: str, interface: str, member: str
     if reply.header.message_type == MessageType.error:
         raise RuntimeError(f"{interface}.{member}: {reply.body}")
     return reply.body
+
+
+def click_notification(connection: Any, notification_id: int, key: str = "default") -> None:
+    """As if the user clicked the notification (``default``) or one of its action buttons."""
+    _call(connection, NOTIFICATIONS, NOTIFICATIONS_PATH, TEST_INTERFACE, "Invoke", "us", (notification_id, key))
 
 
 def tray_items(connection: Any) -> list[str]:

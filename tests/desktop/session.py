@@ -51,7 +51,8 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
 
 class DesktopSession:
     def __init__(self, root: Path, *, tray: bool = True, notifications: bool = True, keyring: bool = True,
-                 screen: str = "1280x800x24", drawn_notifications: bool = False) -> None:
+                 screen: str = "1280x800x24", drawn_notifications: bool = False,
+                 notify_capabilities: str | None = None) -> None:
         """``drawn_notifications``: a real daemon (dunst) draws them and a bus monitor records them."""
         self.root = root
         self.home = root / "home"
@@ -59,6 +60,7 @@ class DesktopSession:
         self.tray_log = root / "tray.jsonl"
         self._tray, self._notifications, self._keyring, self._screen = tray, notifications, keyring, screen
         self._drawn = drawn_notifications and shutil.which("dunst") is not None
+        self._notify_capabilities = notify_capabilities  # the stand-in server's, comma-separated
         self._procs: list[subprocess.Popen[bytes]] = []
         self.env: dict[str, str] = {}
 
@@ -95,7 +97,10 @@ class DesktopSession:
                 wait_for(lambda: self.name_has_owner("org.freedesktop.Notifications"), 10, "dunst on the bus")
                 self._start_service("monitor", self.notify_log)
             elif self._notifications:
+                if self._notify_capabilities is not None:
+                    self.env["CREDIT_TRAY_TEST_NOTIFY_CAPS"] = self._notify_capabilities
                 self._start_service("notifier", self.notify_log)
+                self.env.pop("CREDIT_TRAY_TEST_NOTIFY_CAPS", None)
             if self._keyring:
                 self._start_keyring()
         except BaseException:

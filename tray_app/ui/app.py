@@ -88,6 +88,7 @@ def run(config_path: Path | None = None, demo: bool = False) -> int:
         refresh_seconds = DEMO_REFRESH_SECONDS
     controller = TrayController(engine, log_path=log_path, refresh_seconds=refresh_seconds, demo=demo)
     instance.activated.connect(controller.on_activate_request)
+    instance.keysChanged.connect(controller.on_keys_changed)
     # Through the event loop: a signal that lands before exec() starts would otherwise be lost
     # (QApplication.quit() does nothing until the loop runs).
     handlers = _install_signal_handlers(lambda: QTimer.singleShot(0, controller.quit))

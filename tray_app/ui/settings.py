@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from PySide6.QtCore import QObject, QProcess, Qt, Signal
-from PySide6.QtGui import QAction, QKeySequence, QShortcut
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -43,8 +43,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tray_app import APP_NAME, texts
-from tray_app.autostart import Autostart, launch_command
+from tray_app import texts
+from tray_app.autostart import Autostart
 from tray_app.config import (
     ID_PATTERN,
     Account,
@@ -59,6 +59,8 @@ from tray_app.config import (
     remove_account,
     set_enabled,
     set_globals,
+    suggest_id,
+    unique_label,
     update_account,
 )
 from tray_app.engine import Engine, resolve_language
@@ -198,14 +200,10 @@ def _explain(exc: BaseException) -> str:
 
 # --------------------------------------------------------------------------- the account editor
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40]
-
-
 def outcome_text(outcome: Outcome, provider_id: str) -> tuple[bool, str]:
     """(success, words) for a test fetch."""
     if isinstance(outcome, FetchError):
-        return False, f"{texts.error_words(outcome, provider_id)} ({outcome.kind}: {outcome.message})"
+        return False, f"{texts.error_words(outcome, provider_id)} — {texts.error_detail(outcome)}"
     result = AccountResult(provider_id, provider_id, "", outcome.unit, AccountState.OK, outcome, None, None,
                            outcome.fetched_at)
     return True, f"Works: {texts.balance(result, texts.plain_number)}"
@@ -223,7 +221,7 @@ class AccountDialog(QDialog):
         self._replacing_key = account is None
         self.setWindowTitle("Edit account" if account else "Add account")
         self.setMinimumWidth(520)
-        layout = QVBoxLayout(self)
+        layout = self._layout = QVBoxLayout(self)
         form = QFormLayout()
         layout.addLayout(form)
 
@@ -233,8 +231,7 @@ class AccountDialog(QDialog):
         self.provider.setAccessibleName("Provider")
         self.provider_hint = QLabel()
         self.provider_hint.setTextFormat(Qt.TextFormat.PlainText)
-        self.provider_hint.setWordWrap(True)
-        self.provider_hint.setStyleSheet("color: palette(mid);")
+        self.provider_hint.setWordWrap(True)  # ordinary text colour: it says where the key comes from
         self.label = QLineEdit()
         self.label.setAccessibleName("Label")
         self.account_id = QLineEdit()
@@ -244,11 +241,13 @@ class AccountDialog(QDialog):
         self.key.setEchoMode(QLineEdit.EchoMode.Password)
         self.key.setAccessibleName("API key")
         self.key.setPlaceholderText("Paste the API key")
-        self.show_key = QAction("Show", self.key)
+        self.show_key = QToolButton()
+        self.show_key.setText("S&how")
         self.show_key.setCheckable(True)
+        self.show_key.setAccessibleName("Show the API key")
+        self.show_key.setToolTip("Show or hide the key as typed")
         self.show_key.toggled.connect(lambda on: self.key.setEchoMode(
             QLineEdit.EchoMode.Normal if on else QLineEdit.EchoMode.Password))
-        self.key.addAction(self.show_key, QLineEdit.ActionPosition.TrailingPosition)
         self.key_stored = QLabel("Checking the keyring…")
         self.key_stored.setTextFormat(Qt.TextFormat.PlainText)
         self.replace_key = QPushButton("&Replace key…")
@@ -264,6 +263,7 @@ class AccountDialog(QDialog):
         self.advanced.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.base_url = QLineEdit()
         self.base_url.setAccessibleName("Base URL")
+        self.base_url.setToolTip("A mirror or proxy: replaces the scheme, host and port of the provider's address.")
         self.errors: dict[str, QLabel] = {}
 
         def row(text: str, field: QWidget, name: str, extra: QWidget | None = None) -> QVBoxLayout:
@@ -294,6 +294,7 @@ class AccountDialog(QDialog):
         key_line = QHBoxLayout(key_box)
         key_line.setContentsMargins(0, 0, 0, 0)
         key_line.addWidget(self.key, 1)
+        key_line.addWidget(self.show_key)
         key_line.addWidget(self.key_stored, 1)
         key_line.addWidget(self.replace_key)
         row("API &key:", key_box, "key")
@@ -328,6 +329,7 @@ class AccountDialog(QDialog):
         self.provider.currentIndexChanged.connect(self._provider_changed)
         self.label.textEdited.connect(self._suggest_id)
         self._id_edited = account is not None
+        self._default_label = ""
         self.account_id.textEdited.connect(lambda _: setattr(self, "_id_edited", True))
         self._fill()
 
@@ -342,6 +344,9 @@ class AccountDialog(QDialog):
             return
         self.provider.setCurrentIndex(max(0, self.provider.findData(account.provider_id)))
         self.provider.setEnabled(False)  # a key belongs to one provider: add a new account instead
+        provider = get_provider(account.provider_id)
+        if provider is not None:
+            self.base_url.setPlaceholderText(default_base_url(provider))
         self.label.setText(account.label)
         self.account_id.setText(account.id)
         self.account_id.setReadOnly(True)  # the keyring entry is named after the id
@@ -351,6 +356,7 @@ class AccountDialog(QDialog):
         self.advanced.setChecked(bool(account.base_url))
         self._provider_hint()
         self.key.hide()
+        self.show_key.hide()
         self.backend.run(lambda: self.backend.has_key(account.id), self._key_state)
 
     def _key_state(self, has_key: bool | None, error: str | None) -> None:
@@ -366,6 +372,7 @@ class AccountDialog(QDialog):
         self.key_stored.hide()
         self.replace_key.hide()
         self.key.show()
+        self.show_key.show()
         self.key.setFocus()
 
     def _provider_changed(self) -> None:
@@ -376,8 +383,10 @@ class AccountDialog(QDialog):
         if self.account is None:
             self.thresholds.setText(", ".join(str(t) for t in provider.thresholds))
             self.base_url.setPlaceholderText(default_base_url(provider))
-            if not self.label.text() or self.label.text() in [p.name for p in PROVIDERS.values()]:
-                self.label.setText(provider.name)
+            if not self.label.text() or self.label.text() == self._default_label:
+                # Several accounts of one provider must not all read "MeowLoad".
+                self._default_label = unique_label(provider.name, {a.label for a in self.config.accounts})
+                self.label.setText(self._default_label)
             self._suggest_id()
 
     def _provider_hint(self) -> None:
@@ -388,17 +397,26 @@ class AccountDialog(QDialog):
     def _suggest_id(self) -> None:
         if self._id_edited or self.account is not None:
             return
-        base = _slug(f"{self.provider.currentData()}-{self.label.text()}") or "account"
-        base = re.sub(r"^(\w+)-\1$", r"\1", base)  # "meowload-meowload" -> "meowload"
         taken = {a.id for a in self.config.accounts}
-        candidate, n = base, 2
-        while candidate in taken:
-            candidate, n = f"{base}-{n}", n + 1
-        self.account_id.setText(candidate)
+        self.account_id.setText(suggest_id(str(self.provider.currentData()), self.label.text(), taken))
 
     def _show_advanced(self, shown: bool) -> None:
         self.advanced.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
         self._form.setRowVisible(self._base_url_row, shown)
+        self._fit()
+
+    def _fit(self) -> None:
+        """Grow downwards to fit a wrapped error, a test result or the Advanced row, so nothing is clipped
+        and nothing above moves."""
+        self._layout.activate()
+        needed = self._layout.totalHeightForWidth(self.width())
+        self.setMinimumHeight(needed)
+        if self.height() < needed:
+            self.resize(self.width(), needed)
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        self._fit()
 
     # ------------------------------------------------------------------ validation
     def draft(self) -> Draft | None:
@@ -419,7 +437,7 @@ class AccountDialog(QDialog):
         elif self.account is None and self.config.account(account_id) is not None:
             problems["id"] = f"The id {account_id!r} is already used by another account."
         base_url = self.base_url.text().strip() or None
-        if base_url and (problem := base_url_problem(base_url)):
+        if base_url and (problem := base_url_problem(base_url, "the base URL")):
             problems["base_url"] = problem[0].upper() + problem[1:] + "."
             self.advanced.setChecked(True)
         thresholds: tuple[Decimal, ...] = ()
@@ -440,6 +458,7 @@ class AccountDialog(QDialog):
         for name, error in self.errors.items():
             error.setText(problems.get(name, ""))
             error.setVisible(name in problems)
+        self._fit()
         if problems:
             first = next(iter(problems))
             {"provider": self.provider, "label": self.label, "id": self.account_id, "key": self.key,
@@ -471,6 +490,7 @@ class AccountDialog(QDialog):
             ok, words = outcome_text(outcome, draft.account.provider_id)
         self.test_result.setStyleSheet("color: #2E7D32;" if ok else ERROR_STYLE)
         self.test_result.setText(words)
+        self._fit()
 
     def save(self) -> None:
         draft = self.draft()
@@ -485,12 +505,26 @@ class AccountDialog(QDialog):
         if error:
             self.save_error.setText(error)
             self.save_error.show()
+            self._fit()
             return
         self.saved.emit(draft.account.id)
         self.accept()
 
 
 # --------------------------------------------------------------------------- the settings window
+
+def confirm_removal(parent: QWidget, account: Account) -> bool:
+    """Ask with buttons that say what they do ("Remove", "Cancel"), Cancel the default."""
+    box = QMessageBox(QMessageBox.Icon.Question, "Remove account",
+                      f"Remove “{account.label}” ({texts.provider_name(account.provider_id)})? "
+                      "Its API key will be deleted from your keyring.", parent=parent)
+    remove = box.addButton("&Remove", QMessageBox.ButtonRole.DestructiveRole)
+    cancel = box.addButton(QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(cancel)
+    box.setEscapeButton(cancel)
+    box.exec()
+    return box.clickedButton() is remove
+
 
 WELCOME = (
     "<b>Welcome to Credit Tray.</b> It watches the prepaid credits of your API accounts and "
@@ -504,10 +538,12 @@ class SettingsWindow(QWidget):
 
     changed = Signal()  # something was written (tests wait on it)
     historyRequested = Signal(object)  # str | None: the account to show, if one is selected
+    demoRequested = Signal()  # "Try the demo first": the tray runs it in this process
+    accountEdited = Signal(str)  # an existing account was saved from the editor: check it again now
 
     def __init__(self, engine: Engine, *, autostart: Autostart | None = None) -> None:
         super().__init__()
-        self.setWindowTitle(f"{APP_NAME} Settings")
+        self.setWindowTitle("Settings")  # the desktop adds the app's name
         self.backend = SettingsBackend(engine, self)
         self.backend.finished.connect(self._job_done)
         self.autostart = autostart or Autostart()
@@ -515,6 +551,7 @@ class SettingsWindow(QWidget):
         self.results: dict[str, AccountResult] = {}
         self.dialog: AccountDialog | None = None
         self._filling = False
+        self._writable = True
         self.resize(720, 560)
 
         layout = QVBoxLayout(self)
@@ -565,7 +602,7 @@ class SettingsWindow(QWidget):
         accounts_layout.addLayout(buttons)
         layout.addWidget(accounts_box, 1)
 
-        general = QGroupBox("General")
+        general = self.general = QGroupBox("General")
         form = QFormLayout(general)
         self.refresh_minutes = QSpinBox()
         self.refresh_minutes.setRange(1, 1440)
@@ -612,9 +649,13 @@ class SettingsWindow(QWidget):
     # ------------------------------------------------------------------ data in
     def set_config(self, config: Config | None, error: str | None = None) -> None:
         if error:
-            self.show_status(f"The config file has an error; fix it or undo the edit: {error}")
+            self.show_status(f"The config file has an error, so changes here are off until it is fixed "
+                             f"(edit the file, or undo the edit): {error}")
+        elif config is not None and config.warnings:  # a misspelt key: the rest works, but say what is ignored
+            self.show_status("\n".join(config.warnings))
         else:
             self.status.hide()
+        self._set_writable(error is None)
         if config is None:
             return
         self.config = config
@@ -656,16 +697,22 @@ class SettingsWindow(QWidget):
         enabled.setData(Qt.ItemDataRole.UserRole, account.id)
         enabled.setData(Qt.ItemDataRole.AccessibleTextRole, f"{account.label} enabled")
         result = self.results.get(account.id)
+        # Plain words in the State column; the Last balance column holds a balance or nothing.
+        last_balance = texts.balance(result) if result is not None and result.reading is not None else ""
         if account.problem:
-            state, balance = "config error", account.problem
+            state = f"Config error: {account.problem}"
         elif not account.enabled:
-            state, balance = "off", texts.balance(result) if result else ""
+            state = "Off"
         elif result is None:
-            state, balance = "not checked yet", ""
+            state = "Not checked yet"
+        elif result.error is not None:
+            state = texts.error_words(result.error, result.provider_id)
         else:
-            state, balance = str(result.state), texts.status_line(result)
+            state = texts.STATE_WORDS[result.state]
+        labels = texts.labels([(a.id, a.label) for a in self.config.accounts]) if self.config else {}
         cells = [enabled, QTableWidgetItem(texts.provider_name(account.provider_id)),
-                 QTableWidgetItem(account.label), QTableWidgetItem(state), QTableWidgetItem(balance)]
+                 QTableWidgetItem(labels.get(account.id, account.label)), QTableWidgetItem(state),
+                 QTableWidgetItem(last_balance)]
         for column, item in enumerate(cells):
             self.table.setItem(row, column, item)
 
@@ -684,8 +731,18 @@ class SettingsWindow(QWidget):
                 self.table.selectRow(row)
                 return
 
+    def _set_writable(self, writable: bool) -> None:
+        """While the file is broken every write would be refused: say so once, and offer none."""
+        self._writable = writable
+        self.general.setEnabled(writable)
+        self.table.setEnabled(writable)
+        self.add_button.setEnabled(writable)
+        if not writable and self.dialog is not None:
+            self.dialog.close()
+        self._selection_changed()
+
     def _selection_changed(self) -> None:
-        chosen = self.selected_id() is not None
+        chosen = self.selected_id() is not None and self._writable
         for button in (self.edit_button, self.remove_button, self.up_button, self.down_button):
             button.setEnabled(chosen)
 
@@ -732,6 +789,8 @@ class SettingsWindow(QWidget):
             self.dialog.close()
         self.dialog = AccountDialog(self.backend, self.config, account, self)
         self.dialog.saved.connect(lambda _: self._after_write(None, None))
+        if account is not None:
+            self.dialog.saved.connect(self.accountEdited.emit)
         self.dialog.open()
 
     def add_account(self) -> None:
@@ -748,12 +807,7 @@ class SettingsWindow(QWidget):
         account = self.config.account(account_id) if self.config and account_id else None
         if account is None:
             return
-        answer = QMessageBox.question(
-            self, "Remove account",
-            f"Remove “{account.label}” ({texts.provider_name(account.provider_id)})? "
-            "Its API key will be deleted from your keyring.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
-        if answer != QMessageBox.StandardButton.Yes:
+        if not confirm_removal(self, account):
             return
         self.backend.run(lambda: self.backend.remove(account.id), self._after_write)
 
@@ -765,8 +819,7 @@ class SettingsWindow(QWidget):
         self.backend.run(lambda: move_account(path, account_id, offset), self._after_write)
 
     def start_demo(self) -> None:
-        command = launch_command()
-        QProcess.startDetached(command[0], [*command[1:], "--demo"])
+        self.demoRequested.emit()
 
     def closeEvent(self, event: Any) -> None:
         if self.dialog is not None:

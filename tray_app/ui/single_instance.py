@@ -10,80 +10,26 @@ replaced: the tray starts anyway.
 
 from __future__ import annotations
 
-import getpass
 import logging
 import os
 import socket
-import stat
 import struct
-import sys
-import tempfile
-import warnings
-from pathlib import Path
 
-import platformdirs
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
-from tray_app import APP_ID, paths
-from tray_app.fileio import private_dir
+from tray_app.instance import ACTIVATE, KEYS_CHANGED, server_name, socket_dir
 
 log = logging.getLogger(__name__)
 
-MESSAGE = b"activate\n"
+
+MESSAGE = ACTIVATE + b"\n"
 #: What a running Credit Tray answers: anything else listening on the name is not us.
 ACK = b"credit-tray ok\n"
 #: How long a hand-over may take; a running tray answers within milliseconds.
 HAND_OVER_MS = 3000
 
-
-def _is_private_dir(path: Path) -> bool:
-    """A real directory (not a link) owned by this user that nobody else may enter."""
-    try:
-        info = os.lstat(path)
-    except OSError:
-        return False
-    return stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and not info.st_mode & 0o077
-
-
-def _private_dir(path: Path) -> Path | None:
-    """``path`` created (or tightened) to 0700, or None if it is not ours to use."""
-    try:
-        private_dir(path, tighten=True)
-        info = os.lstat(path)
-    except OSError:
-        return None
-    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
-        return None
-    return path
-
-
-#: A socket's path must fit in sockaddr_un (108 bytes on Linux, 104 on macOS, with the final NUL).
-MAX_SOCKET_PATH = 100
-
-
-def socket_dir() -> Path | None:
-    """The user's runtime dir (``$XDG_RUNTIME_DIR``) when it exists and is private, else the cache dir;
-    if that path is too long for a socket, a 0700 folder of ours in the temp dir. None if none is ours."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
-        runtime = platformdirs.user_runtime_path()
-    candidates = [runtime / APP_ID] if _is_private_dir(runtime) else []
-    candidates += [paths.cache_dir() / "run", Path(tempfile.gettempdir()) / f"{APP_ID}-{os.getuid()}"]
-    for folder in candidates:
-        if len(os.fsencode(folder / f"{APP_ID}-demo.sock")) <= MAX_SOCKET_PATH and _private_dir(folder):
-            return folder
-    return None
-
-
-def server_name(demo: bool = False) -> str | None:
-    """The local socket's name; None when no private place exists (then there is no single-instance guard)."""
-    suffix = "-demo" if demo else ""
-    if sys.platform == "win32":
-        return f"credit-tray-{getpass.getuser()}{suffix}"  # a named pipe, which Windows gives the user's ACL
-    folder = socket_dir()
-    return str(folder / f"credit-tray{suffix}.sock") if folder is not None else None
-
+__all__ = ["SingleInstance", "server_name", "socket_dir"]
 
 def peer_uid(local_socket: QLocalSocket) -> int | None:
     """The uid of the process at the other end (Linux: SO_PEERCRED); None where the OS does not say."""
@@ -105,6 +51,7 @@ class SingleInstance(QObject):
     activated = Signal()
     #: A connection was ignored; the argument says why (tests wait on it).
     refused = Signal(str)
+    keysChanged = Signal(str)  # account id whose key was stored, replaced or deleted by the command line
 
     def __init__(self, name: str | None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -163,10 +110,13 @@ class SingleInstance(QObject):
             local.readyRead.connect(lambda s=local: self._read(s))
 
     def _read(self, local: QLocalSocket) -> None:
-        if bytes(local.readAll().data()).startswith(MESSAGE.strip()):
-            local.write(ACK)
-            local.flush()
-            self.activated.emit()
+        for line in bytes(local.readAll().data()).splitlines():
+            if line.startswith(ACTIVATE):
+                local.write(ACK)
+                local.flush()
+                self.activated.emit()
+            elif line.startswith(KEYS_CHANGED + b" "):
+                self.keysChanged.emit(line[len(KEYS_CHANGED) + 1:].decode("ascii", "replace").strip())
 
     def close(self) -> None:
         self._server.close()

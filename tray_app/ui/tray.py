@@ -6,9 +6,9 @@ the data flows one way: scheduler → worker → engine → results → here.
 
 from __future__ import annotations
 
-import html
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -19,13 +19,14 @@ from PySide6.QtCore import QFileSystemWatcher, QLocale, QObject, QTimer, QUrl, S
 from PySide6.QtGui import QAction, QCursor, QDesktopServices, QGuiApplication, Qt
 from PySide6.QtWidgets import QApplication, QMenu, QMessageBox, QSystemTrayIcon
 
-from tray_app import APP_NAME, __version__, texts
+from tray_app import APP_ID, APP_NAME, paths, texts
 from tray_app.config import Config
 from tray_app.engine import Engine, RefreshReport
 from tray_app.model import AccountResult, AccountState, utc_now
 from tray_app.providers import get_provider
+from tray_app.ui.about import AboutDialog
 from tray_app.ui.icons import IconFactory, IconState, dot_icon, worst_state
-from tray_app.ui.notifications import show_notice
+from tray_app.ui.notifications import DEFAULT, SNOOZE, TOP_UP, DesktopNotifier, show_tray_message, uses_dbus
 from tray_app.ui.scheduler import RefreshScheduler
 from tray_app.ui.settings import SettingsWindow
 from tray_app.ui.window import NO_TRAY_HELP, BalancesWindow
@@ -38,8 +39,12 @@ log = logging.getLogger(__name__)
 #: The tray shows alerts: its alert memory in the history goes by this name.
 TRAY_NOTIFIER = "tray"
 
-#: How long to wait for a tray host that starts after us (at login) before saying so.
-TRAY_WAIT_S = float(os.environ.get("CREDIT_TRAY_TRAY_WAIT_S", "30"))
+#: How long to wait for a tray host before showing the balances window. Qt's answer already means "no
+#: StatusNotifierWatcher with a host and no XEmbed tray owner", so by default the window shows at once;
+#: a tray that appears later (a panel starting after us at login) still gets the icon, and the window goes.
+TRAY_WAIT_S = float(os.environ.get("CREDIT_TRAY_TRAY_WAIT_S", "0"))
+TRAY_POLL_MS = 2000
+DEMO_LABEL = "Demo: made-up accounts and balances"
 
 
 def qt_number(value: Decimal) -> str:
@@ -67,6 +72,7 @@ class _Row:
     #: Burn rate and run-out forecast, hidden when the history says nothing yet.
     pace: QAction
     detail: QAction
+    copy: QAction
 
 
 class TrayController(QObject):
@@ -77,9 +83,12 @@ class TrayController(QObject):
     refreshed = Signal()  # a refresh has been fully applied on the GUI thread
 
     def __init__(self, engine: Engine, *, log_path: Path | None = None, refresh_seconds: float | None = None,
-                 demo: bool = False) -> None:
+                 demo: bool = False, on_quit: Callable[[], None] | None = None) -> None:
         super().__init__()
         self.demo = demo
+        #: Quit ends only this controller and calls this (the demo started from Settings), not the app.
+        self.on_quit = on_quit
+        self.demo_controller: TrayController | None = None
         self.engine = engine
         self.log_path = log_path
         self._refresh_override = refresh_seconds
@@ -91,12 +100,13 @@ class TrayController(QObject):
         self._pending: set[str] | None = None
         self._pending_all = False
         self.snoozed_until: datetime | None = None
-        self._notice_account: str | None = None
+        self._notice: texts.Notice | None = None
         self._rows: dict[str, _Row] = {}
         self._row_order: list[tuple[str, str]] = []
         self.window: BalancesWindow | None = None
         self.settings: SettingsWindow | None = None
         self.history_window: HistoryWindow | None = None
+        self.about: AboutDialog | None = None
         self._quitting = False
         self._first_config = True
         self._known_ids: set[str] | None = None
@@ -116,11 +126,13 @@ class TrayController(QObject):
 
         self.menu = QMenu()
         self._build_static_menu()
-        self.tray = QSystemTrayIcon(self.icons.icon(IconState.UNKNOWN))
-        self.tray.setToolTip(APP_NAME)
-        self.tray.setContextMenu(self.menu)  # before show(): some panels register only an existing menu
-        self.tray.messageClicked.connect(self._on_message_clicked)
-        self.tray.activated.connect(self._on_activated)
+        self.tray = self._make_tray_icon()
+        self.tray.setToolTip(f"{DEMO_LABEL}\n{APP_NAME}" if demo else APP_NAME)
+        self.notifier: DesktopNotifier | None = None
+        if uses_dbus():
+            self.notifier = DesktopNotifier(self._notification_icon(), self)
+            self.notifier.actionInvoked.connect(self.on_notice_action)
+            self.notifier.failed.connect(self._notify_in_tray)
 
         self.scheduler = RefreshScheduler(refresh_seconds or 600.0, self)
         self.scheduler.due.connect(self._on_due)
@@ -130,6 +142,10 @@ class TrayController(QObject):
         self._tray_wait = QTimer(self)
         self._tray_wait.setSingleShot(True)
         self._tray_wait.timeout.connect(self._check_tray)
+        self._tray_poll = QTimer(self)
+        self._tray_poll.setInterval(TRAY_POLL_MS)
+        self._tray_poll.timeout.connect(self._tray_appeared)
+        self._window_for_no_tray = False
         # Hand edits and Settings both change the file; either way the tray reloads it.
         # The folder is watched too: an atomic save replaces the file, which drops a file watch.
         self._watcher = QFileSystemWatcher(self)
@@ -149,8 +165,9 @@ class TrayController(QObject):
         self.scheduler.watch_network()
         self._ages.start()
         if not QSystemTrayIcon.isSystemTrayAvailable():
-            log.warning("no system tray yet; waiting up to %.0f s for one", TRAY_WAIT_S)
+            log.warning("no system tray; showing the balances window in %.0f s unless one appears", TRAY_WAIT_S)
             self._tray_wait.start(int(TRAY_WAIT_S * 1000))
+            self._tray_poll.start()
 
     def shutdown(self) -> None:
         """Stop everything; returns within about a second even if a provider hangs."""
@@ -160,23 +177,74 @@ class TrayController(QObject):
         self.scheduler.stop()
         self._ages.stop()
         self._tray_wait.stop()
+        self._tray_poll.stop()
         self.worker.stop()
+        if self.notifier is not None:
+            self.notifier.stop()
         self.tray.hide()
         if self.window is not None:
             self.window.close()
         if self.settings is not None:
             self.settings.close()
             self.settings.shutdown()
+        if self.about is not None:
+            self.about.close()
+        if self.demo_controller is not None:
+            self.demo_controller.shutdown()
 
     def quit(self) -> None:
         self.shutdown()
+        if self.on_quit is not None:  # the demo inside the real app: only the demo goes
+            self.on_quit()
+            return
         QApplication.quit()
+
+    def start_demo(self) -> None:
+        """"Try the demo first": a second icon in this same process, labelled Demo, gone when the app quits."""
+        if self.demo_controller is not None and not self.demo_controller._quitting:
+            self.demo_controller.on_activate_request()
+            return
+        from tray_app.demo import DEMO_REFRESH_SECONDS, DemoEngine
+
+        self.demo_controller = TrayController(DemoEngine(), refresh_seconds=DEMO_REFRESH_SECONDS, demo=True,
+                                              on_quit=self._demo_ended)
+        self.demo_controller.start()
+
+    def _demo_ended(self) -> None:
+        self.demo_controller = None
 
     def _check_tray(self) -> None:
         if QSystemTrayIcon.isSystemTrayAvailable():
             return
         log.warning("no system tray found; showing the balances window instead")
         self.show_window(NO_TRAY_HELP)
+        self._window_for_no_tray = True
+
+    def _make_tray_icon(self) -> QSystemTrayIcon:
+        icon = QSystemTrayIcon(self.icons.icon(IconState.UNKNOWN))
+        icon.setContextMenu(self.menu)  # before show(): some panels register only an existing menu
+        icon.messageClicked.connect(self._on_message_clicked)
+        icon.activated.connect(self._on_activated)
+        return icon
+
+    def _tray_appeared(self) -> None:
+        """A tray host came up after us: the icon goes there, and the stand-in window goes away."""
+        if not QSystemTrayIcon.isSystemTrayAvailable():
+            return
+        log.info("a system tray appeared; the icon moves there")
+        self._tray_poll.stop()
+        self._tray_wait.stop()
+        # A new icon: Qt picks the kind of tray (StatusNotifierItem or XEmbed) when an icon is made.
+        old, self.tray = self.tray, self._make_tray_icon()
+        self.tray.setToolTip(old.toolTip())
+        old.hide()
+        old.deleteLater()
+        self._update_icon()
+        self.tray.show()
+        if self._window_for_no_tray and self.window is not None:
+            self.window.set_notice("")
+            self.window.hide()
+        self._window_for_no_tray = False
 
     def show_window(self, notice: str = "") -> None:
         if self.window is None:
@@ -197,6 +265,8 @@ class TrayController(QObject):
         """Ask the worker for a refresh; while one runs, remember it and run it afterwards."""
         if self._quitting:
             return
+        if manual:  # the user asks for now: a key stored or replaced elsewhere counts from now
+            self._forget_keys(account_ids)
         if self.refreshing:
             if account_ids is None:
                 self._pending_all = True
@@ -208,6 +278,21 @@ class TrayController(QObject):
         self._manual = manual
         self._update_icon()
         self.requestRefresh.emit(account_ids)
+
+    def _forget_keys(self, account_ids: list[str] | None) -> None:
+        """Drop cached keys (cache only; never waits on the keyring) so the next refresh reads them again."""
+        if account_ids is None:
+            self.engine.keys.forget()
+        for account_id in account_ids or ():
+            self.engine.keys.forget(account_id)
+
+    def on_keys_changed(self, account_id: str) -> None:
+        """The command line stored, replaced or deleted this account's key: read it again and check now."""
+        log.info("the key of %s changed elsewhere; checking it again", account_id)
+        self._forget_keys([account_id])
+        account = self.config.account(account_id) if self.config else None
+        if account is not None and account.enabled and account.problem is None:
+            self.refresh([account_id])
 
     def _on_finished(self, report: RefreshReport | None) -> None:
         self.refreshing = False
@@ -242,6 +327,9 @@ class TrayController(QObject):
 
     # ------------------------------------------------------------------ worker signals
     def _on_config(self, config: Config) -> None:
+        if self.config is None or self.config.warnings != config.warnings:
+            for warning in config.warnings:
+                log.warning("config: %s", warning)
         self.config = config
         self.config_error = None
         interval = self._refresh_override or config.refresh_minutes * 60
@@ -275,6 +363,10 @@ class TrayController(QObject):
         self._update_rows()
 
     def _on_result(self, result: AccountResult) -> None:
+        before = self.results.get(result.account_id)
+        if before is None or (before.state, before.error and before.error.kind) != (
+                result.state, result.error and result.error.kind):
+            log.info("%s is now: %s", result.account_id, texts.status_line(result))
         self.results[result.account_id] = result
         error = result.error
         if error is not None and error.retry_after and error.retry_after < self.scheduler.interval_s:
@@ -283,6 +375,10 @@ class TrayController(QObject):
 
     # ------------------------------------------------------------------ menu
     def _build_static_menu(self) -> None:
+        if self.demo:  # the demo's icon looks like the real one: the menu says which is which
+            banner = self.menu.addAction(DEMO_LABEL)
+            banner.setEnabled(False)
+            self.menu.addSeparator()
         self._accounts_end = self.menu.addSeparator()
         self.refresh_action = self.menu.addAction("&Refresh now")
         self.refresh_action.triggered.connect(lambda: self.refresh(manual=True))
@@ -307,8 +403,8 @@ class TrayController(QObject):
         self.menu.addSeparator()
         self.quit_action = self.menu.addAction("&Quit")
         self.quit_action.triggered.connect(self.quit)
-        self._placeholder = QAction("No accounts yet: open Settings to add one", self.menu)
-        self._placeholder.setEnabled(False)
+        self._placeholder = QAction("&Add an account…", self.menu)
+        self._placeholder.triggered.connect(self.add_account)
         self._config_line = QAction("", self.menu)
         self._config_line.setEnabled(False)
         self._save_line = QAction("", self.menu)
@@ -322,12 +418,9 @@ class TrayController(QObject):
     def _titles(self) -> list[tuple[str, str]]:
         if self.config is None:
             return []
-        out = []
-        for account in self.config.accounts:
-            if account.enabled:
-                name = texts.provider_name(account.provider_id)
-                title = name if account.label in ("", name) else f"{name} · {account.label}"
-                out.append((account.id, title))
+        enabled = [a for a in self.config.accounts if a.enabled]
+        titles = texts.titles([(a.id, a.provider_id, a.label) for a in enabled])
+        out = [(a.id, titles[a.id]) for a in enabled]
         return out
 
     def _rebuild_rows(self) -> None:
@@ -387,38 +480,51 @@ class TrayController(QObject):
         history = menu.addAction("&History…")
         history.triggered.connect(lambda: self.open_history(account_id))
         self.menu.insertMenu(self._accounts_end, menu)
-        return _Row(menu, status, fetched, pace, detail)
+        return _Row(menu, status, fetched, pace, detail, copy)
 
     def _update_rows(self) -> None:
         now = utc_now()
+        stale_after = timedelta(seconds=2 * self.scheduler.interval_s)
+        # Actions that could do nothing are off: no account to refresh, no notification to snooze.
+        self.refresh_action.setEnabled(bool(self._row_order))
+        self.snooze_menu.setEnabled((bool(self._row_order) and (self.config is None or self.config.notifications))
+                                    or self.snoozed_until is not None)
         lines: list[tuple[str, AccountResult | None]] = []
         window_rows = []
         for account_id, title in self._row_order:
             row = self._rows[account_id]
             result = self.results.get(account_id)
-            text = texts.row_text(result, title, now, qt_number)
+            text = texts.row_text(result, title, now, qt_number, stale_after)
             row.menu.menuAction().setText(text.replace("&", "&&"))
             row.menu.setIcon(dot_icon(self._row_state(result)))
             row.status.setText((texts.status_line(result, qt_number) if result else "Checking…").replace("&", "&&"))
             reading = result.reading if result else None
             fetched = texts.fetched_line(reading.fetched_at, now) if reading else "No balance fetched yet"
-            if result is not None and result.error is not None and reading is not None:
+            failed = result is not None and result.error is not None
+            if result is not None and failed and reading is not None:
                 fetched += f": {texts.balance(result, qt_number)}"
             row.fetched.setText(fetched)
+            # The age only when it matters: after a failure, a balance older than two intervals, or one
+            # stamped in the future (its age is unknown).
+            future = reading is not None and texts.reading_age(reading.fetched_at, now) is None
+            row.fetched.setVisible(failed or future or texts.is_stale(result, now, stale_after))
+            row.copy.setEnabled(reading is not None and (reading.remaining is not None or reading.unlimited))
             pace = texts.pace_line(result, now, qt_number) if result else ""
             row.pace.setText(pace.replace("&", "&&"))
             row.pace.setVisible(bool(pace))
-            detail = f"{result.error.kind}: {result.error.message}" if result and result.error else ""
+            detail = texts.error_detail(result.error) if result and result.error else ""
             row.detail.setText(detail.replace("&", "&&"))
             row.detail.setVisible(bool(detail))
             lines.append((title, result))
             window_rows.append((dot_icon(self._row_state(result)), text))
         if self.config_error:
             window_rows.insert(0, (dot_icon(IconState.ERROR), f"Config error: {self.config_error}"))
-        self.tray.setToolTip(plain_tooltip(texts.tooltip(lines, qt_number) if self._row_order or not self.config_error
-                                           else f"Config error: {self.config_error}"))
+        tooltip = (texts.tooltip(lines, qt_number) if self._row_order or not self.config_error
+                   else f"Config error: {self.config_error}")
+        self.tray.setToolTip(plain_tooltip(f"{DEMO_LABEL}\n{tooltip}" if self.demo else tooltip))
         if self.window is not None:
             self.window.set_rows(window_rows)
+            self.window.refresh_button.setEnabled(bool(self._row_order))
         if self.settings is not None:
             self.settings.set_results(self.results)
         self._update_icon()
@@ -469,13 +575,49 @@ class TrayController(QObject):
         notice = texts.notice_for(report.alerts, titles, units, qt_number)
         if notice is None:
             return
-        self._notice_account = notice.account_id
-        show_notice(self.tray, notice)
+        self._notice = notice
+        if self.notifier is not None:
+            self.notifier.notify(notice)
+        else:
+            self._notify_in_tray(notice)
+        log.info("notified: %s", notice.title)
         self.notified.emit(notice)
 
+    def _notify_in_tray(self, notice: texts.Notice) -> None:
+        """The tray's own message: Windows and macOS, or Linux without a notification server."""
+        if QSystemTrayIcon.isSystemTrayAvailable() and self.tray.isVisible():
+            show_tray_message(self.tray, notice)
+
     def _on_message_clicked(self) -> None:
-        if self._notice_account:
-            self.open_top_up(self._notice_account)
+        if self._notice is not None:
+            self.on_notice_action(self._notice.account_id, DEFAULT)
+
+    def on_notice_action(self, account_id: str, action: str) -> None:
+        """A click on a notification (DEFAULT) or one of its buttons; what it does is what the notice is about."""
+        notice = self._notice
+        log.info("notification action %s for %s", action, account_id)
+        if action == SNOOZE:
+            self.snooze(utc_now() + timedelta(hours=1))
+        elif action == TOP_UP or (action == DEFAULT and (notice is None or notice.action == TOP_UP)):
+            self.open_top_up(account_id)
+        elif action == DEFAULT and notice is not None and notice.action == "settings":
+            self.open_settings()
+            if self.settings is not None:
+                self.settings.select(account_id)
+        elif action == DEFAULT:
+            self.show_window()
+
+    def _notification_icon(self) -> Path | None:
+        """The app's icon as a file, for the notification server (an icon name works only once installed)."""
+        folder = Path(os.environ.get("XDG_RUNTIME_DIR") or paths.data_dir())
+        target = folder / f"{APP_ID}-notification.png"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            if self.icons.icon(IconState.LOW).pixmap(64, 64).save(str(target), "PNG"):
+                return target
+        except OSError as exc:
+            log.warning("no icon for notifications: %s", exc.strerror)
+        return None
 
     def _on_activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
         # Some desktops deliver clicks, some only the menu: every action also lives in the menu.
@@ -525,6 +667,12 @@ class TrayController(QObject):
     def _history_closed(self) -> None:
         self.history_window = None
 
+    def add_account(self) -> None:
+        """The empty menu's "Add an account…": Settings with the account editor open."""
+        self.open_settings()
+        if self.settings is not None and self.settings.config is not None:
+            self.settings.add_account()
+
     def open_settings(self) -> None:
         """One settings window: shown, raised and focused if it is already open."""
         if self.demo:
@@ -535,6 +683,8 @@ class TrayController(QObject):
             self.settings = SettingsWindow(self.engine)
             self.settings.changed.connect(self._settings_changed)
             self.settings.historyRequested.connect(self.open_history)
+            self.settings.demoRequested.connect(self.start_demo)
+            self.settings.accountEdited.connect(self._account_edited)
         self.settings.set_config(self.config, self.config_error)
         self.settings.set_results(self.results)
         self.settings.show()
@@ -546,15 +696,19 @@ class TrayController(QObject):
         self._watch_config()
         self._reload.start()
 
+    def _account_edited(self, account_id: str) -> None:
+        """A key replaced or a base URL changed: the old answer says nothing now, so ask again at once."""
+        self._forget_keys([account_id])
+        account = self.config.account(account_id) if self.config else None
+        if account is None or account.enabled:
+            self.refresh([account_id])
+
     def show_about(self) -> None:
-        QMessageBox.about(
-            None,
-            f"About {APP_NAME}",
-            f"<b>{APP_NAME}</b> {__version__}<br>Prepaid API credit balances in your tray.<br><br>"
-            f"Config: {html.escape(str(self.engine.config_path))}<br>"
-            f"Log: {html.escape(str(self.log_path or 'not written'))}<br>"
-            "API keys are kept in your OS keyring only.",
-        )
+        if self.about is None:
+            self.about = AboutDialog(self.engine.config_path, paths.data_dir(), self.log_path)
+        self.about.show()
+        self.about.raise_()
+        self.about.activateWindow()
 
 
 def _tomorrow_morning() -> datetime:

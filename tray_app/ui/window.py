@@ -34,8 +34,9 @@ class BalancesWindow(QWidget):
         self.rows.setAccessibleName("Balances")
         layout.addWidget(self.rows)
         buttons = QHBoxLayout()
-        for text, action in (("&Refresh now", on_refresh), ("&Settings…", on_settings), ("&Quit", on_quit)):
-            button = QPushButton(text)
+        self.refresh_button = QPushButton("&Refresh now")
+        for button, action in ((self.refresh_button, on_refresh), (QPushButton("&Settings…"), on_settings),
+                               (QPushButton("&Quit"), on_quit)):
             button.clicked.connect(action)
             buttons.addWidget(button)
         layout.addLayout(buttons)
