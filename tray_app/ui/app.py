@@ -9,6 +9,7 @@ import signal
 import socket
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tray_app import APP_ID, APP_NAME, paths
 from tray_app.logs import setup_file_logging
@@ -55,11 +56,12 @@ def run(config_path: Path | None = None, demo: bool = False) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from tray_app.demo import DemoEngine
-    from tray_app.engine import Engine
     from tray_app.ui.icons import IconFactory, IconState
     from tray_app.ui.single_instance import SingleInstance, server_name
     from tray_app.ui.tray import TRAY_NOTIFIER, TrayController
+
+    if TYPE_CHECKING:
+        from tray_app.engine import Engine
 
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else APP_ID])
     assert isinstance(app, QApplication)
@@ -74,19 +76,30 @@ def run(config_path: Path | None = None, demo: bool = False) -> int:
         print(f"{APP_NAME} is already running; asked it to refresh and show its menu.")
         return 0
 
-    engine = DemoEngine() if demo else Engine(config_path, notifier=TRAY_NOTIFIER)
-    try:
-        log_path: Path | None = setup_file_logging(paths.log_dir(), engine.keys.known_keys)
-    except OSError as exc:
-        print(f"{APP_ID}: cannot write the log in {paths.log_dir()}: {exc.strerror}", file=sys.stderr)
-        log_path = None
-    log.info("%s starting (demo=%s, config=%s)", APP_NAME, demo, engine.config_path)
+    def load_engine() -> tuple[Engine, Path | None]:
+        """Run by the controller once the icon shows, on a thread of its own: the engine's imports
+        (asyncio, the config, the history, the keyring) are most of what a start costs."""
+        if demo:
+            from tray_app.demo import DemoEngine
+
+            engine: Engine = DemoEngine()
+        else:
+            from tray_app.engine import Engine
+
+            engine = Engine(config_path, notifier=TRAY_NOTIFIER)
+        try:
+            log_path: Path | None = setup_file_logging(paths.log_dir(), engine.keys.known_keys)
+        except OSError as exc:
+            print(f"{APP_ID}: cannot write the log in {paths.log_dir()}: {exc.strerror}", file=sys.stderr)
+            log_path = None
+        log.info("%s starting (demo=%s, config=%s)", APP_NAME, demo, engine.config_path)
+        return engine, log_path
 
     refresh_seconds = None
     if demo:
         from tray_app.demo import DEMO_REFRESH_SECONDS
         refresh_seconds = DEMO_REFRESH_SECONDS
-    controller = TrayController(engine, log_path=log_path, refresh_seconds=refresh_seconds, demo=demo)
+    controller = TrayController(None, load_engine=load_engine, refresh_seconds=refresh_seconds, demo=demo)
     instance.activated.connect(controller.on_activate_request)
     instance.keysChanged.connect(controller.on_keys_changed)
     # Through the event loop: a signal that lands before exec() starts would otherwise be lost

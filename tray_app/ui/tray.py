@@ -8,32 +8,38 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QFileSystemWatcher, QLocale, QObject, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QCursor, QDesktopServices, QGuiApplication, Qt
 from PySide6.QtWidgets import QApplication, QMenu, QMessageBox, QSystemTrayIcon
 
 from tray_app import APP_ID, APP_NAME, paths, texts
-from tray_app.config import Config
-from tray_app.engine import Engine, RefreshReport
 from tray_app.model import AccountResult, AccountState, utc_now
 from tray_app.providers import get_provider
-from tray_app.ui.about import AboutDialog
 from tray_app.ui.icons import IconFactory, IconState, dot_icon, worst_state
 from tray_app.ui.notifications import DEFAULT, SNOOZE, TOP_UP, DesktopNotifier, show_tray_message, uses_dbus
 from tray_app.ui.scheduler import RefreshScheduler
-from tray_app.ui.settings import SettingsWindow
 from tray_app.ui.window import NO_TRAY_HELP, BalancesWindow
-from tray_app.ui.worker import WorkerThread
 
+# The engine, the worker and the windows are imported when first needed: the icon shows first.
 if TYPE_CHECKING:
+    from tray_app.config import Config
+    from tray_app.engine import Engine, RefreshReport
+    from tray_app.ui.about import AboutDialog
     from tray_app.ui.history_window import HistoryWindow
+    from tray_app.ui.settings import SettingsWindow
+    from tray_app.ui.worker import WorkerThread
+
+#: Makes the engine (off the GUI thread, after the icon shows): the engine and the log file it writes, if any.
+EngineLoader = Callable[[], "tuple[Engine, Path | None]"]
 
 log = logging.getLogger(__name__)
 #: The tray shows alerts: its alert memory in the history goes by this name.
@@ -73,6 +79,8 @@ class _Row:
     pace: QAction
     detail: QAction
     copy: QAction
+    #: The state whose dot the row shows: a menu icon set again is sent again over D-Bus, so only on a change.
+    dot: IconState | None = None
 
 
 class TrayController(QObject):
@@ -81,15 +89,22 @@ class TrayController(QObject):
     rowsChanged = Signal()
     notified = Signal(object)  # texts.Notice
     refreshed = Signal()  # a refresh has been fully applied on the GUI thread
+    engineLoaded = Signal(object)  # (Engine, log path) or the exception, from the loading thread
 
-    def __init__(self, engine: Engine, *, log_path: Path | None = None, refresh_seconds: float | None = None,
-                 demo: bool = False, on_quit: Callable[[], None] | None = None) -> None:
+    def __init__(self, engine: Engine | None, *, log_path: Path | None = None, refresh_seconds: float | None = None,
+                 demo: bool = False, on_quit: Callable[[], None] | None = None,
+                 load_engine: EngineLoader | None = None) -> None:
+        """With ``engine`` None, ``load_engine`` makes it on a thread of its own once ``start`` showed the icon."""
         super().__init__()
         self.demo = demo
         #: Quit ends only this controller and calls this (the demo started from Settings), not the app.
         self.on_quit = on_quit
         self.demo_controller: TrayController | None = None
-        self.engine = engine
+        self.engine: Engine
+        self.worker: WorkerThread
+        self._attached = False
+        self._started = False
+        self._load_engine = load_engine
         self.log_path = log_path
         self._refresh_override = refresh_seconds
         self.config: Config | None = None
@@ -110,19 +125,15 @@ class TrayController(QObject):
         self._quitting = False
         self._first_config = True
         self._known_ids: set[str] | None = None
+        #: Rows whose results changed since the menu was last brought up to date (all of them: ``_all_dirty``).
+        self._dirty: set[str] = set()
+        self._all_dirty = False
+        self._flush_queued = False
+        #: What the tray icon shows now: it is set (and sent over D-Bus, 7 sizes) only when this changes.
+        self._shown_icon: tuple[IconState, str | None] | None = None
 
         self.icons = IconFactory()
-        self.worker = WorkerThread(engine)
-        worker = self.worker.worker
-        self.requestRefresh.connect(worker.refresh)
-        self.requestInitial.connect(worker.load_initial)
-        worker.configLoaded.connect(self._on_config)
-        worker.configFailed.connect(self._on_config_failed)
-        worker.lastKnown.connect(self._on_last_known)
-        worker.resultReady.connect(self._on_result)
-        worker.refreshFinished.connect(self._on_finished)
-        worker.hookFailed.connect(self._show_hook_failure)
-        worker.exportFailed.connect(self._show_export_failure)
+        self.engineLoaded.connect(self._on_engine_loaded)
 
         self.menu = QMenu()
         self._build_static_menu()
@@ -155,19 +166,77 @@ class TrayController(QObject):
         self._reload.setSingleShot(True)
         self._reload.setInterval(150)  # editors write in several steps: settle first
         self._reload.timeout.connect(self.requestInitial.emit)
+        if engine is not None:
+            self._attach(engine)
+        elif load_engine is None:
+            raise ValueError("TrayController needs an engine or a way to load one")
 
     # ------------------------------------------------------------------ lifecycle
+    def _attach(self, engine: Engine) -> None:
+        """The engine and its worker thread: from here on the tray refreshes."""
+        from tray_app.ui.worker import WorkerThread
+
+        self.engine = engine
+        self.worker = WorkerThread(engine)
+        worker = self.worker.worker
+        self.requestRefresh.connect(worker.refresh)
+        self.requestInitial.connect(worker.load_initial)
+        worker.configLoaded.connect(self._on_config)
+        worker.configFailed.connect(self._on_config_failed)
+        worker.lastKnown.connect(self._on_last_known)
+        worker.resultReady.connect(self._on_result)
+        worker.refreshFinished.connect(self._on_finished)
+        worker.hookFailed.connect(self._show_hook_failure)
+        worker.exportFailed.connect(self._show_export_failure)
+        self._attached = True
+
+    def _load_in_background(self, load: EngineLoader) -> None:
+        """Import and make the engine on a thread of its own; the GUI thread keeps answering the tray host."""
+        def run() -> None:
+            try:
+                loaded: object = load()
+            except Exception as exc:
+                loaded = exc
+            self.engineLoaded.emit(loaded)  # queued to the GUI thread
+
+        threading.Thread(target=run, name="credit-tray-start", daemon=True).start()
+
+    def _on_engine_loaded(self, loaded: object) -> None:
+        if self._quitting:
+            return
+        if isinstance(loaded, Exception):
+            log.error("could not start the engine (%s)", type(loaded).__name__)
+            sys.stderr.write(f"{APP_ID}: internal error ({type(loaded).__name__}); please report it\n")
+            QApplication.exit(70)
+            return
+        engine, self.log_path = cast("tuple[Engine, Path | None]", loaded)
+        self._attach(engine)
+        self._begin()
+
     def start(self) -> None:
+        """Show the icon; with the engine still to load, that happens right after, off the GUI thread."""
         self.tray.show()
+        self._started = True
+        if self._attached:
+            self._begin()
+        elif self._load_engine is not None:
+            self._load_in_background(self._load_engine)
+        if not QSystemTrayIcon.isSystemTrayAvailable():
+            log.warning("no system tray; showing the balances window in %.0f s unless one appears", TRAY_WAIT_S)
+            self._tray_wait.start(int(TRAY_WAIT_S * 1000))
+            self._tray_poll.start()
+
+    def _begin(self) -> None:
+        """Started and with an engine: read the config and the last balances, then refresh as scheduled."""
         self._watch_config()
         self.requestInitial.emit()
         self.scheduler.start()
         self.scheduler.watch_network()
         self._ages.start()
-        if not QSystemTrayIcon.isSystemTrayAvailable():
-            log.warning("no system tray; showing the balances window in %.0f s unless one appears", TRAY_WAIT_S)
-            self._tray_wait.start(int(TRAY_WAIT_S * 1000))
-            self._tray_poll.start()
+        if self._pending_all or self._pending:  # asked for before the engine was there
+            ids = None if self._pending_all else sorted(self._pending or ())
+            self._pending_all, self._pending = False, None
+            self.refresh(ids)
 
     def shutdown(self) -> None:
         """Stop everything; returns within about a second even if a provider hangs."""
@@ -178,7 +247,8 @@ class TrayController(QObject):
         self._ages.stop()
         self._tray_wait.stop()
         self._tray_poll.stop()
-        self.worker.stop()
+        if self._attached:
+            self.worker.stop()
         if self.notifier is not None:
             self.notifier.stop()
         self.tray.hide()
@@ -239,6 +309,7 @@ class TrayController(QObject):
         self.tray.setToolTip(old.toolTip())
         old.hide()
         old.deleteLater()
+        self._shown_icon = None
         self._update_icon()
         self.tray.show()
         if self._window_for_no_tray and self.window is not None:
@@ -265,6 +336,10 @@ class TrayController(QObject):
         """Ask the worker for a refresh; while one runs, remember it and run it afterwards."""
         if self._quitting:
             return
+        if not self._attached:  # the engine is still loading: this runs as soon as it is there
+            self._pending_all = self._pending_all or account_ids is None
+            self._pending = (self._pending or set()) | set(account_ids or ())
+            return
         if manual:  # the user asks for now: a key stored or replaced elsewhere counts from now
             self._forget_keys(account_ids)
         if self.refreshing:
@@ -289,12 +364,15 @@ class TrayController(QObject):
     def on_keys_changed(self, account_id: str) -> None:
         """The command line stored, replaced or deleted this account's key: read it again and check now."""
         log.info("the key of %s changed elsewhere; checking it again", account_id)
+        if not self._attached:
+            return  # nothing was read yet
         self._forget_keys([account_id])
         account = self.config.account(account_id) if self.config else None
         if account is not None and account.enabled and account.problem is None:
             self.refresh([account_id])
 
     def _on_finished(self, report: RefreshReport | None) -> None:
+        self._flush_rows()  # the last results first: "refreshed" means all of them show
         self.refreshing = False
         self._manual = False
         if report is not None:
@@ -371,7 +449,17 @@ class TrayController(QObject):
         error = result.error
         if error is not None and error.retry_after and error.retry_after < self.scheduler.interval_s:
             QTimer.singleShot(int(error.retry_after * 1000) + 500, lambda i=result.account_id: self.refresh([i]))
-        self._update_rows()
+        # Not now: results arrive one by one, and each update of the menu, tooltip and icon goes out over
+        # D-Bus. The rows that changed are brought up to date once per turn of the event loop.
+        self._dirty.add(result.account_id)
+        if not self._flush_queued:
+            self._flush_queued = True
+            QTimer.singleShot(0, self._flush_rows)
+
+    def _flush_rows(self) -> None:
+        self._flush_queued = False
+        if self._dirty or self._all_dirty:
+            self._apply_rows()
 
     # ------------------------------------------------------------------ menu
     def _build_static_menu(self) -> None:
@@ -483,6 +571,14 @@ class TrayController(QObject):
         return _Row(menu, status, fetched, pace, detail, copy)
 
     def _update_rows(self) -> None:
+        """Every row, now (the ages move on, the config changed, a window opens)."""
+        self._all_dirty = True
+        self._apply_rows()
+
+    def _apply_rows(self) -> None:
+        """The changed rows (or all), then the tooltip, the window and the icon once."""
+        changed = None if self._all_dirty else self._dirty
+        self._all_dirty, self._dirty = False, set()
         now = utc_now()
         stale_after = timedelta(seconds=2 * self.scheduler.interval_s)
         # Actions that could do nothing are off: no account to refresh, no notification to snooze.
@@ -492,36 +588,21 @@ class TrayController(QObject):
         lines: list[tuple[str, AccountResult | None]] = []
         window_rows = []
         for account_id, title in self._row_order:
-            row = self._rows[account_id]
             result = self.results.get(account_id)
-            text = texts.row_text(result, title, now, qt_number, stale_after)
-            row.menu.menuAction().setText(text.replace("&", "&&"))
-            row.menu.setIcon(dot_icon(self._row_state(result)))
-            row.status.setText((texts.status_line(result, qt_number) if result else "Checking…").replace("&", "&&"))
-            reading = result.reading if result else None
-            fetched = texts.fetched_line(reading.fetched_at, now) if reading else "No balance fetched yet"
-            failed = result is not None and result.error is not None
-            if result is not None and failed and reading is not None:
-                fetched += f": {texts.balance(result, qt_number)}"
-            row.fetched.setText(fetched)
-            # The age only when it matters: after a failure, a balance older than two intervals, or one
-            # stamped in the future (its age is unknown).
-            future = reading is not None and texts.reading_age(reading.fetched_at, now) is None
-            row.fetched.setVisible(failed or future or texts.is_stale(result, now, stale_after))
-            row.copy.setEnabled(reading is not None and (reading.remaining is not None or reading.unlimited))
-            pace = texts.pace_line(result, now, qt_number) if result else ""
-            row.pace.setText(pace.replace("&", "&&"))
-            row.pace.setVisible(bool(pace))
-            detail = texts.error_detail(result.error) if result and result.error else ""
-            row.detail.setText(detail.replace("&", "&&"))
-            row.detail.setVisible(bool(detail))
             lines.append((title, result))
+            if changed is not None and account_id not in changed and self.window is None:
+                continue
+            text = texts.row_text(result, title, now, qt_number, stale_after)
             window_rows.append((dot_icon(self._row_state(result)), text))
+            if changed is None or account_id in changed:
+                self._update_row(self._rows[account_id], result, text, now, stale_after)
         if self.config_error:
             window_rows.insert(0, (dot_icon(IconState.ERROR), f"Config error: {self.config_error}"))
         tooltip = (texts.tooltip(lines, qt_number) if self._row_order or not self.config_error
                    else f"Config error: {self.config_error}")
-        self.tray.setToolTip(plain_tooltip(f"{DEMO_LABEL}\n{tooltip}" if self.demo else tooltip))
+        tooltip = plain_tooltip(f"{DEMO_LABEL}\n{tooltip}" if self.demo else tooltip)
+        if tooltip != self.tray.toolTip():  # each change is sent to the tray host
+            self.tray.setToolTip(tooltip)
         if self.window is not None:
             self.window.set_rows(window_rows)
             self.window.refresh_button.setEnabled(bool(self._row_order))
@@ -529,6 +610,33 @@ class TrayController(QObject):
             self.settings.set_results(self.results)
         self._update_icon()
         self.rowsChanged.emit()
+
+    def _update_row(self, row: _Row, result: AccountResult | None, text: str, now: datetime,
+                    stale_after: timedelta) -> None:
+        """One account's submenu. Qt sends an action's text, visibility or state only when it changes."""
+        row.menu.menuAction().setText(text.replace("&", "&&"))
+        state = self._row_state(result)
+        if state is not row.dot:
+            row.menu.setIcon(dot_icon(state))
+            row.dot = state
+        row.status.setText((texts.status_line(result, qt_number) if result else "Checking…").replace("&", "&&"))
+        reading = result.reading if result else None
+        fetched = texts.fetched_line(reading.fetched_at, now) if reading else "No balance fetched yet"
+        failed = result is not None and result.error is not None
+        if result is not None and failed and reading is not None:
+            fetched += f": {texts.balance(result, qt_number)}"
+        row.fetched.setText(fetched)
+        # The age only when it matters: after a failure, a balance older than two intervals, or one
+        # stamped in the future (its age is unknown).
+        future = reading is not None and texts.reading_age(reading.fetched_at, now) is None
+        row.fetched.setVisible(failed or future or texts.is_stale(result, now, stale_after))
+        row.copy.setEnabled(reading is not None and (reading.remaining is not None or reading.unlimited))
+        pace = texts.pace_line(result, now, qt_number) if result else ""
+        row.pace.setText(pace.replace("&", "&&"))
+        row.pace.setVisible(bool(pace))
+        detail = texts.error_detail(result.error) if result and result.error else ""
+        row.detail.setText(detail.replace("&", "&&"))
+        row.detail.setVisible(bool(detail))
 
     @staticmethod
     def _row_state(result: AccountResult | None) -> IconState:
@@ -552,7 +660,9 @@ class TrayController(QObject):
                         and r.reading and not r.reading.unlimited and r.reading.remaining is not None]
             if balances:
                 number = texts.compact_number(min(balances))
-        self.tray.setIcon(self.icons.icon(state, number))
+        if (state, number) != self._shown_icon:  # each setIcon sends every size of the icon over D-Bus
+            self._shown_icon = (state, number)
+            self.tray.setIcon(self.icons.icon(state, number))
 
     # ------------------------------------------------------------------ notifications
     def snooze(self, until: datetime | None) -> None:
@@ -651,7 +761,7 @@ class TrayController(QObject):
         """One history window; it reads the history on its own thread and lets go of it when closed."""
         from tray_app.ui.history_window import HistoryWindow  # only when asked: keeps start-up light
 
-        if self.config is None:
+        if self.config is None or not self._attached:
             return
         if self.history_window is None:
             self.history_window = HistoryWindow(self.engine.history, self.config, self.results,
@@ -679,7 +789,11 @@ class TrayController(QObject):
             QMessageBox.information(None, APP_NAME, "This is the demo: its accounts are made up. "
                                     "Start Credit Tray without --demo to add your own.")
             return
+        if not self._attached:
+            return  # the first moments after start: the engine is still loading
         if self.settings is None:
+            from tray_app.ui.settings import SettingsWindow  # only when asked: keeps start-up light
+
             self.settings = SettingsWindow(self.engine)
             self.settings.changed.connect(self._settings_changed)
             self.settings.historyRequested.connect(self.open_history)
@@ -704,7 +818,11 @@ class TrayController(QObject):
             self.refresh([account_id])
 
     def show_about(self) -> None:
+        if not self._attached:
+            return
         if self.about is None:
+            from tray_app.ui.about import AboutDialog
+
             self.about = AboutDialog(self.engine.config_path, paths.data_dir(), self.log_path)
         self.about.show()
         self.about.raise_()
