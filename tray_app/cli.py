@@ -87,11 +87,15 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EX_USAGE)
 
 
-def _home_relative(path: Path) -> str:
+def _default_config_text() -> str:
     """'~/.config/…' for a path under the home folder: shorter, so help does not wrap it mid-path."""
     try:
+        path = paths.config_file()
+    except paths.NoHome:  # said as one clear line when a command needs the path, not while building --help
+        return "the config folder of your home"
+    try:
         return f"~/{path.relative_to(Path.home())}"
-    except ValueError:
+    except (ValueError, RuntimeError):
         return str(path)
 
 
@@ -99,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=APP_ID, description="Prepaid API credit balances in your system tray. "
                      "With no command, starts the tray app; with a command, does that and exits.")
     parser.add_argument("--config", type=Path, metavar="PATH", default=None,
-                        help=f"config file (default: {_home_relative(paths.config_file())})")
+                        help=f"config file (default: {_default_config_text()})")
     parser.add_argument("--version", action="version", version=f"{APP_ID} {__version__}")
     parser.add_argument("--demo", action="store_true", help="run the tray with demo accounts (no keys, no network)")
     commands = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")

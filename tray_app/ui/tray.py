@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QApplication, QMenu, QMessageBox, QSystemTrayIcon
 from tray_app import APP_ID, APP_NAME, paths, texts
 from tray_app.config import Config
 from tray_app.engine import Engine, RefreshReport
+from tray_app.fileio import private_dir
 from tray_app.model import AccountResult, AccountState, utc_now
 from tray_app.providers import get_provider
 from tray_app.ui.about import AboutDialog
@@ -612,8 +613,9 @@ class TrayController(QObject):
         folder = Path(os.environ.get("XDG_RUNTIME_DIR") or paths.data_dir())
         target = folder / f"{APP_ID}-notification.png"
         try:
-            folder.mkdir(parents=True, exist_ok=True)
+            private_dir(folder)
             if self.icons.icon(IconState.LOW).pixmap(64, 64).save(str(target), "PNG"):
+                os.chmod(target, 0o600)  # like every file the app makes; the notification server runs as us
                 return target
         except OSError as exc:
             log.warning("no icon for notifications: %s", exc.strerror)
