@@ -33,9 +33,9 @@ from cryptography.x509.oid import NameOID
 
 from tests.fakeserver import PATHS, SUCCESS_BODY, FakeServer
 from tray_app.keys import KeyStore
-from tray_app.providers import PROVIDERS
+from tray_app.providers import BUILT_INS
 
-ALL = sorted(PROVIDERS)
+ALL = sorted(BUILT_INS)  # the seed providers; presets have tests of their own (test_presets.py)
 MiB = 1024 * 1024
 
 # What each documented success example (tests.fakeserver.SUCCESS_BODY) must read as.

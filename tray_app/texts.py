@@ -89,6 +89,8 @@ def compact_number(value: Decimal) -> str:
 
 def provider_name(provider_id: str) -> str:
     provider = get_provider(provider_id)
+    if provider is None and provider_id == "custom":
+        return "Custom"
     return provider.name if provider else (provider_id or "Unknown provider")
 
 
@@ -139,7 +141,11 @@ def balance(result: AccountResult, fmt: NumberFormat = plain_number) -> str:
         return f"{fmt(reading.used)} used · no limit" if reading.used is not None else "no limit"
     if reading.remaining is None:
         return "no balance yet"
-    text = f"{fmt(reading.remaining)} {reading.unit}"
+    # Each currency on its own: amounts in different units are never added or compared.
+    amounts = [(b.remaining, b.unit) for b in reading.balances] or [(reading.remaining, reading.unit)]
+    text = " · ".join(f"{fmt(value)} {unit}" for value, unit in amounts)
+    if reading.resets_at is not None:
+        text += f" · resets {day_name(reading.resets_at)}"
     if reading.subscription_status and reading.subscription_status != "active":
         text += f" · subscription {reading.subscription_status.replace('_', ' ')}"
     return text
