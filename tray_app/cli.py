@@ -463,7 +463,7 @@ def cmd_providers(args: argparse.Namespace) -> int:
     else:
         rows = [[e["id"], e["name"], e["kind"], e["unit"],
                  " / ".join(grouped(Decimal(str(t))) for t in e["thresholds"]), e["top_up_url"]] for e in entries]
-        rows.append([CUSTOM_ID, "Any JSON endpoint", "custom", "yours", "", "docs/providers/custom.md"])
+        rows.append([CUSTOM_ID, "Any JSON endpoint", "custom", "any", "", "docs/providers/custom.md"])
         print(table(["ID", "NAME", "KIND", "UNIT", "THRESHOLDS", "TOP UP"], rows))
     return EX_OK
 
