@@ -190,7 +190,7 @@ def _shown(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, Decimal):
-        return str(value.normalize()) if value.is_finite() else str(value)
+        return format(value.normalize(), "f") if value.is_finite() else str(value)  # 100, never 1E+2
     if isinstance(value, str):
         return value
     return json.dumps(value, default=str)[:60]
