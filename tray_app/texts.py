@@ -151,6 +151,26 @@ def balance(result: AccountResult, fmt: NumberFormat = plain_number) -> str:
     return text
 
 
+#: Which account the icon speaks for when units differ: the worst state first.
+_WORST_FIRST = {AccountState.EXHAUSTED: 0, AccountState.LOW: 1, AccountState.ERROR: 2, AccountState.OK: 3}
+
+
+def icon_amount(results: Sequence[AccountResult]) -> Decimal | None:
+    """The balance the icon shows: the lowest when all are in one unit.
+
+    Amounts in different units (CNY, USD, credits) are never compared: then it is the balance
+    of the account in the worst state (the first such, in menu order).
+    """
+    shown = [r for r in results if r.reading and not r.reading.unlimited and r.reading.remaining is not None]
+    amounts = [r.reading.remaining for r in shown if r.reading and r.reading.remaining is not None]
+    if not amounts:
+        return None
+    if len({r.reading.unit for r in shown if r.reading}) == 1:
+        return min(amounts)
+    worst = min(shown, key=lambda r: _WORST_FIRST.get(r.state, 3))
+    return worst.reading.remaining if worst.reading else None
+
+
 def rate_limited_until(error: FetchError) -> str | None:
     """'rate limited until 14:05' (local time) when the provider said how long to wait."""
     if error.kind is not ErrorKind.RATE_LIMITED or error.retry_at is None:

@@ -424,10 +424,9 @@ class TrayController(QObject):
         state = self.icon_state()
         number = None
         if self.config is not None and self.config.icon_number and state is not IconState.REFRESHING:
-            balances = [r.reading.remaining for i, _ in self._row_order if (r := self.results.get(i))
-                        and r.reading and not r.reading.unlimited and r.reading.remaining is not None]
-            if balances:
-                number = texts.compact_number(min(balances))
+            amount = texts.icon_amount([r for i, _ in self._row_order if (r := self.results.get(i))])
+            if amount is not None:
+                number = texts.compact_number(amount)
         self.tray.setIcon(self.icons.icon(state, number))
 
     # ------------------------------------------------------------------ notifications
