@@ -57,8 +57,8 @@ def test_a_quota_shows_when_it_resets(qtbot, make_tray: MakeTray, tmp_path: Path
         "tier": "starter", "character_count": 1200, "character_limit": 10000, "status": "active",
         "next_character_count_reset_unix": 1768478400}))  # Thu 15 Jan 2026, 12:00 UTC
     config = tmp_path / "config.toml"
-    config.write_text(f'[[accounts]]\nid = "el"\nprovider = "elevenlabs"\nbase_url = "{server.url}/el"\n',
-                      encoding="utf-8")
+    config.write_text(f'[[accounts]]\nid = "el"\nprovider = "elevenlabs"\nbase_url = "{server.url}/el"\n'
+                      "thresholds = [100]\n", encoding="utf-8")
     store_keys({"el": "sk-money-0004"})
     controller = make_tray(config)
     start(qtbot, controller)
