@@ -8,6 +8,7 @@ what the user would see (a reading, or a typed error naming the field).
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -20,7 +21,7 @@ from tray_app.config import load
 from tray_app.fetch import Fetcher, FetchPolicy
 from tray_app.model import Balance, ErrorKind, FetchError, Outcome, Reading
 from tray_app.providers import provider_for
-from tray_app.providers.custom import SpecError, explain, spec_from_table
+from tray_app.providers.custom import SpecError, explain, schema_markdown, spec_from_table
 
 KEY = "ctk-custom-9Vd3Qp7Lx2Mz5Rt8"
 POLICY = FetchPolicy(attempt_timeout=2.0, max_attempts=2, total_timeout=4.0, backoff_base=0.01, backoff_max=0.02,
@@ -264,3 +265,23 @@ def test_spec_error_is_one_line_naming_the_field() -> None:
     with pytest.raises(SpecError) as caught:
         spec_from_table({"url": "https://x.example/b", "remaining": "b", "unlimited": "x", "key_query": "a b"})
     assert str(caught.value) == "custom.key_query must be a plain parameter name such as api_key"
+
+
+# --------------------------------------------------------------------------- the docs
+
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "providers" / "custom.md"
+
+
+def test_the_docs_field_table_is_the_schema() -> None:
+    assert schema_markdown() in DOCS.read_text(encoding="utf-8")
+
+
+def test_every_worked_example_in_the_docs_loads_without_a_problem(tmp_path: Path) -> None:
+    blocks = re.findall(r"```toml\n(.*?)```", DOCS.read_text(encoding="utf-8"), re.DOTALL)
+    assert len(blocks) >= 5
+    for n, block in enumerate(blocks):
+        path = tmp_path / f"example-{n}.toml"
+        path.write_text(block, encoding="utf-8")
+        accounts = load(path).accounts
+        assert accounts
+        assert [a.problem for a in accounts] == [None] * len(accounts), block

@@ -71,7 +71,7 @@ SCHEMA: tuple[SchemaField, ...] = (
                 "Request", required=True, example="https://api.example.com/v1/balance"),
     SchemaField("method", "Method", "choice", "GET, or POST (with an optional JSON body)", "Request",
                 default="GET", choices=("GET", "POST")),
-    SchemaField("body", "Body", "json", "the JSON body of a POST, e.g. {} ({key} is not filled in here)",
+    SchemaField("body", "Body", "json", "the JSON body of a POST, e.g. {\"scope\": \"team\"} (sent as written)",
                 "Request"),
     SchemaField("key_header", "Key header", "text", "the header that carries the key", "Request",
                 default="Authorization", example="x-api-key"),
@@ -679,6 +679,21 @@ def build_provider(spec: CustomSpec, provider_id: str = CUSTOM_ID) -> Provider:
 def field_rows(spec: CustomSpec) -> Iterable[tuple[SchemaField, Any]]:
     for spec_field in SCHEMA:
         yield spec_field, getattr(spec, spec_field.name)
+
+
+_KIND_WORDS = {"text": "text", "choice": "one of", "url": "https URL", "path": "path", "json": "JSON text",
+               "values": "list", "thresholds": "list of numbers", "host_units": "table host = unit"}
+
+
+def schema_markdown() -> str:
+    """The fields as the docs' table (docs/providers/custom.md holds exactly this; a test keeps them equal)."""
+    lines = ["| Field | Section | Type | Default | What it holds | Example |", "|---|---|---|---|---|---|"]
+    for f in SCHEMA:
+        kind = _KIND_WORDS[f.kind] + (" " + " / ".join(f.choices) if f.choices else "")
+        default = "**required**" if f.required else (f"`{f.default}`" if f.default not in ("", ()) else "")
+        example = f"`{f.example}`" if f.example else ""
+        lines.append(f"| `{f.name}` | {f.group} | {kind} | {default} | {f.help.replace('|', '/')} | {example} |")
+    return "\n".join(lines) + "\n"
 
 
 __all__ = ["CUSTOM_ID", "FIELDS", "SCHEMA", "CustomSpec", "SchemaField", "SpecError", "build_provider",
