@@ -15,6 +15,7 @@ from tests.test_settings import english_numbers as english_numbers  # autouse fi
 from tests.test_settings import open_add, rows, save, stored_key
 from tests.test_settings import tray as tray  # the fixture
 from tray_app.keys import KeyStore
+from tray_app.providers.custom import SCHEMA
 from tray_app.ui.settings import AccountDialog
 from tray_app.ui.tray import TrayController
 
@@ -23,6 +24,7 @@ KEY = "sk-form-8Tg4Nc2Xy6Bv"
 
 def choose_custom(qtbot, dialog: AccountDialog, label: str) -> None:
     dialog.provider.setCurrentIndex(dialog.provider.findData("custom"))
+    assert dialog.label.text() == "Custom"  # not the name of the provider shown before
     dialog.label.clear()
     qtbot.keyClicks(dialog.label, label)
     qtbot.keyClicks(dialog.key, KEY)
@@ -43,7 +45,10 @@ def test_add_a_custom_provider_test_shows_raw_and_parsed_then_save(qtbot, tray: 
     choose_custom(qtbot, dialog, "Acme")
     form = dialog.custom_form
     assert form.isVisible()
+    assert set(form.inputs) == {f.name for f in SCHEMA} - {"thresholds"}  # the dialog's own Thresholds row
     assert not dialog.advanced.isVisible()  # a custom URL is the whole address
+    assert dialog.account_id.text() == "custom-acme"
+    assert dialog.provider_hint.text().startswith("Any JSON balance endpoint")
     type_field(qtbot, dialog, "url", server.url + "/acct/balance")
     type_field(qtbot, dialog, "remaining", "data.left")
     type_field(qtbot, dialog, "limit", "data.plan.cap")

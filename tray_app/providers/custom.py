@@ -65,7 +65,7 @@ class SchemaField:
 
 
 SCHEMA: tuple[SchemaField, ...] = (
-    SchemaField("name", "Name", "text", "what the provider is called in the menu", "Provider",
+    SchemaField("name", "Name", "text", "what the provider is called in the menu", "Display",
                 default="Custom", example="My API"),
     SchemaField("url", "URL", "url", "the balance endpoint; https (plain http only on loopback), no query",
                 "Request", required=True, example="https://api.example.com/v1/balance"),

@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 from tray_app.fetch import REDACTED, Fetcher
 from tray_app.logs import redact
 from tray_app.model import ErrorKind, FetchError, Outcome
-from tray_app.providers import PRESETS
+from tray_app.providers import PRESETS, PROVIDERS
 from tray_app.providers.base import HttpAnswer
 from tray_app.providers.custom import CUSTOM_ID, SCHEMA, CustomSpec, SchemaField, SpecError, explain, spec_from_table
 
@@ -173,10 +173,15 @@ class CustomProviderForm(QWidget):
                                 f"from {PRESETS[provider_id].documentation}")
         elif custom:
             self.source.setText("Fields are checked as you save; hover one to see what it holds.")
+            self.dialog.provider_hint.setText("Any JSON balance endpoint: say below where it is and where the "
+                                              "numbers are in its answer.")
             if self.dialog.account is None and self._shown_id in PRESETS:
                 self.clear()
             if self.dialog.account is None:
                 self.dialog.thresholds.setText("")
+                if self.dialog.label.text() in [p.name for p in PROVIDERS.values()]:
+                    self.dialog.label.setText("Custom")
+                self.dialog._suggest_id()  # the dialog's own suggestion only follows providers it knows
         self._shown_id = provider_id
 
     def _set_editable(self, editable: bool) -> None:
