@@ -8,6 +8,7 @@ what the user would see (a reading, or a typed error naming the field).
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -15,18 +16,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.fakeserver import FakeServer, Reply
 from tray_app.config import load
 from tray_app.fetch import Fetcher, FetchPolicy
 from tray_app.model import Balance, ErrorKind, FetchError, Outcome, Reading
 from tray_app.providers import provider_for
+from tray_app.providers.base import HttpAnswer, interpret
 from tray_app.providers.custom import SpecError, explain, schema_markdown, spec_from_table
 
 KEY = "ctk-custom-9Vd3Qp7Lx2Mz5Rt8"
 POLICY = FetchPolicy(attempt_timeout=2.0, max_attempts=2, total_timeout=4.0, backoff_base=0.01, backoff_max=0.02,
                      max_retry_wait=0.5, rate_limit_wait=0.01)
 PATH = "/v1/balance"
+NOW = datetime(2025, 6, 30, 12, 0, tzinfo=UTC)
 
 
 def fetch(server: FakeServer, table: dict[str, Any], *replies: Reply, key: str = KEY) -> Outcome:
@@ -285,3 +290,40 @@ def test_every_worked_example_in_the_docs_loads_without_a_problem(tmp_path: Path
         accounts = load(path).accounts
         assert accounts
         assert [a.problem for a in accounts] == [None] * len(accounts), block
+
+
+# --------------------------------------------------------------------------- any answer at all
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**20, 10**20) | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8) | st.sampled_from(["12.5", "-3", "1e5", "USD", ""]),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.sampled_from(["data", "balance", "items", "currency", "left", "code", "used"]), children,
+                      max_size=5),
+    max_leaves=25)
+SPECS = st.fixed_dictionaries({"remaining": st.sampled_from(["balance", "data.balance", "items[0].left",
+                                                             "items[currency=USD].left", "data.items[-1]"])},
+                              optional={"used": st.just("data.used"), "limit": st.just("data.limit"),
+                                        "unlimited": st.just(["null", "-1"]), "success_path": st.just("code"),
+                                        "success_value": st.just("0"), "error_path": st.just("data.currency"),
+                                        "resets_at": st.just("data.left")})
+STATUSES = st.sampled_from([200, 201, 204, 302, 400, 401, 402, 403, 404, 418, 429, 500, 503])
+
+
+@settings(max_examples=400, deadline=None)
+@given(body=JSON_VALUES, table=SPECS, status=STATUSES)
+def test_any_answer_is_a_reading_or_a_typed_error_never_an_exception(body: Any, table: dict[str, Any],
+                                                                      status: int) -> None:
+    if "success_path" in table and "success_value" not in table:
+        table["success_value"] = "0"
+    spec = spec_from_table({"url": "https://x.example/b", **table})
+    provider = provider_for("custom", spec)
+    assert provider is not None
+    outcome = interpret(provider, HttpAnswer(status, {}, json.dumps(body).encode()), "en", NOW)
+    assert isinstance(outcome, Reading | FetchError)
+    if isinstance(outcome, Reading):
+        assert status in (200, 201, 204, 402)
+        assert outcome.unlimited or outcome.remaining is not None
+        top = table["remaining"].split(".")[0].split("[")[0]
+        # A balance is never read out of an answer that lacks the path's first key (no invented 0).
+        assert status == 402 or (isinstance(body, dict) and top in body)
