@@ -7,6 +7,7 @@ goes to test-artifacts/custom-provider.png (the README's picture is a copy of it
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -21,6 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
 
 _missing = missing_tools()
+if _missing and os.environ.get("CREDIT_TRAY_REQUIRE_DESKTOP"):
+    raise RuntimeError(f"desktop tests required but tools are missing: {', '.join(_missing)}")
 pytestmark = [
     pytest.mark.desktop,
     pytest.mark.skipif(bool(_missing), reason=f"needs {', '.join(_missing)} (scripts/test.sh installs them)"),

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtCore import QObject, QUrl, Slot
+from PySide6.QtGui import QDesktopServices
+
 from tests.fakeserver import FakeServer, Reply
 from tests.reliability_support import store_keys
 from tests.reliability_tray import MakeTray, rows, start
@@ -64,3 +67,32 @@ def test_a_quota_shows_when_it_resets(qtbot, make_tray: MakeTray, tmp_path: Path
     start(qtbot, controller)
     assert rows(controller) == ["ElevenLabs — 8,800 characters · resets Thu 15 Jan · just now"]
     assert server.requests_to("/el/v1/user/subscription")[0].headers["xi-api-key"] == "sk-money-0004"
+
+
+class _Browser(QObject):
+    """Where Qt sends https URLs during the test (QDesktopServices' own hook), instead of a real browser."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.opened: list[str] = []
+
+    @Slot(QUrl)
+    def open(self, url: QUrl) -> None:
+        self.opened.append(url.toString())
+
+
+def test_top_up_opens_a_custom_providers_page(qtbot, make_tray: MakeTray, tmp_path: Path, server: FakeServer) -> None:
+    server.route("/b", Reply(200, {"left": 5}))
+    config = tmp_path / "config.toml"
+    config.write_text(f'[[accounts]]\nid = "acme"\nprovider = "custom"\n[accounts.custom]\nurl = "{server.url}/b"\n'
+                      'remaining = "left"\ntop_up_url = "https://acme.example/billing"\n', encoding="utf-8")
+    store_keys({"acme": "sk-money-0005"})
+    controller = make_tray(config)
+    start(qtbot, controller)
+    browser = _Browser()
+    QDesktopServices.setUrlHandler("https", browser, "open")
+    try:
+        controller.open_top_up("acme")
+    finally:
+        QDesktopServices.unsetUrlHandler("https")
+    assert browser.opened == ["https://acme.example/billing"]

@@ -23,7 +23,6 @@ from tray_app import APP_NAME, __version__, texts
 from tray_app.config import Config
 from tray_app.engine import Engine, RefreshReport
 from tray_app.model import AccountResult, AccountState, utc_now
-from tray_app.providers import get_provider
 from tray_app.ui.icons import IconFactory, IconState, dot_icon, worst_state
 from tray_app.ui.notifications import show_notice
 from tray_app.ui.scheduler import RefreshScheduler
@@ -474,8 +473,8 @@ class TrayController(QObject):
     # ------------------------------------------------------------------ actions
     def open_top_up(self, account_id: str) -> None:
         account = self.config.account(account_id) if self.config else None
-        provider = get_provider(account.provider_id) if account else None
-        if provider is not None:
+        provider = account.provider if account else None  # a custom account's own definition, too
+        if provider is not None and provider.top_up_url:
             QDesktopServices.openUrl(QUrl(provider.top_up_url))
 
     def copy_balance(self, account_id: str) -> None:
