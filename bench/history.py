@@ -36,12 +36,12 @@ ACCOUNTS = 10
 END = datetime(2027, 1, 1, tzinfo=UTC)
 
 
-def fill(store: HistoryStore, clock: list[datetime], days: int) -> float:
+def fill(store: HistoryStore, clock: list[datetime], days: int, end: datetime = END) -> float:
     """A year of one-minute readings for 10 accounts, an hour per transaction, time moving on."""
     started = time.perf_counter()
-    at = END - timedelta(days=days)
+    at = end - timedelta(days=days)
     balances = [10**9 + i for i in range(ACCOUNTS)]
-    while at < END:
+    while at < end:
         entries = []
         for _ in range(60):
             for account in range(ACCOUNTS):

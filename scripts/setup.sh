@@ -12,8 +12,10 @@ APP_DEBS=(libxcb-cursor0 libxkbcommon-x11-0 libegl1 libgl1 libfontconfig1 libdbu
           libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 fonts-dejavu-core)
 # The tests' desktop: virtual screen, private session bus, notification daemon, Secret Service,
 # screenshots and clicks. (No dbus-x11: its autolaunch leaves stray buses behind tests.)
+# prometheus (with promtool) and prometheus-node-exporter: the real tools the exporter's tests run;
+# systemd: systemd-analyze for the unit.
 TEST_DEBS=(xvfb xauth dbus dunst gnome-keyring libsecret-tools xdotool imagemagick x11-utils
-           desktop-file-utils)
+           desktop-file-utils prometheus prometheus-node-exporter systemd)
 
 debs=("${APP_DEBS[@]}")
 [[ $kind == test ]] && debs+=("${TEST_DEBS[@]}")

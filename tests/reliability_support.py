@@ -32,6 +32,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from tests.fakeserver import PATHS, SUCCESS_BODY, FakeServer
+from tray_app.engine import Engine, RefreshReport
+from tray_app.fetch import FetchPolicy
+from tray_app.history import HistoryStore
 from tray_app.keys import KeyStore
 from tray_app.providers import BUILT_INS
 
@@ -80,6 +83,24 @@ def store_keys(keys: dict[str, str]) -> None:
     store = KeyStore()
     for account_id, key in keys.items():
         store.set(account_id, key)
+
+
+def refresh_once(config: Path, history: Path, *, notifier: str | None = "tray",
+                 policy: FetchPolicy | None = None) -> RefreshReport:
+    """One refresh by a fresh Engine on ``history``, as a new process of the tray (or, with no
+    notifier, of ``credit-tray check``) would do it."""
+    import asyncio
+
+    async def go() -> RefreshReport:
+        engine = Engine(config, keys=KeyStore(), history=HistoryStore(history), notifier=notifier,
+                        policy=policy or FetchPolicy(attempt_timeout=2, total_timeout=4, backoff_base=0.01))
+        try:
+            cfg = engine.load_config()
+            return await engine.refresh(cfg, engine.select(cfg), language="en")
+        finally:
+            await engine.aclose()
+
+    return asyncio.run(go())
 
 
 def route_for(account_id: str, provider_id: str) -> str:

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.fakeserver import PATHS, FakeServer, Reply
-from tests.reliability_support import store_keys, write_config
+from tests.reliability_support import refresh_once, store_keys, write_config
 from tray_app.alerts import AlertMemory, decide
 from tray_app.engine import Engine, RefreshReport
 from tray_app.fetch import FetchPolicy
@@ -294,15 +294,7 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
 
 
 def _refresh(config: Path, history: Path, *, notifier: str | None) -> RefreshReport:
-    async def go() -> RefreshReport:
-        engine = Engine(config, keys=KeyStore(), history=HistoryStore(history), notifier=notifier, policy=POLICY)
-        try:
-            cfg = engine.load_config()
-            return await engine.refresh(cfg, engine.select(cfg), language="en")
-        finally:
-            await engine.aclose()
-
-    return asyncio.run(go())
+    return refresh_once(config, history, notifier=notifier, policy=POLICY)
 
 
 @pytest.fixture

@@ -201,3 +201,15 @@ def test_history_opens_from_the_menu_and_lets_go_when_closed(qtbot, make_tray: M
     with qtbot.waitSignal(window.destroyed, timeout=5000):
         window.close()
     assert controller.history_window is None
+
+
+def test_only_the_latest_choice_is_shown_when_answers_cross(qtbot, store: HistoryStore) -> None:
+    burn(store)
+    config = Config(path=Path("config.toml"), accounts=(MEOW,))
+    window = HistoryWindow(store, config, account_id="meow")  # asks for 7 d ...
+    qtbot.addWidget(window)
+    with qtbot.waitSignal(window.loaded, timeout=10_000):
+        window.set_range("24 h")  # ... and 24 h before that answer is in
+    data = window.balance_chart.data
+    assert data is not None
+    assert data.end - data.start == pytest.approx(86400, abs=60)  # the 7 d answer was never shown

@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import errno
 import os
@@ -34,6 +33,7 @@ from tests.reliability_support import (
     ALL,
     SUCCESS_BODY,
     SUCCESS_REMAINING,
+    refresh_once,
     route_for,
     start_real_app,
     store_keys,
@@ -333,16 +333,8 @@ def _accounts(server: FakeServer) -> list[dict[str, Any]]:
     return [{"id": f"d-{p}", "provider": p, "base_url": f"{server.url}/d-{p}"} for p in ALL]
 
 
-def _engine_refresh(config: Path, state: Path) -> RefreshReport:
-    async def go() -> RefreshReport:
-        engine = Engine(config, keys=KeyStore(), history=HistoryStore(state), notifier="tray", policy=POLICY)
-        try:
-            cfg = engine.load_config()
-            return await engine.refresh(cfg, engine.select(cfg), language="en")
-        finally:
-            await engine.aclose()
-
-    return asyncio.run(go())
+def _engine_refresh(config: Path, history: Path) -> RefreshReport:
+    return refresh_once(config, history, policy=POLICY)
 
 
 @pytest.mark.parametrize("trouble", ["full", "read-only"])

@@ -133,7 +133,7 @@ def test_rows_tooltip_and_icon_for_every_state(qtbot, server: FakeServer, make_c
         "Invalid API key: update it in Settings",
         "No balance fetched yet",
         "auth: User api key not exist.",
-        "Open &top-up page", "&Copy balance", "&Refresh this account",
+        "Open &top-up page", "&Copy balance", "&Refresh this account", "&History…",
     ]
     tooltip = controller.tray.toolTip().splitlines()
     assert tooltip[0] == "MeowLoad · Main: 282,539 credits [ok]"

@@ -51,6 +51,7 @@ from tray_app.safetext import for_terminal, hide_keys, looks_like_key, text_prob
 
 EX_OK, EX_LOW, EX_EXHAUSTED, EX_UNKNOWN = 0, 1, 2, 3
 EX_USAGE, EX_DATAERR, EX_UNAVAILABLE, EX_SOFTWARE, EX_TEMPFAIL, EX_CONFIG = 64, 65, 69, 70, 75, 78
+CHECK_FORMATS = ("table", "json", "prometheus", "nagios", "waybar")
 
 
 class UsageError(Exception):
@@ -77,8 +78,22 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
 
     check = commands.add_parser("check", help="check balances once and print them")
-    check.add_argument("--json", action="store_true", help="print one JSON object")
+    check.add_argument("--json", action="store_true", help="print one JSON object (same as --format json)")
+    check.add_argument("--format", choices=CHECK_FORMATS, default=None,
+                       help="table (default), json, prometheus (text exposition), nagios (plugin output) "
+                            "or waybar (status-bar JSON)")
+    check.add_argument("--output", type=Path, metavar="FILE",
+                       help="write the output to FILE atomically instead of printing it "
+                            "(e.g. for node_exporter's textfile collector)")
+    check.add_argument("-w", "--warning", metavar="RANGE",
+                       help="nagios: warning range replacing the accounts' levels, e.g. 2000:")
+    check.add_argument("-c", "--critical", metavar="RANGE",
+                       help="nagios: critical range replacing running out (@~:0), e.g. 100:")
     check.add_argument("--account", action="append", metavar="ID", help="only this account (repeatable)")
+
+    serve = commands.add_parser("serve", help="serve Prometheus metrics (/metrics, /healthz) for servers; no GUI")
+    serve.add_argument("--listen", metavar="HOST:PORT",
+                       help="address to listen on (default: 127.0.0.1:9731, this machine only)")
 
     accounts = commands.add_parser("accounts", help="list, add or remove accounts")
     accounts_sub = accounts.add_subparsers(dest="action", parser_class=_Parser, metavar="ACTION", required=True)
@@ -229,7 +244,62 @@ def _require_account(config: Config, account_id: str) -> Account:
     return account
 
 
+def _check_format(args: argparse.Namespace) -> str:
+    if args.json and args.format not in (None, "json"):
+        raise UsageError("--json and --format are two ways to choose one format; give one")
+    fmt: str = "json" if args.json else args.format or "table"
+    if (args.warning is not None or args.critical is not None) and fmt != "nagios":
+        raise UsageError("-w/--warning and -c/--critical go with --format nagios")
+    return fmt
+
+
+def _nagios_ranges(args: argparse.Namespace) -> tuple[Any, Any]:
+    from tray_app import nagios
+
+    try:
+        warning = nagios.parse_range(args.warning) if args.warning is not None else None
+        critical = nagios.parse_range(args.critical) if args.critical is not None else None
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    return warning, critical
+
+
+def render_report(fmt: str, args: argparse.Namespace, config: Config, report: RefreshReport) -> tuple[str, int]:
+    """The text ``check`` prints in ``fmt``, and its exit status."""
+    status = exit_status(report)
+    if fmt == "json":
+        payload = {"checked_at": iso(report.checked_at), "accounts": [result_json(r) for r in report.results]}
+        return json.dumps(payload, ensure_ascii=False, indent=2), status
+    if fmt == "prometheus":
+        from tray_app import metrics
+
+        return metrics.render(config, report.results).decode("utf-8").rstrip("\n"), status
+    if fmt == "nagios":
+        from tray_app import nagios
+
+        warning, critical = _nagios_ranges(args)
+
+        def levels(account_id: str) -> tuple[Decimal, ...]:
+            account = config.account(account_id)
+            return account.thresholds if account else ()
+
+        return nagios.output(report.results, levels, warning, critical)
+    if fmt == "waybar":
+        from tray_app import waybar
+
+        # A status bar hides a module whose command fails, so the state travels in "class", not the exit status.
+        return json.dumps(waybar.payload(report.results), ensure_ascii=False), EX_OK
+    if not report.results:
+        return f"No accounts to check. Add one with: {APP_ID} accounts add PROVIDER --id ID", status
+    rows = [[r.label, PROVIDERS[r.provider_id].name if r.provider_id in PROVIDERS else r.provider_id or "?",
+             str(r.state), texts.balance(r, grouped), detail_text(r)] for r in report.results]
+    return table(["ACCOUNT", "PROVIDER", "STATE", "BALANCE", "DETAIL"], rows, right=(3,)), status
+
+
 def cmd_check(args: argparse.Namespace, config: Config, engine: Engine) -> int:
+    fmt = _check_format(args)
+    if fmt == "nagios":
+        _nagios_ranges(args)  # bad ranges are a usage error before anything is fetched
     if args.account:
         for account_id in args.account:
             _require_account(config, account_id)
@@ -244,16 +314,15 @@ def cmd_check(args: argparse.Namespace, config: Config, engine: Engine) -> int:
     report = asyncio.run(run())
     if report.save_error:
         sys.stderr.write(f"{APP_ID}: warning: {report.save_error}\n")
-    if args.json:
-        payload = {"checked_at": iso(report.checked_at), "accounts": [result_json(r) for r in report.results]}
-        print(json.dumps(payload, ensure_ascii=False, indent=2))
-    elif not report.results:
-        print(f"No accounts to check. Add one with: {APP_ID} accounts add PROVIDER --id ID")
+    text, status = render_report(fmt, args, config, report)
+    if args.output is not None:
+        from tray_app.fileio import atomic_write
+
+        # node_exporter reads the textfile as another user; the other formats stay private.
+        atomic_write(args.output, (text + "\n").encode("utf-8"), mode=0o644 if fmt == "prometheus" else 0o600)
     else:
-        rows = [[r.label, PROVIDERS[r.provider_id].name if r.provider_id in PROVIDERS else r.provider_id or "?",
-                 str(r.state), texts.balance(r, grouped), detail_text(r)] for r in report.results]
-        print(table(["ACCOUNT", "PROVIDER", "STATE", "BALANCE", "DETAIL"], rows, right=(3,)))
-    return exit_status(report)
+        print(text)
+    return status
 
 
 def cmd_history(args: argparse.Namespace, config: Config, engine: Engine) -> int:
@@ -273,9 +342,16 @@ def cmd_history(args: argparse.Namespace, config: Config, engine: Engine) -> int
         return EX_UNAVAILABLE
 
 
-def _has_key(keys: KeyStore, account_id: str) -> bool | None:
+def _has_key(keys: KeyStore, account: Account) -> bool | None:
+    """Whether a usable key is stored (None: the keyring cannot tell); a key file must also be private."""
+    if account.key_file:
+        try:
+            keys.read_file(account.id, Path(account.key_file))
+        except KeyUnavailable:
+            return False
+        return True
     try:
-        return keys.get(account_id) is not None
+        return keys.get(account.id) is not None
     except KeyUnavailable:
         return None
 
@@ -319,7 +395,8 @@ def _accounts_list(args: argparse.Namespace, config: Config, engine: Engine) -> 
             "base_url": account.base_url or (default_base_url(provider) if provider else None),
             "thresholds": [number(t) for t in account.thresholds],
             "enabled": account.enabled,
-            "has_key": _has_key(engine.keys, account.id) if account.problem is None else None,
+            "has_key": _has_key(engine.keys, account) if account.problem is None else None,
+            "key_file": account.key_file,
             "problem": account.problem,
         })
     if args.json:
@@ -450,6 +527,17 @@ def cmd_key(args: argparse.Namespace, config: Config, engine: Engine) -> int:
     return EX_OK
 
 
+def cmd_serve(args: argparse.Namespace, config: Config) -> int:
+    from tray_app import serve
+
+    try:
+        serve.parse_listen(args.listen or serve.DEFAULT_LISTEN)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    # Its own alert memory ("serve"): its hooks never use up an alert the tray has not shown.
+    return serve.serve(Engine(config.path, notifier="serve"), config, args.listen)
+
+
 def cmd_providers(args: argparse.Namespace) -> int:
     if args.id is not None:
         return _show_preset(args)
@@ -530,6 +618,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_providers(args)
         if args.command == "autostart":
             return cmd_autostart(args)
+        if args.command == "serve":
+            return cmd_serve(args, config)
         engine = Engine(config_path)
         handler = {"check": cmd_check, "accounts": cmd_accounts, "key": cmd_key, "history": cmd_history}[args.command]
         return handler(args, config, engine)

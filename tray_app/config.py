@@ -32,6 +32,8 @@ from tray_app.providers.custom import CUSTOM_ID, CustomSpec, SpecError, spec_fro
 from tray_app.safetext import for_terminal, text_problem
 
 LANGUAGES = ("auto", "en", "zh")
+HOOK_EVENTS = ("low", "exhausted", "recovered", "topped_up", "key_refused", "refresh_failing")
+DEFAULT_HOOK_TIMEOUT = 10.0
 DEFAULT_REFRESH_MINUTES = 10
 ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 #: A config is a few kilobytes; anything much larger is not one (and must not be read into memory).
@@ -77,6 +79,9 @@ class Account:
     problem: str | None = None
     #: A ``custom`` account's own provider definition (its ``[accounts.custom]`` table).
     custom: CustomSpec | None = None
+    #: Read the key from this file (owner-only permissions) instead of the keyring: for headless
+    #: servers, with systemd credentials or Docker secrets.
+    key_file: str | None = None
 
     @property
     def provider(self) -> Provider | None:
@@ -88,6 +93,16 @@ class Account:
         if provider is None:
             raise ValueError(f"unknown provider {self.provider_id!r}")
         return endpoint_url(provider.url, self.base_url)
+
+
+@dataclass(frozen=True)
+class Hook:
+    """A program run on events: an absolute path and its arguments, never through a shell."""
+
+    command: str
+    args: tuple[str, ...] = ()
+    events: frozenset[str] = frozenset(HOOK_EVENTS)
+    timeout: float = DEFAULT_HOOK_TIMEOUT
 
 
 @dataclass(frozen=True)
@@ -103,6 +118,9 @@ class Config:
     #: Notify when a balance rises (a top-up).
     top_up_notifications: bool = False
     accounts: tuple[Account, ...] = field(default_factory=tuple)
+    hooks: tuple[Hook, ...] = field(default_factory=tuple)
+    #: Where the tray writes the Prometheus metrics after each refresh (node_exporter's textfile collector).
+    prometheus_textfile: Path | None = None
 
     def account(self, account_id: str) -> Account | None:
         return next((a for a in self.accounts if a.id == account_id), None)
@@ -258,6 +276,11 @@ def _account(entry: Any, index: int, seen: set[str]) -> Account:
         problem = base_url_problem(entry["base_url"])
         if problem:
             return bad(problem)
+    if "key_file" in entry:
+        key_file = entry["key_file"]
+        if not isinstance(key_file, str) or not Path(key_file).is_absolute():
+            return bad("key_file must be an absolute path, e.g. \"/run/secrets/meow-main\"")
+        base = Account(**{**base.__dict__, "key_file": key_file})
     if "thresholds" in entry:
         try:
             thresholds = parse_thresholds(entry["thresholds"])
@@ -370,9 +393,55 @@ def _load_from(path: Path, raw: bytes) -> Config:
         raise ConfigFileError(path, "accounts must be an array of tables ([[accounts]])", _line_of(text, "accounts"))
     seen: set[str] = set()
     accounts = tuple(_account(entry, index, seen) for index, entry in enumerate(entries, 1))
+    hooks = _hooks(path, text, data.get("hooks", []))
+    textfile = _textfile(path, text, data.get("prometheus", {}))
     return Config(path=path, refresh_minutes=float(refresh), notifications=notifications, language=language,
                   icon_number=icon_number, forecast_alert_days=float(forecast_days),
-                  top_up_notifications=top_ups, accounts=accounts)
+                  top_up_notifications=top_ups, accounts=accounts, hooks=hooks, prometheus_textfile=textfile)
+
+
+def _hooks(path: Path, text: str, entries: Any) -> tuple[Hook, ...]:
+    """``[[hooks]]``: a mistake here stops the file, so a hook never silently does nothing."""
+
+    def wrong(index: int, problem: str) -> ConfigFileError:
+        return ConfigFileError(path, f"hooks[{index}]: {problem}", _line_of(text, "command") or _line_of(text, "hooks"))
+
+    if not isinstance(entries, list):
+        raise ConfigFileError(path, "hooks must be an array of tables ([[hooks]])", _line_of(text, "hooks"))
+    hooks = []
+    for index, entry in enumerate(entries, 1):
+        if not isinstance(entry, dict):
+            raise wrong(index, "not a table")
+        unknown = set(entry) - {"command", "args", "events", "timeout"}
+        if unknown:
+            raise wrong(index, f"unknown key {sorted(unknown)[0]!r} (known: command, args, events, timeout)")
+        command = entry.get("command")
+        if not isinstance(command, str) or not Path(command).is_absolute():
+            raise wrong(index, "command must be the program's absolute path (it runs without a shell)")
+        args = entry.get("args", [])
+        if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
+            raise wrong(index, "args must be a list of strings")
+        events = entry.get("events", list(HOOK_EVENTS))
+        if not isinstance(events, list) or not events or not all(e in HOOK_EVENTS for e in events):
+            raise wrong(index, "events must be a list of: " + ", ".join(HOOK_EVENTS))
+        timeout = entry.get("timeout", DEFAULT_HOOK_TIMEOUT)
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= 300:
+            raise wrong(index, "timeout must be a number of seconds above 0 and at most 300")
+        hooks.append(Hook(command, tuple(args), frozenset(events), float(timeout)))
+    return tuple(hooks)
+
+
+def _textfile(path: Path, text: str, table: Any) -> Path | None:
+    if not isinstance(table, dict) or set(table) - {"textfile"}:
+        raise ConfigFileError(path, "[prometheus] takes one key: textfile = \"/path/credit-tray.prom\"",
+                              _line_of(text, "textfile"))
+    value = table.get("textfile")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not Path(value).is_absolute() or not value.endswith(".prom"):
+        raise ConfigFileError(path, "prometheus.textfile must be an absolute path ending in .prom",
+                              _line_of(text, "textfile"))
+    return Path(value)
 
 
 # --------------------------------------------------------------------------- writing

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -38,6 +39,7 @@ class DemoEngine(Engine):
                          policy=FetchPolicy(), notifier="demo")
         self._clock = clock
         self._started = clock()
+        self.usage_min_span = timedelta(seconds=30)  # its balances drain in minutes, not days
 
     def load_config(self) -> Config:
         accounts = []

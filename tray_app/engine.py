@@ -121,6 +121,8 @@ class Engine:
         #: fails (disk full) must not make the next refresh repeat an alert.
         self._alert_memory: dict[str, AlertMemory] | None = None
         self._history_io: concurrent.futures.ThreadPoolExecutor | None = None
+        #: The least history a forecast is drawn from (the demo, whose time runs fast, asks for less).
+        self.usage_min_span = usage_module.MIN_SPAN
         self._fetcher: Fetcher | None = None
         self._fetcher_loop: asyncio.AbstractEventLoop | None = None
         #: Keyring reads still running (a locked keyring waiting for its password), one per account.
@@ -231,8 +233,12 @@ class Engine:
         held = self._honour_retry_after(account, None)
         if held is not None:
             return held
+        key: str | None
         try:
-            key = await self._read_key(account.id)
+            if account.key_file:
+                key = await asyncio.to_thread(self.keys.read_file, account.id, Path(account.key_file))
+            else:
+                key = await self._read_key(account.id)
         except KeyUnavailable as exc:
             return FetchError(ErrorKind.NO_KEY, f"key unavailable: {exc}")
         except TimeoutError:
@@ -269,11 +275,10 @@ class Engine:
             log.error("could not read the last balances (%s)", type(exc).__name__)
         return {}, {}, memories
 
-    @staticmethod
-    def _usage(series: Series | None, reading: Reading | None) -> Usage | None:
+    def _usage(self, series: Series | None, reading: Reading | None) -> Usage | None:
         """Burn rate and forecast; a bug in the maths costs the forecast, never the balance."""
         try:
-            return usage_module.usage_of(series or Series(), reading)
+            return usage_module.usage_of(series or Series(), reading, min_span=self.usage_min_span)
         except Exception as exc:
             log.error("could not work out the usage (%s)", type(exc).__name__)
             return None

@@ -9,7 +9,10 @@ can act on, and never the backend's own exception text.
 
 from __future__ import annotations
 
+import os
+import stat
 import threading
+from pathlib import Path
 from typing import Any
 
 import keyring
@@ -161,6 +164,33 @@ class KeyStore:
                 self._cache.clear()
             else:
                 self._cache.pop(account_id, None)
+
+    def read_file(self, account_id: str, path: Path) -> str:
+        """The key in ``path`` (a key file: systemd credentials, Docker secrets), read afresh each time so a
+        rotated secret is picked up. Refused unless only its owner may read it (0600 or 0400)."""
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError as exc:
+            raise KeyUnavailable(f"key file {path}: {exc.strerror or type(exc).__name__}") from None
+        with os.fdopen(fd, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise KeyUnavailable(f"key file {path} is not a regular file")
+            if info.st_mode & 0o077:
+                raise KeyUnavailable(f"key file {path} may be read by others (mode {stat.S_IMODE(info.st_mode):04o}): "
+                                     f"chmod 600 {path}")
+            data = handle.read(64 * 1024 + 1)
+        if len(data) > 64 * 1024:
+            raise KeyUnavailable(f"key file {path} is too large to hold one key")
+        try:
+            key = data.decode("utf-8").strip()
+        except UnicodeDecodeError:
+            raise KeyUnavailable(f"key file {path} is not UTF-8 text") from None
+        if not key or any(ch in key for ch in "\r\n\0"):
+            raise KeyUnavailable(f"key file {path} must hold exactly one key on one line")
+        with self._cache_lock:
+            self._seen.add(key)
+        return key
 
     def known_keys(self) -> list[str]:
         """Every key read or stored so far (replaced ones too), for redacting them from logs; never blocks

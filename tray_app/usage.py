@@ -118,7 +118,8 @@ def _slope(samples: Sequence[tuple[float, float]]) -> float:
     return 0.0 if spread == 0 else sum((t - mean_t) * (v - mean_v) for t, v in samples) / spread
 
 
-def analyse(series: Series, *, unlimited: bool = False, remaining: float | None = None) -> Usage:
+def analyse(series: Series, *, unlimited: bool = False, remaining: float | None = None,
+            min_span: timedelta = MIN_SPAN) -> Usage:
     """Burn rate and forecast from the history (the newest reading included).
 
     ``remaining`` is the balance now (the forecast counts down from it); unlimited plans and
@@ -135,14 +136,14 @@ def analyse(series: Series, *, unlimited: bool = False, remaining: float | None 
     start = max(start, points[0][0])
     times = [t for t, _ in points]
     window = [p for p in points if p[0] >= start]
-    if end - start < 3600 or len(window) < 2:
+    if end - start < min(3600.0, min_span.total_seconds()) or len(window) < 2:
         return Usage(None, None, found)
     span = end - start
     consumed = _value_at(points, times, end) - _value_at(points, times, start)
     per_day = max(consumed, 0.0) / span * 86400
     forecast = None
     changes = sum(1 for a, b in itertools.pairwise(window) if b[1] > a[1])
-    if not unlimited and remaining is not None and remaining > 0 and span >= MIN_SPAN.total_seconds() \
+    if not unlimited and remaining is not None and remaining > 0 and span >= min_span.total_seconds() \
             and changes >= MIN_CHANGES:
         step = span / SAMPLES
         samples = [(start + i * step, _value_at(points, times, start + i * step)) for i in range(SAMPLES + 1)]
@@ -165,11 +166,11 @@ def with_reading(series: Series, reading: Reading) -> Series:
                   (*series.unlimited, reading.unlimited))
 
 
-def usage_of(series: Series, reading: Reading | None) -> Usage:
+def usage_of(series: Series, reading: Reading | None, *, min_span: timedelta = MIN_SPAN) -> Usage:
     """Usage of an account whose newest reading is ``reading`` (already in ``series`` or not)."""
     if reading is not None and (not series.last_seen_us
                                 or series.last_seen_us[-1] < to_us(reading.fetched_at)):
         series = with_reading(series, reading)
     unlimited = reading.unlimited if reading is not None else bool(series.unlimited and series.unlimited[-1])
     remaining = float(reading.remaining) if reading is not None and reading.remaining is not None else None
-    return analyse(series, unlimited=unlimited, remaining=remaining)
+    return analyse(series, unlimited=unlimited, remaining=remaining, min_span=min_span)

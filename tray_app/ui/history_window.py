@@ -16,7 +16,7 @@ import io
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -56,7 +56,7 @@ from tray_app.config import Config
 from tray_app.fileio import atomic_write
 from tray_app.history import HistoryError, HistoryStore, Series
 from tray_app.model import AccountResult, AccountState, TopUp, Usage
-from tray_app.usage import WINDOW, analyse, daily_usage, top_ups
+from tray_app.usage import MIN_SPAN, WINDOW, analyse, daily_usage, top_ups
 
 log = logging.getLogger(__name__)
 
@@ -83,10 +83,12 @@ class ChartData:
     unlimited: bool = False
     #: Every recorded balance (first seen, last seen, amount) for the table, newest last.
     rows: tuple[tuple[float, float, float], ...] = ()
+    #: Which request this answers: only the latest choice of account and range is shown.
+    request: int = 0
 
 
 def load_chart(store: HistoryStore, account_id: str, span: timedelta | None, thresholds: Sequence[Decimal],
-               unit: str, now: datetime | None = None) -> ChartData:
+               unit: str, now: datetime | None = None, min_span: timedelta = MIN_SPAN) -> ChartData:
     """Read and shape one account's history for the charts (runs on a background thread)."""
     now = now or datetime.now(UTC)
     since = now - span if span is not None else None
@@ -107,7 +109,7 @@ def load_chart(store: HistoryStore, account_id: str, span: timedelta | None, thr
     times, values = thin_out(times, values)
     recent = series if span is not None and span <= WINDOW else _since(series, (now - WINDOW).timestamp())
     remaining = values[-1] if values and not unlimited else None
-    usage = analyse(recent, unlimited=unlimited, remaining=remaining)
+    usage = analyse(recent, unlimited=unlimited, remaining=remaining, min_span=min_span)
     start = since.timestamp() if since is not None else (times[0] if times else now.timestamp() - 86400)
     local = now.astimezone().tzinfo or UTC
     return ChartData(account_id=account_id, unit=unit, thresholds=tuple(float(t) for t in thresholds if t > 0),
@@ -475,9 +477,9 @@ class HistoryWindow(QWidget):
     loaded = Signal()  # the data for the current choice is shown (tests wait on it)
 
     def __init__(self, store: HistoryStore, config: Config, results: dict[str, AccountResult] | None = None,
-                 *, account_id: str | None = None) -> None:
+                 *, account_id: str | None = None, min_span: timedelta = MIN_SPAN) -> None:
         super().__init__()
-        self.store, self.config = store, config
+        self.store, self.config, self.min_span = store, config, min_span
         self.results = results or {}
         self.setWindowTitle(f"History — {APP_NAME}")
         self.resize(760, 560)
@@ -531,7 +533,7 @@ class HistoryWindow(QWidget):
         layout.addWidget(self.tabs, 1)
         self._loader = _Loader()
         self._loader.loaded.connect(self._show)
-        self._wanted: tuple[str, int] | None = None
+        self._request = 0
         self.picker.currentIndexChanged.connect(lambda _: self.reload())
         self.ranges.idClicked.connect(lambda _: self.reload())
         self.export_button.clicked.connect(self.export_csv)
@@ -575,17 +577,20 @@ class HistoryWindow(QWidget):
         assert account is not None
         provider = account.provider
         span = RANGES[self.ranges.checkedId()][1]
-        self._wanted = (account_id, self.ranges.checkedId())
+        self._request += 1
+        request = self._request
         store, thresholds, unit = self.store, account.thresholds, provider.unit if provider else "credits"
-        self._loader.run(lambda: load_chart(store, account_id, span, thresholds, unit))
+        min_span = self.min_span
+        self._loader.run(lambda: replace(load_chart(store, account_id, span, thresholds, unit, min_span=min_span),
+                                          request=request))
 
     def _show(self, data: ChartData | str) -> None:
         if isinstance(data, str):
             self.summary.setText(data)
             self.loaded.emit()
             return
-        if self._wanted is None or data.account_id != self._wanted[0]:
-            return  # an answer for an earlier choice
+        if data.request != self._request:
+            return  # an answer for an earlier choice of account or range
         self.balance_chart.set_data(data)
         self.usage_bars.set_data(data)
         self.export_button.setEnabled(bool(data.times))

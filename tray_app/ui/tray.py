@@ -110,6 +110,8 @@ class TrayController(QObject):
         worker.lastKnown.connect(self._on_last_known)
         worker.resultReady.connect(self._on_result)
         worker.refreshFinished.connect(self._on_finished)
+        worker.hookFailed.connect(self._show_hook_failure)
+        worker.exportFailed.connect(self._show_export_failure)
 
         self.menu = QMenu()
         self._build_static_menu()
@@ -310,6 +312,10 @@ class TrayController(QObject):
         self._config_line.setEnabled(False)
         self._save_line = QAction("", self.menu)
         self._save_line.setEnabled(False)
+        self._hook_line = QAction("", self.menu)
+        self._hook_line.setEnabled(False)
+        self._export_line = QAction("", self.menu)
+        self._export_line.setEnabled(False)
         self.menu.insertAction(self._accounts_end, self._placeholder)
 
     def _titles(self) -> list[tuple[str, str]]:
@@ -347,6 +353,18 @@ class TrayController(QObject):
         if error:
             self._save_line.setText(f"Can't save balances: {error}".replace("&", "&&"))
             self.menu.insertAction(self._accounts_end, self._save_line)
+
+    def _show_hook_failure(self, message: str) -> None:
+        """The last hook that failed or timed out, until the app restarts (the log has them all)."""
+        self.menu.removeAction(self._hook_line)
+        self._hook_line.setText(f"Hook failed: {message}".replace("&", "&&"))
+        self.menu.insertAction(self._accounts_end, self._hook_line)
+
+    def _show_export_failure(self, message: str) -> None:
+        self.menu.removeAction(self._export_line)
+        if message:
+            self._export_line.setText(f"Can't write metrics: {message}".replace("&", "&&"))
+            self.menu.insertAction(self._accounts_end, self._export_line)
 
     def _make_row(self, account_id: str, title: str) -> _Row:
         menu = QMenu(title, self.menu)
@@ -493,7 +511,7 @@ class TrayController(QObject):
             return
         if self.history_window is None:
             self.history_window = HistoryWindow(self.engine.history, self.config, self.results,
-                                                account_id=account_id)
+                                                account_id=account_id, min_span=self.engine.usage_min_span)
             self.history_window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
             self.history_window.destroyed.connect(self._history_closed)
         elif account_id is not None:

@@ -10,11 +10,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import weakref
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from tray_app.config import Account, ConfigFileError
+from tray_app.config import Account, Config, ConfigFileError
 from tray_app.engine import Engine, RefreshReport, failed_result, internal_error
+from tray_app.hooks import HookRunner
 from tray_app.model import AccountResult, utc_now
 
 log = logging.getLogger(__name__)
@@ -26,6 +28,8 @@ class RefreshWorker(QObject):
     lastKnown = Signal(object)  # dict[str, AccountResult]
     resultReady = Signal(object)  # AccountResult
     refreshFinished = Signal(object)  # RefreshReport | None
+    hookFailed = Signal(str)
+    exportFailed = Signal(str)  # "" once the metrics file is written again
 
     def __init__(self, engine: Engine) -> None:
         super().__init__()
@@ -38,6 +42,15 @@ class RefreshWorker(QObject):
         self._latest: dict[str, AccountResult] = {}
         #: Results of the refresh under way.
         self._reported: dict[str, AccountResult] = {}
+        # Through a weak reference: the worker holding a runner that holds the worker would be a cycle
+        # with a QObject in it, collected at some random moment on some random thread.
+        worker = weakref.ref(self)
+
+        def hook_failed(message: str) -> None:
+            if (alive := worker()) is not None:
+                alive.hookFailed.emit(message)
+
+        self.hooks = HookRunner(engine.keys.known_keys, source="tray", on_failure=hook_failed)
 
     @Slot()
     def load_initial(self) -> None:
@@ -74,6 +87,7 @@ class RefreshWorker(QObject):
             return
         self.configLoaded.emit(config)
         self._reported = {}
+        previous = dict(self._latest)
         accounts: list[Account] = []
         try:
             accounts = self.engine.select(config, account_ids)
@@ -93,7 +107,34 @@ class RefreshWorker(QObject):
         finally:
             with self._task_lock:
                 self._task = None
+        if report is not None:
+            self._after_refresh(config, report, previous)
         self.refreshFinished.emit(report)
+
+    def _after_refresh(self, config: Config, report: RefreshReport, previous: dict[str, AccountResult]) -> None:
+        """The hooks for this refresh's events, and the Prometheus textfile if the config names one."""
+        try:
+            self.hooks.after_refresh(config, report, previous)
+        except Exception as exc:
+            log.error("could not start the hooks (%s)", type(exc).__name__)
+        if config.prometheus_textfile is None:
+            return
+        ids = dict.fromkeys(a.id for a in config.accounts if a.enabled)
+        results = [self._latest[i] for i in ids if i in self._latest]
+        try:
+            from tray_app.metrics import write_textfile
+
+            write_textfile(config.prometheus_textfile, config, results)
+        except OSError as exc:
+            message = f"{config.prometheus_textfile}: {exc.strerror or type(exc).__name__}"
+            log.error("could not write the metrics file %s", message)
+            self.exportFailed.emit(message)
+            return
+        except Exception as exc:
+            log.error("could not write the metrics file (%s)", type(exc).__name__)
+            self.exportFailed.emit(f"{config.prometheus_textfile}: internal error ({type(exc).__name__})")
+            return
+        self.exportFailed.emit("")
 
     def _failed_report(self, accounts: list[Account], exc: Exception) -> RefreshReport:
         """Every account this refresh did not get to shows the failure, with its last known balance."""
@@ -124,7 +165,8 @@ class RefreshWorker(QObject):
                 self._loop.call_soon_threadsafe(task.cancel)
 
     def close(self) -> None:
-        """Release the HTTP client and the loop; call once the thread has stopped."""
+        """Release the HTTP client and the loop, and end a running hook; call once the thread has stopped."""
+        self.hooks.stop()
         if self._loop.is_closed():
             return
         try:
