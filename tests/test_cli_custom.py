@@ -9,6 +9,7 @@ from pathlib import Path
 from tests.fakeserver import FakeServer, Reply
 from tests.test_cli import Cli
 from tests.test_cli import cli as cli  # the fixture
+from tests.test_export import key, samples
 from tray_app.providers import BUILT_INS, PRESETS
 
 KEY = "sk-cli-custom-3Jf7Pq1Vz8Kw"
@@ -131,3 +132,16 @@ def test_a_broken_custom_table_in_the_config_is_an_account_error(cli: Cli, tmp_p
     assert status == 3
     assert entry["error"]["kind"] == "config"
     assert entry["error"]["message"].startswith("custom.remaining is not a path")
+
+
+def test_prometheus_gives_one_balance_series_per_currency(cli: Cli, server: FakeServer, tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(f'[[accounts]]\nid = "ds"\nprovider = "deepseek"\nbase_url = "{server.url}"\n', encoding="utf-8")
+    cli.seed_keys({"ds": KEY})
+    server.route("/user/balance", Reply(200, DEEPSEEK_TWO_CURRENCIES))
+    proc = cli.run("check", "--format", "prometheus", config=config)
+    assert proc.returncode == 0, proc.stderr
+    got = samples(proc.stdout)
+    ds = {"account": "ds", "provider": "deepseek"}
+    assert got[key("credittray_balance", **ds, unit="CNY")] == 110
+    assert got[key("credittray_balance", **ds, unit="USD")] == 5.2
