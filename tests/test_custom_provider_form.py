@@ -115,11 +115,15 @@ def test_a_preset_shows_its_fields_and_copies_into_a_custom_provider(qtbot, tray
     balances = form.inputs["balances"]
     assert isinstance(balances, QLineEdit)
     assert (balances.text(), balances.isReadOnly()) == ("balance_infos", True)
+    remaining = form.inputs["remaining"]
+    assert isinstance(remaining, QLineEdit)
+    assert (remaining.text(), remaining.placeholderText()) == ("", "")  # unused, and no example posing as a value
     assert "api-docs.deepseek.com" in form.source.text()
     qtbot.mouseClick(form.copy_button, Qt.MouseButton.LeftButton)
     assert dialog.provider.currentData() == "custom"
     assert not balances.isReadOnly()
     assert balances.text() == "balance_infos"
+    assert remaining.placeholderText() == "data.balance"  # editable again: the example helps
     url = form.inputs["url"]
     assert isinstance(url, QLineEdit)
     assert url.text() == "https://api.deepseek.com/user/balance"

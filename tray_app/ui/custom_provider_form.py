@@ -185,10 +185,13 @@ class CustomProviderForm(QWidget):
         self._shown_id = provider_id
 
     def _set_editable(self, editable: bool) -> None:
-        for widget in self.inputs.values():
+        for spec_field in SCHEMA:
+            widget = self.inputs.get(spec_field.name)
             if isinstance(widget, QLineEdit):
                 widget.setReadOnly(not editable)
-            else:
+                # A preset's empty field is unused: an example there would read as its value.
+                widget.setPlaceholderText((spec_field.example or str(spec_field.default or "")) if editable else "")
+            elif widget is not None:
                 widget.setEnabled(editable)
 
     def _start_from_preset(self, index: int) -> None:
