@@ -145,3 +145,17 @@ def test_prometheus_gives_one_balance_series_per_currency(cli: Cli, server: Fake
     ds = {"account": "ds", "provider": "deepseek"}
     assert got[key("credittray_balance", **ds, unit="CNY")] == 110
     assert got[key("credittray_balance", **ds, unit="USD")] == 5.2
+
+
+def test_every_preset_printed_and_pasted_into_a_config_is_the_same_definition(cli: Cli, tmp_path: Path) -> None:
+    from tray_app.config import load
+
+    for preset_id, spec in PRESETS.items():
+        shown = cli.run("providers", preset_id)
+        assert shown.returncode == 0, shown.stderr
+        config = tmp_path / f"{preset_id}.toml"
+        config.write_text(f'[[accounts]]\nid = "{preset_id}-copy"\nprovider = "custom"\n\n{shown.stdout}',
+                          encoding="utf-8")
+        [account] = load(config).accounts
+        assert account.problem is None, (preset_id, account.problem)
+        assert account.custom == spec, preset_id

@@ -28,7 +28,7 @@ import tomlkit.exceptions
 from tray_app.fileio import FileBusy, atomic_write, exclusive_lock, private_dir
 from tray_app.providers import provider_for
 from tray_app.providers.base import Provider
-from tray_app.providers.custom import CUSTOM_ID, CustomSpec, SpecError, spec_from_table, spec_to_table
+from tray_app.providers.custom import CUSTOM_ID, CustomSpec, SpecError, inline_value, spec_from_table, spec_to_table
 from tray_app.safetext import for_terminal, text_problem
 
 LANGUAGES = ("auto", "en", "zh")
@@ -298,7 +298,7 @@ def _no_custom_table() -> Any:
 def _custom_table(spec: CustomSpec) -> Any:
     table = tomlkit.table()
     for name, value in spec_to_table(spec).items():
-        table.add(name, value)
+        table.add(name, inline_value(value))
     return table
 
 

@@ -483,8 +483,19 @@ def spec_to_toml(spec: CustomSpec, header: str = "[accounts.custom]") -> str:
 
     doc = tomlkit.document()
     for name, value in spec_to_table(spec).items():
-        doc.add(name, value)
+        doc.add(name, inline_value(value))
     return f"{header}\n{tomlkit.dumps(doc)}"
+
+
+def inline_value(value: Any) -> Any:
+    """A table value written inline (``{ "api.x.ai" = "USD" }``), so it stays inside the custom table."""
+    import tomlkit
+
+    if isinstance(value, dict):
+        table = tomlkit.inline_table()
+        table.update(value)
+        return table
+    return value
 
 
 # --------------------------------------------------------------------------- reading an answer
