@@ -147,3 +147,25 @@ def test_editing_a_custom_account_shows_its_fields(qtbot, tray: TrayController, 
     values = {name: w.text() for name, w in form.inputs.items() if isinstance(w, QLineEdit)}
     assert (values["url"], values["remaining"], values["key_query"], values["unit"]) == (
         f"{server.url}/b", "left", "api_key", "tokens")
+
+
+def test_testing_a_preset_shows_its_answer_and_each_currency(qtbot, tray: TrayController, server: FakeServer) -> None:
+    server.route("/user/balance", Reply(200, {"is_available": True, "balance_infos": [
+        {"currency": "CNY", "total_balance": "110.00", "granted_balance": "10.00", "topped_up_balance": "100.00"},
+        {"currency": "USD", "total_balance": "5.20", "granted_balance": "0.00", "topped_up_balance": "5.20"}]}))
+    assert tray.settings is not None
+    dialog = open_add(qtbot, tray.settings)
+    dialog.provider.setCurrentIndex(dialog.provider.findData("deepseek"))
+    qtbot.keyClicks(dialog.key, KEY)
+    dialog.advanced.setChecked(True)
+    qtbot.keyClicks(dialog.base_url, server.url)
+    qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.test_result.text().startswith("Works"), timeout=10_000)
+    assert dialog.test_result.text() == "Works: 110 CNY · 5.2 USD"
+    form = dialog.custom_form
+    found = [tuple(form.parsed.item(r, c).text() for c in range(3)) for r in range(form.parsed.rowCount())]
+    assert found == [("Balances list", "balance_infos", "a list of 2 entries"),
+                     ("Balance amount", "balance_infos[0].total_balance", "110.00"),
+                     ("Balance unit", "balance_infos[0].currency", "CNY"),
+                     ("Error message", "error.message", "(not in this answer)")]
+    assert '"is_available": true' in form.raw.toPlainText()

@@ -615,6 +615,15 @@ def _optional_amount(data: Any, path: str, field_name: str) -> Decimal | None:
     return number
 
 
+def _described(value: Any) -> str:
+    if isinstance(value, list):
+        return f"a list of {len(value)} entries" if len(value) != 1 else "a list of 1 entry"
+    if isinstance(value, dict):
+        names = ", ".join(list(value)[:5]) + (", …" if len(value) > 5 else "")
+        return f"an object ({names})"
+    return _shown(value)
+
+
 def explain(spec: CustomSpec, answer: HttpAnswer) -> list[tuple[str, str, str]]:
     """For Settings' Test: (field, path, what was found there) for every path the spec names."""
     try:
@@ -631,9 +640,10 @@ def explain(spec: CustomSpec, answer: HttpAnswer) -> list[tuple[str, str, str]]:
         if spec_field.name in ("balance_remaining", "balance_unit") and spec.balances:
             path = f"{spec.balances}[0].{path}"
         try:
-            shown = _shown(lookup(data, path))
+            shown = _described(lookup(data, path))
         except ShapeError as exc:
-            shown = f"✗ {exc}"
+            # An error message is only in error answers: its absence from a good one is no fault.
+            shown = "(not in this answer)" if spec_field.name == "error_path" else f"✗ {exc}"
         rows.append((spec_field.label, path, shown))
     return rows
 
