@@ -237,6 +237,7 @@ def test_explain_shows_each_path_and_what_it_found() -> None:
     ('url = "https://x.example/b"\nremaining = "b"\nmethod = "POST"\nbody = "{oops"', "custom.body is not valid"),
     ('url = "https://x.example/b"\nremaining = "b"\nkey_format = "Bearer"', "custom.key_format must contain {key}"),
     ('url = "https://x.example/b"\nremaining = "b"\nkey_header = "Bad Header"', "custom.key_header must be"),
+    ('url = "https://x.example/b"\nremaining = "b"\nkey_format = "Bearer {key} ✓"', "custom.key_format must be plain"),
     ('url = "https://x.example/b"\nremaining = "b"\nremainnig = "c"', "custom.remainnig is not a field"),
     ('url = "https://x.example/b"\nremaining = "b"\nsuccess_path = "ok"', "custom.success_value is missing"),
     ('url = "https://x.example/b"\nremaining = "b"\nthresholds = [10, "x"]', "custom.thresholds has 'x'"),

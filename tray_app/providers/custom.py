@@ -443,6 +443,8 @@ def _cross_checks(spec: CustomSpec) -> None:
             raise SpecError("key_header", "must be a header name such as Authorization or x-api-key")
         if spec.key_header.lower() in _FORBIDDEN_HEADERS:
             raise SpecError("key_header", f"may not be {spec.key_header}")
+        if not spec.key_format.isascii():
+            raise SpecError("key_format", "must be plain ASCII (an HTTP header value)")
         if "{key}" not in spec.key_format:
             raise SpecError("key_format", "must contain {key}, where the key goes (e.g. \"Bearer {key}\")")
     elif not re.fullmatch(r"[A-Za-z0-9_.~-]{1,64}", spec.key_query):
