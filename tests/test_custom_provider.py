@@ -144,6 +144,14 @@ def test_unlimited_markers(server: FakeServer, body: dict[str, Any], unlimited: 
     assert got.remaining == (None if unlimited else 96)
 
 
+def test_a_null_limit_is_unlimited_only_when_the_definition_says_so(server: FakeServer) -> None:
+    body = {"used": 4, "limit": None}
+    said = reading(fetch(server, {"used": "used", "limit": "limit", "unlimited": ["null"]}, Reply(200, body)))
+    assert said.unlimited
+    bad = error(fetch(server, {"used": "used", "limit": "limit"}, Reply(200, body)), ErrorKind.BAD_RESPONSE)
+    assert bad.message == "used or limit is null, so the balance is not known"
+
+
 def test_envelope_success_check_and_error_message(server: FakeServer) -> None:
     table = {"remaining": "data.balance", "success_path": "code", "success_value": "20000", "error_path": "message"}
     assert reading(fetch(server, table, Reply(200, {"code": 20000, "data": {"balance": "9.5"}}))).remaining == \

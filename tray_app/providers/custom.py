@@ -586,7 +586,8 @@ def parse_spec(spec: CustomSpec, answer: HttpAnswer, now: datetime) -> Outcome:
     expect_success_status(answer)
     unit = _unit_text(lookup(data, spec.unit_path), spec.unit_path) if spec.unit_path else spec.unit
     used = _optional_amount(data, spec.used, "used")
-    limit = None if _is_unlimited(spec, data, spec.limit) else _optional_amount(data, spec.limit, "limit")
+    no_limit = _is_unlimited(spec, data, spec.limit)
+    limit = None if no_limit else _optional_amount(data, spec.limit, "limit")
     resets_at = _moment(lookup(data, spec.resets_at), spec.resets_at) if spec.resets_at else None
     if spec.balances:
         balances = _balances(spec, data)
@@ -594,12 +595,12 @@ def parse_spec(spec: CustomSpec, answer: HttpAnswer, now: datetime) -> Outcome:
         ordered = (main, *(b for b in balances if b is not main))
         return Reading(remaining=main.remaining, unit=main.unit, fetched_at=now, used=used, total=limit,
                        balances=ordered if len(ordered) > 1 else (), resets_at=resets_at)
-    if _is_unlimited(spec, data, spec.remaining) or (not spec.remaining and spec.limit and limit is None):
+    if _is_unlimited(spec, data, spec.remaining) or (not spec.remaining and no_limit):
         return Reading(remaining=None, unit=unit, fetched_at=now, used=used, unlimited=True, resets_at=resets_at)
     if spec.remaining:
         remaining = _number(data, spec.remaining, "remaining")
     else:
-        if used is None or limit is None:
+        if used is None or limit is None:  # null, and not a value the definition says means "no limit"
             raise ShapeError(f"{spec.used} or {spec.limit} is null, so the balance is not known")
         remaining = limit - used
     return Reading(remaining=remaining, unit=unit, fetched_at=now, used=used, total=limit, resets_at=resets_at)
