@@ -336,3 +336,35 @@ def test_any_answer_is_a_reading_or_a_typed_error_never_an_exception(body: Any, 
         top = table["remaining"].split(".")[0].split("[")[0]
         # A balance is never read out of an answer that lacks the path's first key (no invented 0).
         assert status == 402 or (isinstance(body, dict) and top in body)
+
+
+#: The answers the docs' worked examples describe, and what the docs say they read as.
+DOC_ANSWERS: dict[str, tuple[bytes, str]] = {
+    "acme": (b'{"data": {"balance": "42.50"}}', "42.5 USD"),
+    "voice": (b'{"character_count": 1200, "character_limit": 10000, "next_character_count_reset_unix": 1738356858}',
+              "8800 characters"),
+    "envelope": (b'{"code": 20000, "message": "OK", "data": {"totalBalance": "88.88"}}', "88.88 CNY"),
+    "search": (b'{"result": {"left": -1, "used": 12}}', "unlimited"),
+    "wallets": (b'{"wallets": [{"cur": "CNY", "amount": "110.00"}, {"cur": "USD", "amount": "5.20"}]}',
+                "5.2 USD, 110 CNY"),
+}
+
+
+def test_the_worked_examples_read_their_answers_as_the_docs_say(tmp_path: Path) -> None:
+    text = DOCS.read_text(encoding="utf-8")
+    for block in re.findall(r"```toml\n(.*?)```", text, re.DOTALL):
+        path = tmp_path / "example.toml"
+        path.write_text(block, encoding="utf-8")
+        [account] = load(path).accounts
+        body, said = DOC_ANSWERS[account.id]
+        provider = account.provider
+        assert provider is not None
+        got = interpret(provider, HttpAnswer(200, {}, body), "en", NOW)
+        assert isinstance(got, Reading), (account.id, got)
+        if got.unlimited:
+            shown = "unlimited"
+        elif got.balances:
+            shown = ", ".join(f"{b.remaining} {b.unit}" for b in got.balances)
+        else:
+            shown = f"{got.remaining} {got.unit}"
+        assert shown == said, account.id
