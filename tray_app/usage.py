@@ -35,7 +35,7 @@ TOP_UP_SHARE = 0.01
 SAMPLES = 96
 
 
-def _points(series: Series, unlimited: bool) -> list[tuple[float, float]]:
+def points_of(series: Series, unlimited: bool) -> list[tuple[float, float]]:
     """(seconds since the epoch, consumed so far) at the start and end of every row."""
     column = series.used if unlimited else series.remaining
     points: list[tuple[float, float]] = []
@@ -50,10 +50,11 @@ def _points(series: Series, unlimited: bool) -> list[tuple[float, float]]:
     return points
 
 
-def top_ups(series: Series, *, unlimited: bool = False) -> tuple[TopUp, ...]:
+def top_ups(series: Series, *, unlimited: bool = False, points: list[tuple[float, float]] | None = None
+            ) -> tuple[TopUp, ...]:
     """Rises of the balance (or resets of an unlimited plan's counter) big enough not to be noise."""
     found = []
-    points = _points(series, unlimited)
+    points = points_of(series, unlimited) if points is None else points
     for (_, before), (at, after) in itertools.pairwise(points):
         drop = before - after  # of the consumed counter: the balance rose
         if drop > 0 and (unlimited or drop >= max(TOP_UP_SHARE * abs(before), 1.0)):
@@ -61,10 +62,11 @@ def top_ups(series: Series, *, unlimited: bool = False) -> tuple[TopUp, ...]:
     return tuple(found)
 
 
-def daily_usage(series: Series, *, unlimited: bool = False, tz: tzinfo = UTC) -> list[tuple[date, float]]:
+def daily_usage(series: Series, *, unlimited: bool = False, tz: tzinfo = UTC,
+                points: list[tuple[float, float]] | None = None) -> list[tuple[date, float]]:
     """Credits used per calendar day in ``tz``, each drop spread evenly over the time it took."""
     totals: dict[date, float] = {}
-    points = _points(series, unlimited)
+    points = points_of(series, unlimited) if points is None else points
     # A fixed offset (what the CLI and the window pass): day numbers by arithmetic, since a
     # month of one-minute readings is tens of thousands of segments.
     offset = tz.utcoffset(None) if isinstance(tz, timezone) else None
@@ -119,16 +121,16 @@ def _slope(samples: Sequence[tuple[float, float]]) -> float:
 
 
 def analyse(series: Series, *, unlimited: bool = False, remaining: float | None = None,
-            min_span: timedelta = MIN_SPAN) -> Usage:
+            min_span: timedelta = MIN_SPAN, points: list[tuple[float, float]] | None = None) -> Usage:
     """Burn rate and forecast from the history (the newest reading included).
 
     ``remaining`` is the balance now (the forecast counts down from it); unlimited plans and
     exhausted balances get a burn rate but never a forecast.
     """
-    points = _points(series, unlimited)
+    points = points_of(series, unlimited) if points is None else points
     if len(points) < 2:
         return Usage(None, None)
-    found = top_ups(series, unlimited=unlimited)
+    found = top_ups(series, unlimited=unlimited, points=points)
     end = points[-1][0]
     start = end - WINDOW.total_seconds()
     if found:

@@ -56,7 +56,7 @@ from tray_app.config import Config
 from tray_app.fileio import atomic_write
 from tray_app.history import HistoryError, HistoryStore, Series
 from tray_app.model import AccountResult, AccountState, TopUp, Usage
-from tray_app.usage import MIN_SPAN, WINDOW, analyse, daily_usage, top_ups
+from tray_app.usage import MIN_SPAN, WINDOW, analyse, daily_usage, points_of, top_ups
 
 log = logging.getLogger(__name__)
 
@@ -110,12 +110,14 @@ def load_chart(store: HistoryStore, account_id: str, span: timedelta | None, thr
     recent = series if span is not None and span <= WINDOW else _since(series, (now - WINDOW).timestamp())
     remaining = values[-1] if values and not unlimited else None
     usage = analyse(recent, unlimited=unlimited, remaining=remaining, min_span=min_span)
+    points = points_of(series, unlimited)
     start = since.timestamp() if since is not None else (times[0] if times else now.timestamp() - 86400)
     local = now.astimezone().tzinfo or UTC
     return ChartData(account_id=account_id, unit=unit, thresholds=tuple(float(t) for t in thresholds if t > 0),
                      start=start, end=now.timestamp(), times=tuple(times), values=tuple(values),
-                     daily=tuple(daily_usage(series, unlimited=unlimited, tz=local)),
-                     top_ups=top_ups(series, unlimited=unlimited), usage=usage, unlimited=unlimited, rows=rows)
+                     daily=tuple(daily_usage(series, unlimited=unlimited, tz=local, points=points)),
+                     top_ups=top_ups(series, unlimited=unlimited, points=points), usage=usage, unlimited=unlimited,
+                     rows=rows)
 
 
 def _since(series: Series, seconds: float) -> Series:
@@ -125,7 +127,7 @@ def _since(series: Series, seconds: float) -> Series:
                   series.used[start:], series.unlimited[start:])
 
 
-def thin_out(times: list[float], values: list[float], buckets: int = 1500) -> tuple[list[float], list[float]]:
+def thin_out(times: list[float], values: list[float], buckets: int = 800) -> tuple[list[float], list[float]]:
     """At most four points per time bucket (first, lowest, highest, last): what a line a few
     thousand pixels wide can show of tens of thousands of readings, drawn in a few milliseconds."""
     if len(times) <= 4 * buckets:
@@ -246,6 +248,14 @@ class BalanceChart(_Plot):
     """Balance over time as a step line, alert levels as dashed lines, top-ups as triangles,
     and the forecast as a dashed line down to zero."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._line: tuple[tuple[int, int, int], QPolygonF] | None = None
+
+    def set_data(self, data: ChartData | None) -> None:
+        self._line = None
+        super().set_data(data)
+
     def x_range(self) -> tuple[float, float]:
         assert self.data is not None
         start, end = self.data.start, self.data.end
@@ -309,19 +319,23 @@ class BalanceChart(_Plot):
             label = self.number(level)
             painter.setPen(WARNING)
             painter.drawText(QPointF(rect.right() - metrics.horizontalAdvance(label) - 2, y - 3), label)
-        # At most two points per pixel column: the first and the last value that fall in it.
-        line = QPolygonF()
-        last_column = None
-        previous_value = None
-        for seconds, value in zip(data.times, data.values, strict=True):
-            x = x_of(max(seconds, start))
-            column = int(x)
-            if previous_value is not None and value != previous_value:
-                line.append(QPointF(x, y_of(previous_value)))  # a step, not a slope
-            if column != last_column or value != previous_value:
-                line.append(QPointF(x, y_of(value)))
-            last_column, previous_value = column, value
-        line.append(QPointF(x_of(data.times[-1]), y_of(data.values[-1])))
+        # Built once per data and size: hovering repaints often and must stay cheap.
+        key = (id(data), self.width(), self.height())
+        if self._line is None or self._line[0] != key:
+            line = QPolygonF()
+            last_column = None
+            previous_value = None
+            for seconds, value in zip(data.times, data.values, strict=True):
+                x = x_of(max(seconds, start))
+                column = int(x)
+                if previous_value is not None and value != previous_value:
+                    line.append(QPointF(x, y_of(previous_value)))  # a step, not a slope
+                if column != last_column or value != previous_value:
+                    line.append(QPointF(x, y_of(value)))
+                last_column, previous_value = column, value
+            line.append(QPointF(x_of(data.times[-1]), y_of(data.values[-1])))
+            self._line = (key, line)
+        line = self._line[1]
         painter.setPen(QPen(palette.color(QPalette.ColorRole.Highlight), 2))
         painter.drawPolyline(line)
         runs_out = data.usage.runs_out_at
