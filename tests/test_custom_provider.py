@@ -368,3 +368,15 @@ def test_the_worked_examples_read_their_answers_as_the_docs_say(tmp_path: Path) 
         else:
             shown = f"{got.remaining} {got.unit}"
         assert shown == said, account.id
+
+
+def test_a_key_hidden_in_json_escapes_never_becomes_a_unit(server: FakeServer) -> None:
+    escaped = "".join(f"\\u{ord(ch):04x}" for ch in KEY)  # the key, spelled so a plain search misses it
+    body = ('{"wallets": [{"cur": "' + escaped + '", "amount": "1"}, {"cur": "USD", "amount": "2"}],'
+            ' "unit": "' + escaped + '"}')
+    multi = reading(fetch(server, {"balances": "wallets", "balance_remaining": "amount", "balance_unit": "cur"},
+                          Reply(200, body)))
+    assert all(KEY not in b.unit for b in multi.balances)
+    assert KEY not in multi.unit
+    single = reading(fetch(server, {"remaining": "wallets[1].amount", "unit_path": "unit"}, Reply(200, body)))
+    assert KEY not in single.unit

@@ -106,6 +106,8 @@ def _scrubbed(outcome: Outcome, key: str) -> Outcome:
     fields = {name: getattr(outcome, name) for name in ("subscription_status", "subscription_id", "unit")}
     scrubbed = {name: _scrub(value, key) for name, value in fields.items() if value}
     dirty: dict[str, Any] = {name: value for name, value in scrubbed.items() if value != fields[name]}
+    if any(_scrub(each.unit, key) != each.unit for each in outcome.balances):
+        dirty["balances"] = tuple(replace(each, unit=_scrub(each.unit, key)) for each in outcome.balances)
     return replace(outcome, **dirty) if dirty else outcome
 
 
