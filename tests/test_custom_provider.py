@@ -25,7 +25,7 @@ from tray_app.fetch import Fetcher, FetchPolicy
 from tray_app.model import Balance, ErrorKind, FetchError, Outcome, Reading
 from tray_app.providers import provider_for
 from tray_app.providers.base import HttpAnswer, interpret
-from tray_app.providers.custom import SpecError, explain, schema_markdown, spec_from_table
+from tray_app.providers.custom import SpecError, explain, parse_path, schema_markdown, spec_from_table
 
 KEY = "ctk-custom-9Vd3Qp7Lx2Mz5Rt8"
 POLICY = FetchPolicy(attempt_timeout=2.0, max_attempts=2, total_timeout=4.0, backoff_base=0.01, backoff_max=0.02,
@@ -380,3 +380,17 @@ def test_a_key_hidden_in_json_escapes_never_becomes_a_unit(server: FakeServer) -
     assert KEY not in multi.unit
     single = reading(fetch(server, {"remaining": "wallets[1].amount", "unit_path": "unit"}, Reply(200, body)))
     assert KEY not in single.unit
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab.[]=0-1 x_")), max_size=30) | st.text(max_size=30))
+def test_any_typed_path_is_a_path_or_one_clear_error(text: str) -> None:
+    try:
+        steps = parse_path(text)
+    except ValueError as exc:
+        reason = str(exc)
+        steps = ()
+    else:
+        reason = ""
+    assert bool(reason) != bool(steps)  # either steps, or a reason the form and the config can show
+    assert all((s.key is not None) + (s.index is not None) + (s.match is not None) == 1 for s in steps)
