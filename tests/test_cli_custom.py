@@ -95,6 +95,8 @@ def test_accounts_add_custom_with_flags(cli: Cli, server: FakeServer, tmp_path: 
     assert written["custom"] == {"url": server.url + "/bal", "name": "Acme", "key_header": "X-Key",
                                  "key_format": "{key}", "remaining": "data.left", "unit": "tokens"}
     assert KEY not in config.read_text(encoding="utf-8")
+    [listed] = cli.list_json(config=config)
+    assert listed["custom"] == written["custom"]
     cli.seed_keys({"acme": KEY})
     server.route("/bal", Reply(200, {"data": {"left": "42"}}))
     status, payload, _, _ = cli.check_json(config=config)

@@ -46,7 +46,15 @@ from tray_app.history import HistoryError
 from tray_app.keys import KeyStore, KeyUnavailable, key_problem
 from tray_app.model import AccountResult, AccountState
 from tray_app.providers import BUILT_INS, PRESETS, PROVIDERS, get_provider, provider_for
-from tray_app.providers.custom import CUSTOM_ID, SCHEMA, CustomSpec, SpecError, spec_from_table, spec_to_toml
+from tray_app.providers.custom import (
+    CUSTOM_ID,
+    SCHEMA,
+    CustomSpec,
+    SpecError,
+    spec_from_table,
+    spec_to_table,
+    spec_to_toml,
+)
 from tray_app.safetext import for_terminal, hide_keys, looks_like_key, text_problem
 
 EX_OK, EX_LOW, EX_EXHAUSTED, EX_UNKNOWN = 0, 1, 2, 3
@@ -398,6 +406,7 @@ def _accounts_list(args: argparse.Namespace, config: Config, engine: Engine) -> 
             "has_key": _has_key(engine.keys, account) if account.problem is None else None,
             "key_file": account.key_file,
             "problem": account.problem,
+            "custom": spec_to_table(account.custom) if account.custom else None,
         })
     if args.json:
         print(json.dumps(entries, ensure_ascii=False, indent=2))
@@ -563,7 +572,6 @@ def _show_preset(args: argparse.Namespace) -> int:
         known = "built-in, with no fields to show" if args.id in BUILT_INS else "not a preset"
         raise UsageError(f"{args.id!r} is {known} (presets: {', '.join(PRESETS)})")
     if args.json:
-        from tray_app.providers.custom import spec_to_table
         print(json.dumps(spec_to_table(spec), ensure_ascii=False, indent=2))
     else:
         print(f"# {spec.name}: what the '{args.id}' preset does, as a custom provider would say it.")
