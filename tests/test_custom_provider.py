@@ -131,6 +131,13 @@ def test_several_currencies_are_kept_apart(server: FakeServer) -> None:
     assert got.balances == (Balance("USD", Decimal("5.25")), Balance("CNY", Decimal(110)))
 
 
+def test_thousands_of_currencies_are_refused_not_shown(server: FakeServer) -> None:
+    body = {"wallets": [{"cur": f"C{i}", "amount": "1"} for i in range(2000)]}
+    bad = error(fetch(server, {"balances": "wallets", "balance_remaining": "amount", "balance_unit": "cur"},
+                      Reply(200, body)), ErrorKind.BAD_RESPONSE)
+    assert bad.message == "wallets has 2000 entries; at most 16 balances are read"
+
+
 @pytest.mark.parametrize(("body", "unlimited"), [
     ({"limit": None, "left": None, "used": 4}, True),
     ({"limit": -1, "left": -1, "used": 4}, True),

@@ -43,6 +43,8 @@ CUSTOM_ID = "custom"
 #: Balance answers are a few levels deep; an answer nested deeper than this is not one.
 MAX_DEPTH = 32
 MAX_PATH = 200
+#: Currencies one account may hold (DeepSeek has two); more is not a balance answer.
+MAX_BALANCES = 16
 MAX_BODY_TEMPLATE = 4096
 
 FieldKind = Literal["text", "choice", "url", "path", "json", "values", "thresholds", "host_units"]
@@ -548,6 +550,8 @@ def _balances(spec: CustomSpec, data: Any) -> list[Balance]:
         raise ShapeError(f"{spec.balances} is not a list")
     if not entries:
         raise ShapeError(f"{spec.balances} is empty")
+    if len(entries) > MAX_BALANCES:  # a menu line per currency: thousands would be an attack, not a wallet
+        raise ShapeError(f"{spec.balances} has {len(entries)} entries; at most {MAX_BALANCES} balances are read")
     out = []
     for index, entry in enumerate(entries):
         where = f"{spec.balances}[{index}]"
