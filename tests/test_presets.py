@@ -140,13 +140,16 @@ def test_deepseek_usd_only_account_is_read_in_usd(server: FakeServer) -> None:
     assert outcome.exhausted
 
 
-def test_moonshot_negative_cash_balance_is_an_overdrawn_reading(server: FakeServer) -> None:
-    body = {"code": 0, "data": {"available_balance": -2.2, "voucher_balance": 3, "cash_balance": -5.2},
+@pytest.mark.parametrize(("voucher", "exhausted"), [(3, False), (0, True)])
+def test_moonshot_negative_cash_balance_leaves_the_voucher_balance(server: FakeServer, voucher: int,
+                                                                  exhausted: bool) -> None:
+    # The page: cash_balance may be negative (money owed); then available_balance is voucher_balance.
+    body = {"code": 0, "data": {"available_balance": voucher, "voucher_balance": voucher, "cash_balance": -5.2},
             "scode": "0x0", "status": True}
     outcome = fetch(server, "moonshot", Reply(200, body))
     assert isinstance(outcome, Reading), outcome
-    assert outcome.remaining == Decimal("-2.2")
-    assert outcome.exhausted
+    assert (outcome.remaining, outcome.unit) == (voucher, "CNY")
+    assert outcome.exhausted is exhausted
 
 
 def test_moonshot_is_usd_on_the_ai_host_and_cny_on_the_cn_host() -> None:

@@ -43,7 +43,8 @@ PRESET_TABLES: dict[str, dict[str, Any]] = {
         "key_hint": "platform.deepseek.com → API keys",
         "documentation": "https://api-docs.deepseek.com/api/get-user-balance",
     },
-    # available_balance = cash + voucher; cash_balance below 0 means the account owes money.
+    # available_balance = cash + voucher; cash_balance below 0 means the account owes money, and then
+    # available_balance is the voucher balance (never below 0 itself, but a negative one is read as overdrawn).
     "moonshot": {
         "name": "Moonshot (Kimi)",
         "url": "https://api.moonshot.cn/v1/users/me/balance",
@@ -58,7 +59,8 @@ PRESET_TABLES: dict[str, dict[str, Any]] = {
         "key_hint": "platform.moonshot.cn (or .ai) → API keys",
         "documentation": "https://platform.moonshot.cn/docs/api/balance",
     },
-    # An envelope with code 20000 on success; balances are strings.
+    # An envelope with code 20000 on success; balances are strings. (A third-party page says the China
+    # endpoint was retired in August 2026 and the international host answers in USD: not verified here.)
     "siliconflow": {
         "name": "SiliconFlow",
         "url": "https://api.siliconflow.cn/v1/user/info",
