@@ -198,7 +198,7 @@ def _line_of(text: str, key: str) -> int | None:
 
 GLOBAL_KEYS = ("refresh_minutes", "notifications", "language", "icon_number", "forecast_alert_days",
                "top_up_notifications", "accounts", "hooks", "prometheus")
-ACCOUNT_KEYS = ("id", "provider", "label", "base_url", "thresholds", "enabled", "key_file")
+ACCOUNT_KEYS = ("id", "provider", "label", "base_url", "thresholds", "enabled", "key_file", "custom")
 _TABLE_HEADER = re.compile(r"^[ \t]*\[", re.MULTILINE)
 _ACCOUNTS_HEADER = re.compile(r"^[ \t]*\[\[[ \t]*accounts[ \t]*\]\]", re.MULTILINE)
 
