@@ -24,7 +24,6 @@ from tray_app.config import Config
 from tray_app.engine import Engine, RefreshReport
 from tray_app.fileio import private_dir
 from tray_app.model import AccountResult, AccountState, utc_now
-from tray_app.providers import get_provider
 from tray_app.ui.about import AboutDialog
 from tray_app.ui.icons import IconFactory, IconState, dot_icon, worst_state
 from tray_app.ui.notifications import DEFAULT, SNOOZE, TOP_UP, DesktopNotifier, show_tray_message, uses_dbus
@@ -549,10 +548,9 @@ class TrayController(QObject):
         state = self.icon_state()
         number = None
         if self.config is not None and self.config.icon_number and state is not IconState.REFRESHING:
-            balances = [r.reading.remaining for i, _ in self._row_order if (r := self.results.get(i))
-                        and r.reading and not r.reading.unlimited and r.reading.remaining is not None]
-            if balances:
-                number = texts.compact_number(min(balances))
+            amount = texts.icon_amount([r for i, _ in self._row_order if (r := self.results.get(i))])
+            if amount is not None:
+                number = texts.compact_number(amount)
         self.tray.setIcon(self.icons.icon(state, number))
 
     # ------------------------------------------------------------------ notifications
@@ -637,8 +635,8 @@ class TrayController(QObject):
     # ------------------------------------------------------------------ actions
     def open_top_up(self, account_id: str) -> None:
         account = self.config.account(account_id) if self.config else None
-        provider = get_provider(account.provider_id) if account else None
-        if provider is not None:
+        provider = account.provider if account else None  # a custom account's own definition, too
+        if provider is not None and provider.top_up_url:
             QDesktopServices.openUrl(QUrl(provider.top_up_url))
 
     def copy_balance(self, account_id: str) -> None:
