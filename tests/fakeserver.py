@@ -43,6 +43,8 @@ class Recorded:
     headers: dict[str, str]
     body: bytes
     at: float
+    #: The query string as sent (without the '?'), empty when there was none.
+    query: str = ""
 
 
 class _Server(ThreadingHTTPServer):
@@ -76,8 +78,9 @@ class FakeServer:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 path = self.path.split("?", 1)[0]
+                query = self.path.split("?", 1)[1] if "?" in self.path else ""
                 server._record(Recorded(self.command, path, {k.lower(): v for k, v in self.headers.items()},
-                                        body, time.monotonic()))
+                                        body, time.monotonic(), query))
                 reply = server._next(path)
                 with server._lock:
                     server.in_flight += 1

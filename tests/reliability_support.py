@@ -36,9 +36,9 @@ from tray_app.engine import Engine, RefreshReport
 from tray_app.fetch import FetchPolicy
 from tray_app.history import HistoryStore
 from tray_app.keys import KeyStore
-from tray_app.providers import PROVIDERS
+from tray_app.providers import BUILT_INS
 
-ALL = sorted(PROVIDERS)
+ALL = sorted(BUILT_INS)  # the seed providers; presets have tests of their own (test_presets.py)
 MiB = 1024 * 1024
 
 # What each documented success example (tests.fakeserver.SUCCESS_BODY) must read as.

@@ -327,7 +327,7 @@ def test_waybar_json(cli: Cli, server: FakeServer, tmp_path: Path) -> None:
     assert data["text"] == "757"
     assert data["class"] == "warning"
     assert data["percentage"] == 76  # sb-limited, the only account that reports its total
-    assert "MeowLoad · Work: 1,500 credits (below 2,000) [low]" in data["tooltip"].split("\n")
+    assert "MeowLoad · Work: 1,500 credits (below 2,000)" in data["tooltip"].split("\n")
     assert CANARY not in json.dumps(data)
 
     code, data = waybar(cli, config, "--account", "meow-low")

@@ -29,7 +29,7 @@ from tray_app.fetch import Fetcher, FetchPolicy
 from tray_app.history import HistoryStore
 from tray_app.keys import KeyStore
 from tray_app.model import AccountResult, AccountState, AlertKind, ErrorKind, FetchError, Outcome, Reading
-from tray_app.providers import PROVIDERS
+from tray_app.providers import BUILT_INS, PROVIDERS
 
 KEY = "ctk-canary-7Qm2Zx9vLr4Tn8Wb3Kd6"
 MiB = 1024 * 1024
@@ -60,7 +60,7 @@ EXPECTED_REQUEST: dict[str, tuple[str, str, bytes]] = {
     "sociavault": ("GET", "X-API-Key", b""),
     "unwatermark": ("POST", "ZF-API-KEY", b""),
 }
-ALL = sorted(PROVIDERS)
+ALL = sorted(BUILT_INS)  # the seed providers; presets have tests of their own (test_presets.py)
 HTML = "<!DOCTYPE html><html><head><title>Oops</title></head><body><h1>Something went wrong</h1></body></html>"
 
 

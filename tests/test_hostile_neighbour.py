@@ -71,6 +71,7 @@ def test_a_key_typed_where_an_id_or_option_goes_is_never_echoed(isolated_env: di
 
 
 def test_an_ordinary_unknown_id_is_still_named(isolated_env: dict[str, str], tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text("")  # an empty config: no accounts at all
     proc = run_cli(isolated_env, "--config", str(tmp_path / "config.toml"), "accounts", "remove", "meow-typo")
     assert proc.returncode == 64
     assert "no account with id 'meow-typo'" in proc.stderr
@@ -156,6 +157,8 @@ def answers_as_credit_tray(name: str) -> bool:
 
 
 def start_tray(env: dict[str, str], config: Path) -> subprocess.Popen[str]:
+    if not config.exists():
+        config.write_text("")  # a config named with --config must exist; an empty one has no accounts
     return subprocess.Popen([sys.executable, "-m", "tray_app", "--config", str(config)], env=env, cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
@@ -425,6 +428,7 @@ def test_a_log_left_readable_by_an_older_version_is_made_private(isolated_env: d
     old_log.write_text("2026-11-01 INFO old record: Work 1,500 credits\n")
     old_log.chmod(0o644)
     env = tray_env(isolated_env, tmp_path, short_cache)
+    (tmp_path / "config.toml").write_text("")
     tray = subprocess.Popen([sys.executable, "-m", "tray_app", "--config", str(tmp_path / "config.toml")], env=env,
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tray_app.model import ErrorKind, FetchError, Reading
-from tray_app.providers import PROVIDERS, get_provider
+from tray_app.providers import BUILT_INS, PROVIDERS, get_provider
 from tray_app.providers.base import HttpAnswer, Provider, interpret
 
 NOW = datetime(2025, 6, 30, 12, 0, 0, tzinfo=UTC)
@@ -106,8 +106,10 @@ def assert_bad(outcome: object, status: int = 200) -> FetchError:
 # --------------------------------------------------------------------------- registry / metadata
 
 
-def test_registry_has_exactly_the_four_seed_providers() -> None:
-    assert set(PROVIDERS) == {"meowload", "smarterbot", "sociavault", "unwatermark"}
+def test_registry_has_the_four_seed_providers_and_the_presets() -> None:
+    assert set(BUILT_INS) == {"meowload", "smarterbot", "sociavault", "unwatermark"}
+    assert set(PROVIDERS) == set(BUILT_INS) | {"openrouter", "deepseek", "moonshot", "siliconflow", "elevenlabs",
+                                               "tavily", "firecrawl"}
     for provider_id, provider in PROVIDERS.items():
         assert provider.id == provider_id
         assert get_provider(provider_id) is provider

@@ -168,7 +168,7 @@ def test_a_rate_limited_test_says_how_long_to_wait_not_that_it_is_retrying(qtbot
     fill(qtbot, dialog, "meowload", "Work", "sk-busy", base_url=server.url)
     qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "Rate limited" in dialog.test_result.text(), timeout=10_000)
-    assert dialog.test_result.text() == "Rate limited: try again in 60 min (rate_limited: quota)"
+    assert dialog.test_result.text() == "Rate limited: try again in 60 min — Quota (HTTP 429)"
 
 
 @pytest.mark.parametrize(("field", "typed", "message"), [

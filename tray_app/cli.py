@@ -17,6 +17,7 @@ import json
 import locale
 import logging
 import sys
+import tomllib
 import unicodedata
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -37,6 +38,7 @@ from tray_app.config import (
     default_base_url,
     load,
     parse_thresholds,
+    read_bytes,
     remove_account,
     suggest_id,
     unique_label,
@@ -47,7 +49,16 @@ from tray_app.history import HistoryError
 from tray_app.instance import tell_keys_changed
 from tray_app.keys import KeyStore, KeyUnavailable, key_problem
 from tray_app.model import AccountResult, AccountState, ErrorKind
-from tray_app.providers import PROVIDERS, get_provider
+from tray_app.providers import BUILT_INS, PRESETS, PROVIDERS, get_provider, provider_for
+from tray_app.providers.custom import (
+    CUSTOM_ID,
+    SCHEMA,
+    CustomSpec,
+    SpecError,
+    spec_from_table,
+    spec_to_table,
+    spec_to_toml,
+)
 from tray_app.safetext import for_terminal, hide_keys, looks_like_key, text_problem
 
 EX_OK, EX_LOW, EX_EXHAUSTED, EX_UNKNOWN = 0, 1, 2, 3
@@ -101,11 +112,15 @@ class _VersionAction(argparse.Action):
         parser.exit()
 
 
-def _home_relative(path: Path) -> str:
+def _default_config_text() -> str:
     """'~/.config/…' for a path under the home folder: shorter, so help does not wrap it mid-path."""
     try:
+        path = paths.config_file()
+    except paths.NoHome:  # said as one clear line when a command needs the path, not while building --help
+        return "the config folder of your home"
+    try:
         return f"~/{path.relative_to(Path.home())}"
-    except ValueError:
+    except (ValueError, RuntimeError):
         return str(path)
 
 
@@ -113,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=APP_ID, description="Prepaid API credit balances in your system tray. "
                      "With no command, starts the tray app; with a command, does that and exits.")
     parser.add_argument("--config", type=Path, metavar="PATH", default=None,
-                        help=f"config file (default: {_home_relative(paths.config_file())})")
+                        help=f"config file (default: {_default_config_text()})")
     parser.add_argument("--version", action=_VersionAction)
     parser.add_argument("--demo", action="store_true", help="run the tray with demo accounts (no keys, no network)")
     commands = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
@@ -144,11 +159,18 @@ def build_parser() -> argparse.ArgumentParser:
     listing = accounts_sub.add_parser("list", help="list the configured accounts")
     listing.add_argument("--json", action="store_true")
     add = accounts_sub.add_parser("add", help="add an account")
-    add.add_argument("provider", metavar="PROVIDER", help="one of: " + ", ".join(PROVIDERS))
+    add.add_argument("provider", metavar="PROVIDER", help="one of: " + ", ".join([*PROVIDERS, CUSTOM_ID]))
     add.add_argument("--id", help="a unique slug, e.g. meow-main (default: made from the provider and label)")
     add.add_argument("--label", help="the name shown in the tray (default: the provider's name, numbered if taken)")
     add.add_argument("--base-url", metavar="URL", help="mirror or proxy replacing scheme, host and port")
     add.add_argument("--thresholds", metavar="N,N,...", help="alert thresholds, e.g. 1000,100,0")
+    add.add_argument("--from", dest="from_file", type=Path, metavar="FILE",
+                     help="custom: a TOML file with the provider's fields (see docs/providers/custom.md)")
+    custom = add.add_argument_group("custom provider fields (override --from)")
+    for spec_field in SCHEMA:
+        if spec_field.name != "thresholds":
+            custom.add_argument(f"--{spec_field.name.replace('_', '-')}", dest=f"custom_{spec_field.name}",
+                                metavar=spec_field.kind.upper(), help=spec_field.help.replace("%", "%%"))
     remove = accounts_sub.add_parser("remove", help="remove an account and its key")
     remove.add_argument("id", metavar="ID")
 
@@ -170,7 +192,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli_history.add_parser(commands)
 
-    providers = commands.add_parser("providers", help="list the supported providers")
+    providers = commands.add_parser("providers", help="list the built-in providers and presets, or show one")
+    providers.add_argument("id", nargs="?", metavar="ID", help="show a preset's fields as an [accounts.custom] table")
     providers.add_argument("--json", action="store_true")
     return parser
 
@@ -212,6 +235,8 @@ def result_json(result: AccountResult) -> dict[str, Any]:
         "total": number(reading.total) if reading else None,
         "unlimited": bool(reading and reading.unlimited),
         "unit": reading.unit if reading else result.unit,
+        "balances": balances_json(result),
+        "resets_at": iso(reading.resets_at) if reading else None,
         "subscription": (
             {"status": reading.subscription_status, "id": reading.subscription_id}
             if reading and reading.subscription_status is not None else None
@@ -225,6 +250,16 @@ def result_json(result: AccountResult) -> dict[str, Any]:
         "usage_per_day": round(usage.per_day, 2) if usage and usage.per_day is not None else None,
         "runs_out_at": iso(usage.runs_out_at) if usage and usage.runs_out_at else None,
     }
+
+
+def balances_json(result: AccountResult) -> list[dict[str, Any]]:
+    """Every balance with its unit; amounts in different units are listed, never added."""
+    reading = result.reading
+    if reading is None:
+        return []
+    if reading.balances:
+        return [{"unit": b.unit, "remaining": number(b.remaining)} for b in reading.balances]
+    return [{"unit": reading.unit, "remaining": number(reading.remaining)}] if reading.remaining is not None else []
 
 
 def detail_text(result: AccountResult) -> str:
@@ -460,6 +495,7 @@ def _accounts_list(args: argparse.Namespace, config: Config, engine: Engine) -> 
             "has_key": _has_key(engine.keys, account) if account.problem is None else None,
             "key_file": account.key_file,
             "problem": account.problem,
+            "custom": spec_to_table(account.custom) if account.custom else None,
         })
     if args.json:
         print(json.dumps(entries, ensure_ascii=False, indent=2))
@@ -475,12 +511,52 @@ def _accounts_list(args: argparse.Namespace, config: Config, engine: Engine) -> 
     return EX_OK
 
 
+def _custom_spec(args: argparse.Namespace) -> CustomSpec | None:
+    """The custom definition from --from FILE and the field flags, or None for any other provider."""
+    flags = {f.name: getattr(args, f"custom_{f.name}") for f in SCHEMA
+             if getattr(args, f"custom_{f.name}", None) is not None}
+    if args.provider != CUSTOM_ID:
+        if args.from_file is not None or flags:
+            raise UsageError(f"--from and the custom fields are for '{CUSTOM_ID}' only (a preset's fields are "
+                             f"fixed: 'accounts add {CUSTOM_ID}' with the fields of '{APP_ID} providers ID')")
+        return None
+    table: dict[str, Any] = {}
+    if args.from_file is not None:
+        table = _read_custom_file(args.from_file)
+    table.update(flags)
+    try:
+        return spec_from_table(table)
+    except SpecError as exc:
+        raise UsageError(f"{exc}; nothing added") from None
+
+
+def _read_custom_file(path: Path) -> dict[str, Any]:
+    try:
+        raw = read_bytes(path)
+    except ConfigFileError as exc:
+        raise UsageError(f"{for_terminal(str(path))} {exc.problem}") from None
+    if raw is None:
+        raise UsageError(f"{for_terminal(str(path))} does not exist")
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError) as exc:
+        raise UsageError(f"{for_terminal(str(path))} is not a TOML file: {exc}") from None
+    # The file may be the fields alone, or a config snippet with an [accounts.custom] or [custom] table.
+    accounts = data.get("accounts")
+    if isinstance(accounts, dict) and isinstance(accounts.get("custom"), dict):
+        return dict(accounts["custom"])
+    if isinstance(data.get("custom"), dict):
+        return dict(data["custom"])
+    return data
+
+
 def _accounts_add(args: argparse.Namespace, config: Config) -> int:
-    provider = get_provider(args.provider)
+    spec = _custom_spec(args)
+    provider = get_provider(args.provider) if spec is None else provider_for(CUSTOM_ID, spec)
     if provider is None:
         shown = "(it looks like an API key, so it is not repeated here)" if looks_like_key(args.provider) \
             else repr(args.provider)
-        raise UsageError(f"unknown provider {shown} (known: {', '.join(PROVIDERS)})")
+        raise UsageError(f"unknown provider {shown} (known: {', '.join([*PROVIDERS, CUSTOM_ID])})")
     taken_labels = {a.label for a in config.accounts}
     label = args.label.strip() if args.label and args.label.strip() else unique_label(provider.name, taken_labels)
     if args.id is None:  # as Settings does: made from the provider and the label, unique
@@ -493,6 +569,8 @@ def _accounts_add(args: argparse.Namespace, config: Config) -> int:
         raise UsageError(f"{problem}; nothing added")
     if config.account(args.id) is not None:
         raise UsageError(f"id {args.id!r} is already in use")
+    if args.base_url is not None and spec is not None:
+        raise UsageError("a custom provider has no --base-url: its --url is the whole address")
     if args.base_url is not None and (problem := base_url_problem(args.base_url)):
         raise UsageError(problem)
     thresholds = provider.thresholds
@@ -502,7 +580,7 @@ def _accounts_add(args: argparse.Namespace, config: Config) -> int:
         except ValueError as exc:
             raise UsageError(str(exc)) from None
     account = Account(id=args.id, provider_id=provider.id, label=label, base_url=args.base_url,
-                      thresholds=thresholds)
+                      thresholds=thresholds, custom=spec)
     try:
         add_account(config.path, account, write_thresholds=args.thresholds is not None)
     except ValueError as exc:  # the id was taken by another writer since we read the config
@@ -566,15 +644,35 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_providers(args: argparse.Namespace) -> int:
-    entries: list[dict[str, Any]] = [{"id": p.id, "name": p.name, "base_url": default_base_url(p), "unit": p.unit,
-                "thresholds": [number(t) for t in p.thresholds], "top_up_url": p.top_up_url}
+    if args.id is not None:
+        return _show_preset(args)
+    entries: list[dict[str, Any]] = [{"id": p.id, "name": p.name, "kind": "built-in" if p.id in BUILT_INS else "preset",
+                "base_url": default_base_url(p), "unit": p.unit,
+                "thresholds": [number(t) for t in p.thresholds], "top_up_url": p.top_up_url,
+                "documentation": PRESETS[p.id].documentation if p.id in PRESETS else None}
                for p in PROVIDERS.values()]
     if args.json:
         print(json.dumps(entries, ensure_ascii=False, indent=2))
     else:
-        rows = [[e["id"], e["name"], e["unit"], " / ".join(grouped(Decimal(str(t))) for t in e["thresholds"]),
-                 e["top_up_url"]] for e in entries]
-        print(table(["ID", "NAME", "UNIT", "THRESHOLDS", "TOP UP"], rows))
+        rows = [[e["id"], e["name"], e["kind"], e["unit"],
+                 " / ".join(grouped(Decimal(str(t))) for t in e["thresholds"]), e["top_up_url"]] for e in entries]
+        rows.append([CUSTOM_ID, "Any JSON endpoint", "custom", "any", "", "docs/providers/custom.md"])
+        print(table(["ID", "NAME", "KIND", "UNIT", "THRESHOLDS", "TOP UP"], rows))
+    return EX_OK
+
+
+def _show_preset(args: argparse.Namespace) -> int:
+    """A preset's fields, ready to copy into a custom provider (and to see how it works)."""
+    spec = PRESETS.get(args.id)
+    if spec is None:
+        known = "built-in, with no fields to show" if args.id in BUILT_INS else "not a preset"
+        raise UsageError(f"{args.id!r} is {known} (presets: {', '.join(PRESETS)})")
+    if args.json:
+        print(json.dumps(spec_to_table(spec), ensure_ascii=False, indent=2))
+    else:
+        print(f"# {spec.name}: what the '{args.id}' preset does, as a custom provider would say it.")
+        print(f"# Source: {spec.documentation}")
+        print(spec_to_toml(spec), end="")
     return EX_OK
 
 

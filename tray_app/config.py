@@ -27,8 +27,9 @@ import tomlkit
 import tomlkit.exceptions
 
 from tray_app.fileio import FileBusy, atomic_write, exclusive_lock, private_dir
-from tray_app.providers import get_provider
+from tray_app.providers import provider_for
 from tray_app.providers.base import Provider
+from tray_app.providers.custom import CUSTOM_ID, CustomSpec, SpecError, inline_value, spec_from_table, spec_to_table
 from tray_app.safetext import for_terminal, text_problem
 
 LANGUAGES = ("auto", "en", "zh")
@@ -77,13 +78,15 @@ class Account:
     enabled: bool = True
     #: Why this entry cannot be used; such an account is reported, never fetched.
     problem: str | None = None
+    #: A ``custom`` account's own provider definition (its ``[accounts.custom]`` table).
+    custom: CustomSpec | None = None
     #: Read the key from this file (owner-only permissions) instead of the keyring: for headless
     #: servers, with systemd credentials or Docker secrets.
     key_file: str | None = None
 
     @property
     def provider(self) -> Provider | None:
-        return get_provider(self.provider_id)
+        return provider_for(self.provider_id, self.custom, self.base_url)
 
     @property
     def url(self) -> str:
@@ -195,7 +198,7 @@ def _line_of(text: str, key: str) -> int | None:
 
 GLOBAL_KEYS = ("refresh_minutes", "notifications", "language", "icon_number", "forecast_alert_days",
                "top_up_notifications", "accounts", "hooks", "prometheus")
-ACCOUNT_KEYS = ("id", "provider", "label", "base_url", "thresholds", "enabled", "key_file")
+ACCOUNT_KEYS = ("id", "provider", "label", "base_url", "thresholds", "enabled", "key_file", "custom")
 _TABLE_HEADER = re.compile(r"^[ \t]*\[", re.MULTILINE)
 _ACCOUNTS_HEADER = re.compile(r"^[ \t]*\[\[[ \t]*accounts[ \t]*\]\]", re.MULTILINE)
 
@@ -285,7 +288,14 @@ def _account(entry: Any, index: int, seen: set[str]) -> Account:
         return Account(id=f"accounts[{index}]", provider_id="", label="", problem="not a table")
     raw_id = entry.get("id")
     provider_id = entry.get("provider")
-    provider = get_provider(provider_id) if isinstance(provider_id, str) else None
+    custom: CustomSpec | None = None
+    custom_problem: str | None = None
+    if provider_id == CUSTOM_ID:
+        try:
+            custom = spec_from_table(entry.get("custom", {}) if "custom" in entry else _no_custom_table())
+        except SpecError as exc:
+            custom_problem = str(exc)
+    provider = provider_for(provider_id, custom) if isinstance(provider_id, str) else None
     label = entry.get("label")
     account_id = raw_id if isinstance(raw_id, str) and raw_id else f"accounts[{index}]"
     # Text that is only reported (a bad id, an unknown provider, a bad label) is kept escaped, so that
@@ -298,6 +308,7 @@ def _account(entry: Any, index: int, seen: set[str]) -> Account:
         base_url=entry.get("base_url") if isinstance(entry.get("base_url"), str) else None,
         thresholds=provider.thresholds if provider else (),
         enabled=entry.get("enabled", True) is not False,
+        custom=custom,
     )
 
     def bad(problem: str) -> Account:
@@ -310,8 +321,12 @@ def _account(entry: Any, index: int, seen: set[str]) -> Account:
     if raw_id in seen:
         return bad(f"id {raw_id!r} is already used by an earlier account")
     seen.add(raw_id)
+    if custom_problem:
+        return bad(custom_problem)
     if provider is None:
         return bad(f"unknown provider {provider_id!r}" if provider_id else "provider is missing")
+    if "custom" in entry and provider_id != CUSTOM_ID:
+        return bad(f"a [accounts.custom] table needs provider = \"{CUSTOM_ID}\"")
     if not isinstance(entry.get("enabled", True), bool):
         return bad("enabled must be true or false")
     if "label" in entry and not isinstance(label, str):
@@ -319,6 +334,8 @@ def _account(entry: Any, index: int, seen: set[str]) -> Account:
     if isinstance(label, str) and (problem := text_problem("label", label)):
         return bad(problem)
     if "base_url" in entry:
+        if provider_id == CUSTOM_ID:
+            return bad("a custom provider has no base_url: its custom.url is the whole address")
         if not isinstance(entry["base_url"], str):
             return bad("base_url must be a string")
         problem = base_url_problem(entry["base_url"])
@@ -336,6 +353,18 @@ def _account(entry: Any, index: int, seen: set[str]) -> Account:
             return bad(str(exc))
         base = Account(**{**base.__dict__, "thresholds": thresholds})
     return base
+
+
+def _no_custom_table() -> Any:
+    raise SpecError("", "is missing: a custom provider needs an [accounts.custom] table with at least url and "
+                        "remaining")
+
+
+def _custom_table(spec: CustomSpec) -> Any:
+    table = tomlkit.table()
+    for name, value in spec_to_table(spec).items():
+        table.add(name, inline_value(value))
+    return table
 
 
 def _not_a_file(mode: int) -> str | None:
@@ -555,7 +584,7 @@ top_up_notifications = false   # notify when a balance rises
 # One [[accounts]] table per account, for example:
 # [[accounts]]
 # id = "meow-main"            # a unique slug
-# provider = "meowload"       # meowload, smarterbot, sociavault or unwatermark
+# provider = "meowload"       # see `credit-tray providers`, or "custom" with an [accounts.custom] table
 # label = "Work"
 # thresholds = [10000, 2000, 300, 100, 0]
 """
@@ -589,6 +618,8 @@ def add_account(path: Path, account: Account, *, write_thresholds: bool) -> None
         table.add("thresholds", [_toml_number(t) for t in account.thresholds])
     if not account.enabled:
         table.add("enabled", False)
+    if account.custom is not None:
+        table.add("custom", _custom_table(account.custom))
     if any(isinstance(t, dict) and t.get("id") == account.id for t in _tables(doc)):
         raise ValueError(f"id {account.id!r} is already in use")  # added by another writer meanwhile
     accounts = doc.get("accounts")
@@ -650,6 +681,10 @@ def update_account(path: Path, old_id: str, account: Account, *, write_threshold
             del table["enabled"]
     else:
         table["enabled"] = False
+    if account.custom is not None:
+        table["custom"] = _custom_table(account.custom)
+    elif "custom" in table:
+        del table["custom"]
     _save(path, doc)
 
 

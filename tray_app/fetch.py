@@ -104,6 +104,8 @@ def _scrubbed(outcome: Outcome, key: str) -> Outcome:
     fields = {name: getattr(outcome, name) for name in ("subscription_status", "subscription_id", "unit")}
     scrubbed = {name: _scrub(value, key) for name, value in fields.items() if value}
     dirty: dict[str, Any] = {name: value for name, value in scrubbed.items() if value != fields[name]}
+    if any(_scrub(each.unit, key) != each.unit for each in outcome.balances):
+        dirty["balances"] = tuple(replace(each, unit=_scrub(each.unit, key)) for each in outcome.balances)
     return replace(outcome, **dirty) if dirty else outcome
 
 
@@ -178,11 +180,36 @@ class Fetcher:
             await asyncio.sleep(delay)
         return outcome
 
+    async def probe(self, provider: Provider, url: str, key: str, language: str) -> tuple[HttpAnswer | None, Outcome]:
+        """One attempt without retries, for Settings' Test: the answer (key redacted) beside what it means."""
+        problem = base_url_problem(url)
+        if problem:
+            return None, FetchError(ErrorKind.CONFIG, problem)
+        if key and (problem := key_problem(key)):
+            return None, FetchError(ErrorKind.NO_KEY, f"{KEY_UNUSABLE}: {problem}")
+        try:
+            exchanged = await asyncio.wait_for(self._exchange(provider, url, key, language),
+                                               self.policy.attempt_timeout)
+        except TimeoutError:
+            waited = whole_seconds(self.policy.attempt_timeout)
+            exchanged = FetchError(ErrorKind.TIMEOUT, f"no answer within {waited} s")
+        if isinstance(exchanged, FetchError):
+            return None, _scrubbed(exchanged, key)
+        return exchanged, _scrubbed(interpret(provider, exchanged, language, utc_now()), key)
+
     async def _attempt(self, provider: Provider, url: str, key: str, language: str) -> Outcome:
+        exchanged = await self._exchange(provider, url, key, language)
+        if isinstance(exchanged, FetchError):
+            return exchanged
+        return interpret(provider, exchanged, language, utc_now())
+
+    async def _exchange(self, provider: Provider, url: str, key: str, language: str) -> HttpAnswer | FetchError:
+        """One request and its complete answer (the key taken out of it), or why there is none."""
         request_spec = provider.build_request(key, language)
         host = urlsplit(url).hostname or url
         request = self._client.build_request(
-            request_spec.method, url, headers=dict(request_spec.headers), content=request_spec.content
+            request_spec.method, url, headers=dict(request_spec.headers), content=request_spec.content,
+            params=dict(request_spec.params) if request_spec.params else None,
         )
         try:
             answer = await self._send(request)
@@ -194,7 +221,7 @@ class Fetcher:
             return _network_message(exc, host)
         if key:  # a server echoing the key must not get it into a message we show or store
             answer = replace(answer, body=answer.body.replace(key.encode(), REDACTED.encode()))
-        return interpret(provider, answer, language, utc_now())
+        return answer
 
     async def _send(self, request: httpx.Request) -> HttpAnswer:
         status = 0

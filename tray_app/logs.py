@@ -146,7 +146,7 @@ def setup_file_logging(folder: Path, known_keys: Callable[[], Iterable[str]], *,
     handler.addFilter(RedactKeys(known_keys))
     root.addHandler(handler)
     root.setLevel(level)
-    # httpx logs every request line at INFO; URLs carry no key, but the noise helps nobody.
+    # httpx logs every request line at INFO: noise, and a custom provider may send its key in the query.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
     return path

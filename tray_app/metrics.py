@@ -70,7 +70,10 @@ def families(snapshot: Snapshot) -> list[Metric]:
         ids = [result.account_id, result.provider_id]
         reading = result.reading
         if reading is not None:
-            if reading.remaining is not None and not reading.unlimited:
+            if reading.balances:  # several currencies: one series each, never summed
+                for each in reading.balances:
+                    balance.add_metric([*ids, each.unit], float(each.remaining))
+            elif reading.remaining is not None and not reading.unlimited:
                 balance.add_metric([*ids, reading.unit], float(reading.remaining))
             if reading.used is not None:
                 used.add_metric([*ids, reading.unit], float(reading.used))

@@ -41,6 +41,14 @@ class AccountState(StrEnum):
 
 
 @dataclass(frozen=True)
+class Balance:
+    """One amount in one unit: an account holding CNY and USD has two, never added together."""
+
+    unit: str
+    remaining: Decimal
+
+
+@dataclass(frozen=True)
 class Reading:
     """One good answer from a provider."""
 
@@ -52,6 +60,10 @@ class Reading:
     unlimited: bool = False
     subscription_status: str | None = None
     subscription_id: str | None = None
+    #: Every balance the answer holds, the main one (``remaining``/``unit``) first; empty when there is one.
+    balances: tuple[Balance, ...] = ()
+    #: When a quota's usage counter starts again, if the provider says.
+    resets_at: datetime | None = None
 
     @property
     def exhausted(self) -> bool:

@@ -89,6 +89,8 @@ def compact_number(value: Decimal) -> str:
 
 def provider_name(provider_id: str) -> str:
     provider = get_provider(provider_id)
+    if provider is None and provider_id == "custom":
+        return "Custom"
     return provider.name if provider else (provider_id or "Unknown provider")
 
 
@@ -181,10 +183,34 @@ def balance(result: AccountResult, fmt: NumberFormat = plain_number) -> str:
         return f"{fmt(reading.used)} used · no limit" if reading.used is not None else "no limit"
     if reading.remaining is None:
         return "no balance yet"
-    text = f"{fmt(reading.remaining)} {reading.unit}"
+    # Each currency on its own: amounts in different units are never added or compared.
+    amounts = [(b.remaining, b.unit) for b in reading.balances] or [(reading.remaining, reading.unit)]
+    text = " · ".join(f"{fmt(value)} {unit}" for value, unit in amounts)
+    if reading.resets_at is not None:
+        text += f" · resets {day_name(reading.resets_at)}"
     if reading.subscription_status and reading.subscription_status != "active":
         text += f" · subscription {reading.subscription_status.replace('_', ' ')}"
     return text
+
+
+#: Which account the icon speaks for when units differ: the worst state first.
+_WORST_FIRST = {AccountState.EXHAUSTED: 0, AccountState.LOW: 1, AccountState.ERROR: 2, AccountState.OK: 3}
+
+
+def icon_amount(results: Sequence[AccountResult]) -> Decimal | None:
+    """The balance the icon shows: the lowest when all are in one unit.
+
+    Amounts in different units (CNY, USD, credits) are never compared: then it is the balance
+    of the account in the worst state (the first such, in menu order).
+    """
+    shown = [r for r in results if r.reading and not r.reading.unlimited and r.reading.remaining is not None]
+    amounts = [r.reading.remaining for r in shown if r.reading and r.reading.remaining is not None]
+    if not amounts:
+        return None
+    if len({r.reading.unit for r in shown if r.reading}) == 1:
+        return min(amounts)
+    worst = min(shown, key=lambda r: _WORST_FIRST.get(r.state, 3))
+    return worst.reading.remaining if worst.reading else None
 
 
 def rate_limited_until(error: FetchError) -> str | None:

@@ -34,6 +34,8 @@ class ProviderRequest:
     method: str
     headers: Mapping[str, str]
     content: bytes | None = None
+    #: Query parameters added to the URL (a custom provider may send its key as one).
+    params: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True)

@@ -68,8 +68,9 @@ from tray_app.fetch import Fetcher
 from tray_app.history import HistoryError
 from tray_app.keys import KeyUnavailable, key_problem
 from tray_app.model import AccountResult, AccountState, ErrorKind, FetchError, Outcome
-from tray_app.providers import PROVIDERS, get_provider
+from tray_app.providers import CUSTOM_ID, PROVIDERS, get_provider, provider_for
 from tray_app.safetext import text_problem
+from tray_app.ui.custom_provider_form import CustomProviderForm
 
 log = logging.getLogger(__name__)
 
@@ -228,6 +229,7 @@ class AccountDialog(QDialog):
         self.provider = QComboBox()
         for provider in PROVIDERS.values():
             self.provider.addItem(provider.name, provider.id)
+        self.provider.addItem("Custom (any JSON endpoint)", CUSTOM_ID)
         self.provider.setAccessibleName("Provider")
         self.provider_hint = QLabel()
         self.provider_hint.setTextFormat(Qt.TextFormat.PlainText)
@@ -331,6 +333,8 @@ class AccountDialog(QDialog):
         self._id_edited = account is not None
         self._default_label = ""
         self.account_id.textEdited.connect(lambda _: setattr(self, "_id_edited", True))
+        self.custom_form = CustomProviderForm(self)
+        layout.insertWidget(1, self.custom_form, 1)
         self._fill()
 
     # ------------------------------------------------------------------ filling
@@ -423,9 +427,10 @@ class AccountDialog(QDialog):
         """The account as typed, or None after showing every problem next to its field."""
         problems: dict[str, str] = {}
         provider_id = self.provider.currentData()
-        provider = get_provider(provider_id)
+        custom, custom_problem = self.custom_form.draft(provider_id)
+        provider = provider_for(provider_id, custom)
         if provider is None:
-            problems["provider"] = "Choose a provider."
+            problems["provider"] = custom_problem or "Choose a provider."
         label = self.label.text().strip()
         if not label:
             problems["label"] = "Give the account a label."
@@ -467,7 +472,7 @@ class AccountDialog(QDialog):
         assert provider is not None
         write_thresholds = tuple(thresholds) != provider.thresholds
         account = Account(id=account_id, provider_id=provider.id, label=label, base_url=base_url,
-                          thresholds=thresholds, enabled=self.account.enabled if self.account else True)
+                          thresholds=thresholds, enabled=self.account.enabled if self.account else True, custom=custom)
         return Draft(self.account.id if self.account else None, account, key, write_thresholds)
 
     # ------------------------------------------------------------------ actions
@@ -479,6 +484,8 @@ class AccountDialog(QDialog):
         self.test_result.setStyleSheet("")
         self.test_result.setText("Testing…")
         language = resolve_language(self.config.language)
+        if self.custom_form.handles(draft):  # shows the raw answer and the parsed paths too
+            return self.custom_form.test(draft, language)
         self.backend.run(lambda: self.backend.test(draft, language),
                          lambda outcome, error: self._tested(draft, outcome, error))
 

@@ -22,8 +22,8 @@ from PySide6.QtGui import QAction, QCursor, QDesktopServices, QGuiApplication, Q
 from PySide6.QtWidgets import QApplication, QMenu, QMessageBox, QSystemTrayIcon
 
 from tray_app import APP_ID, APP_NAME, paths, texts
+from tray_app.fileio import private_dir
 from tray_app.model import AccountResult, AccountState, utc_now
-from tray_app.providers import get_provider
 from tray_app.ui.icons import IconFactory, IconState, dot_icon, worst_state
 from tray_app.ui.notifications import DEFAULT, SNOOZE, TOP_UP, DesktopNotifier, show_tray_message, uses_dbus
 from tray_app.ui.scheduler import RefreshScheduler
@@ -656,10 +656,9 @@ class TrayController(QObject):
         state = self.icon_state()
         number = None
         if self.config is not None and self.config.icon_number and state is not IconState.REFRESHING:
-            balances = [r.reading.remaining for i, _ in self._row_order if (r := self.results.get(i))
-                        and r.reading and not r.reading.unlimited and r.reading.remaining is not None]
-            if balances:
-                number = texts.compact_number(min(balances))
+            amount = texts.icon_amount([r for i, _ in self._row_order if (r := self.results.get(i))])
+            if amount is not None:
+                number = texts.compact_number(amount)
         if (state, number) != self._shown_icon:  # each setIcon sends every size of the icon over D-Bus
             self._shown_icon = (state, number)
             self.tray.setIcon(self.icons.icon(state, number))
@@ -722,8 +721,9 @@ class TrayController(QObject):
         folder = Path(os.environ.get("XDG_RUNTIME_DIR") or paths.data_dir())
         target = folder / f"{APP_ID}-notification.png"
         try:
-            folder.mkdir(parents=True, exist_ok=True)
+            private_dir(folder)
             if self.icons.icon(IconState.LOW).pixmap(64, 64).save(str(target), "PNG"):
+                os.chmod(target, 0o600)  # like every file the app makes; the notification server runs as us
                 return target
         except OSError as exc:
             log.warning("no icon for notifications: %s", exc.strerror)
@@ -745,8 +745,8 @@ class TrayController(QObject):
     # ------------------------------------------------------------------ actions
     def open_top_up(self, account_id: str) -> None:
         account = self.config.account(account_id) if self.config else None
-        provider = get_provider(account.provider_id) if account else None
-        if provider is not None:
+        provider = account.provider if account else None  # a custom account's own definition, too
+        if provider is not None and provider.top_up_url:
             QDesktopServices.openUrl(QUrl(provider.top_up_url))
 
     def copy_balance(self, account_id: str) -> None:
