@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import shiboken6
-from PySide6.QtCore import QLocale
+from PySide6.QtCore import QLocale, Qt
 from PySide6.QtWidgets import QApplication
 
 from tests.fakeserver import PATHS, FakeServer, Reply
@@ -359,3 +359,64 @@ def test_a_proxys_404_page_is_not_taken_for_a_bad_key(qtbot, server: FakeServer,
     start(qtbot, controller)
     assert rows(controller) == ["SociaVault · Main — Not SociaVault's answer (HTTP 404): check the base URL"]
     assert notices == []  # no "API key refused" alert for a key nobody refused
+
+
+def test_results_that_arrive_together_update_the_menu_once(qtbot, server: FakeServer, make_controller) -> None:
+    """Results queue up while the GUI thread is busy (200 accounts answering at once): they are applied
+    in one pass, not one rebuild of the menu, tooltip and icon per account (which grew as N²)."""
+    accounts = [(f"acct-{n}", "meowload") for n in range(30)]
+    for account_id, provider in accounts:
+        route(server, account_id, provider, MEOW_OK)
+    controller = make_controller(accounts, server)
+    start(qtbot, controller)
+    finished = threading.Event()
+    controller.worker.worker.refreshFinished.connect(lambda _: finished.set(), Qt.ConnectionType.DirectConnection)
+    updates: list[None] = []
+    controller.rowsChanged.connect(lambda: updates.append(None))
+
+    controller.refresh(manual=True)
+    # The GUI thread does not turn while the worker delivers every result (as when it is busy drawing).
+    assert finished.wait(20)
+    with qtbot.waitSignal(controller.refreshed, timeout=10_000):
+        pass
+
+    assert len(rows(controller)) == 30
+    assert all("282,539 credits" in row for row in rows(controller))
+    # The config read at the refresh's start, the stand-in window for the missing tray (offscreen) and the
+    # 30 results in one pass: a handful, where one update per result made it more than 30.
+    assert len(updates) <= 5, len(updates)
+
+
+def test_the_icon_shows_before_the_engine_is_loaded(qtbot, server: FakeServer, isolated_env: dict[str, str],
+                                                    tmp_path: Path, qapp: QApplication) -> None:
+    """At login the icon comes first: the engine (its imports, the keyring) loads after, off the GUI thread."""
+    route(server, "meow", "meowload", MEOW_OK)
+    config = tmp_path / "config.toml"
+    write_config(config, server, [("meow", "meowload")])
+    KeyStore().set("meow", KEY)
+    release = threading.Event()
+    loader_threads: list[str] = []
+
+    def load_engine() -> tuple[Engine, Path | None]:
+        loader_threads.append(threading.current_thread().name)
+        assert release.wait(20)
+        return Engine(config, keys=KeyStore(), history=HistoryStore(tmp_path / "history.sqlite3"),
+                      notifier="tray"), None
+
+    controller = TrayController(None, load_engine=load_engine, refresh_seconds=3600)
+    try:
+        controller.start()
+        assert controller.tray.isVisible()
+        qtbot.waitUntil(lambda: bool(loader_threads), timeout=5000)
+        assert loader_threads != [threading.main_thread().name]
+        controller.refresh(manual=True)  # asked for while the engine loads: it runs once it is there
+        qtbot.wait(50)  # the GUI thread turns while the loader waits
+        assert rows(controller) == []
+        with qtbot.waitSignal(controller.refreshed, timeout=10_000):
+            release.set()
+        qtbot.waitUntil(lambda: rows(controller) == ["MeowLoad · Main — 282,539 credits"], timeout=10_000)
+    finally:
+        release.set()
+        controller.shutdown()
+        for widget in (controller.menu, controller.tray, controller):
+            shiboken6.delete(widget)
