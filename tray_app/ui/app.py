@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tray_app import APP_ID, APP_NAME, paths
-from tray_app.logs import setup_file_logging
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +86,8 @@ def run(config_path: Path | None = None, demo: bool = False) -> int:
             from tray_app.engine import Engine
 
             engine = Engine(config_path, notifier=TRAY_NOTIFIER)
+        from tray_app.logs import setup_file_logging
+
         try:
             log_path: Path | None = setup_file_logging(paths.log_dir(), engine.keys.known_keys)
         except OSError as exc:

@@ -27,7 +27,6 @@ from tray_app.model import AccountResult, AccountState, utc_now
 from tray_app.ui.icons import IconFactory, IconState, dot_icon, worst_state
 from tray_app.ui.notifications import DEFAULT, SNOOZE, TOP_UP, DesktopNotifier, show_tray_message, uses_dbus
 from tray_app.ui.scheduler import RefreshScheduler
-from tray_app.ui.window import NO_TRAY_HELP, BalancesWindow
 
 # The engine, the worker and the windows are imported when first needed: the icon shows first.
 if TYPE_CHECKING:
@@ -36,6 +35,7 @@ if TYPE_CHECKING:
     from tray_app.ui.about import AboutDialog
     from tray_app.ui.history_window import HistoryWindow
     from tray_app.ui.settings import SettingsWindow
+    from tray_app.ui.window import BalancesWindow
     from tray_app.ui.worker import WorkerThread
 
 #: Makes the engine (off the GUI thread, after the icon shows): the engine and the log file it writes, if any.
@@ -287,6 +287,8 @@ class TrayController(QObject):
         if QSystemTrayIcon.isSystemTrayAvailable():
             return
         log.warning("no system tray found; showing the balances window instead")
+        from tray_app.ui.window import NO_TRAY_HELP
+
         self.show_window(NO_TRAY_HELP)
         self._window_for_no_tray = True
 
@@ -319,6 +321,8 @@ class TrayController(QObject):
 
     def show_window(self, notice: str = "") -> None:
         if self.window is None:
+            from tray_app.ui.window import BalancesWindow
+
             self.window = BalancesWindow(lambda: self.refresh(manual=True), self.open_settings, self.quit, notice)
         elif notice:
             self.window.set_notice(notice)
