@@ -73,7 +73,7 @@ def test_accounts_add_preset_and_check_keeps_currencies_apart(cli: Cli, server: 
     config = tmp_path / "config.toml"
     added = cli.run("accounts", "add", "deepseek", "--id", "ds", "--base-url", server.url, config=config)
     assert added.returncode == 0, added.stderr
-    assert "Added ds (DeepSeek)" in added.stdout
+    assert "Added ds (DeepSeek, “DeepSeek”)" in added.stdout
     cli.seed_keys({"ds": KEY})
     server.route("/user/balance", Reply(200, DEEPSEEK_TWO_CURRENCIES))
     status, payload, _, _ = cli.check_json(config=config)

@@ -84,7 +84,7 @@ def test_a_wrong_path_is_shown_where_the_answer_stops_matching(qtbot, tray: Tray
     type_field(qtbot, dialog, "url", server.url + "/b")
     type_field(qtbot, dialog, "remaining", "data.balance")
     qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: "bad_response" in dialog.test_result.text(), timeout=10_000)
+    qtbot.waitUntil(lambda: "Unexpected answer" in dialog.test_result.text(), timeout=10_000)
     form = dialog.custom_form
     assert form.parsed.item(0, 2).text() == "✗ data.balance is missing"
     assert '"credits": 7' in form.raw.toPlainText()

@@ -21,20 +21,14 @@ from pathlib import Path
 import pytest
 
 from tests.desktop import services
-from tests.desktop.session import DesktopSession, missing_tools, running, wait_for
+from tests.desktop.session import DesktopSession, desktop_marks, running, wait_for
 from tests.fakeserver import PATHS, FakeServer, Reply
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
 CANARY = "sk-e2e-CANARY-51c2d9"
 
-_missing = missing_tools()
-if _missing and os.environ.get("CREDIT_TRAY_REQUIRE_DESKTOP"):
-    raise RuntimeError(f"desktop tests required but tools are missing: {', '.join(_missing)}")
-pytestmark = [
-    pytest.mark.desktop,
-    pytest.mark.skipif(bool(_missing), reason=f"needs {', '.join(_missing)} (scripts/test.sh installs them)"),
-]
+pytestmark = desktop_marks()
 
 
 def drawn_pixels(png: Path) -> int:

@@ -7,7 +7,6 @@ goes to test-artifacts/custom-provider.png (the README's picture is a copy of it
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,19 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.desktop.session import DesktopSession, missing_tools, wait_for
+from tests.desktop.session import DesktopSession, desktop_marks, wait_for
 from tests.fakeserver import FakeServer, Reply
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
 
-_missing = missing_tools()
-if _missing and os.environ.get("CREDIT_TRAY_REQUIRE_DESKTOP"):
-    raise RuntimeError(f"desktop tests required but tools are missing: {', '.join(_missing)}")
-pytestmark = [
-    pytest.mark.desktop,
-    pytest.mark.skipif(bool(_missing), reason=f"needs {', '.join(_missing)} (scripts/test.sh installs them)"),
-]
+pytestmark = desktop_marks()
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.desktop.session import DesktopSession, missing_tools, running, wait_for
+from tests.desktop.session import DesktopSession, desktop_marks, running, wait_for
 from tests.fakeserver import PATHS, FakeServer, Reply
 from tests.test_e2e import app, store_key
 
@@ -22,11 +22,7 @@ HOSTILE = ('<b>Works: 99,999,999 credits</b> <a href="https://evil.example/phish
 ESCAPED = ('&lt;b&gt;Works: 99,999,999 credits&lt;/b&gt; &lt;a href="https://evil.example/phish"&gt;log in&lt;/a&gt;'
            '&lt;img src="file:///etc/hostname"&gt;&lt;font size=7&gt;BIG&lt;/font&gt;')
 
-_missing = missing_tools()
-pytestmark = [
-    pytest.mark.desktop,
-    pytest.mark.skipif(bool(_missing), reason=f"needs {', '.join(_missing)} (scripts/test.sh installs them)"),
-]
+pytestmark = desktop_marks()
 
 
 def session_with(root: Path, *, tray: bool, drawn: bool) -> DesktopSession:

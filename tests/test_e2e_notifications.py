@@ -6,7 +6,6 @@ on PATH, the program Qt runs for it.
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import subprocess
@@ -17,20 +16,14 @@ from pathlib import Path
 import pytest
 
 from tests.desktop import services
-from tests.desktop.session import DesktopSession, missing_tools, wait_for
+from tests.desktop.session import DesktopSession, desktop_marks, wait_for
 from tests.fakeserver import PATHS, FakeServer, Reply
 from tray_app.providers import get_provider
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-e2e-notify-7a1c"
 
-_missing = missing_tools()
-if _missing and os.environ.get("CREDIT_TRAY_REQUIRE_DESKTOP"):
-    raise RuntimeError(f"desktop tests required but tools are missing: {', '.join(_missing)}")
-pytestmark = [
-    pytest.mark.desktop,
-    pytest.mark.skipif(bool(_missing), reason=f"needs {', '.join(_missing)} (scripts/test.sh installs them)"),
-]
+pytestmark = desktop_marks()
 
 TOP_UP_URL = get_provider("meowload").top_up_url  # type: ignore[union-attr]
 

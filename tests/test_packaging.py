@@ -701,7 +701,10 @@ def test_tarball_runs_from_wherever_it_is_unpacked(built: dict[str, Path], tmp_p
     done = subprocess.run([str(top / appmeta.APP_ID), "providers", "--json"], capture_output=True, text=True,
                           env=env, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
-    assert [p["id"] for p in json.loads(done.stdout)] == ["meowload", "smarterbot", "sociavault", "unwatermark"]
+    # The frozen app knows every provider the source does: the built-ins and the presets.
+    assert [p["id"] for p in json.loads(done.stdout)][:4] == ["meowload", "smarterbot", "sociavault", "unwatermark"]
+    assert {p["id"] for p in json.loads(done.stdout)} >= {"openrouter", "deepseek", "moonshot", "siliconflow",
+                                                          "elevenlabs", "tavily", "firecrawl"}
 
 
 @packaging_test

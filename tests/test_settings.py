@@ -293,10 +293,20 @@ def test_global_settings_apply_at_once(qtbot, tray: TrayController) -> None:
     with qtbot.waitSignal(settings.changed, timeout=5000):
         settings.icon_number.setChecked(True)
     with qtbot.waitSignal(settings.changed, timeout=5000):
+        settings.top_ups.setChecked(True)
+    assert settings.forecast_days.value() == 3  # the default, shown as it is
+    with qtbot.waitSignal(settings.changed, timeout=5000):
+        settings.forecast_days.setValue(0)
+        settings.forecast_days.editingFinished.emit()
+    assert settings.forecast_days.text() == "Never"
+    with qtbot.waitSignal(settings.changed, timeout=5000):
         settings.language.setCurrentIndex(settings.language.findData("zh"))
     qtbot.waitUntil(lambda: tray.config is not None and tray.config.language == "zh", timeout=10_000)
     assert {k: v for k, v in config_of(tray).items() if k != "accounts"} == {
-        "refresh_minutes": 5, "notifications": False, "icon_number": True, "language": "zh"}
+        "refresh_minutes": 5, "notifications": False, "icon_number": True, "language": "zh",
+        "top_up_notifications": True, "forecast_alert_days": 0}
+    assert tray.config.forecast_alert_days == 0
+    assert tray.config.top_up_notifications is True
     assert tray.config.icon_number is True
     assert tray.config.notifications is False
 

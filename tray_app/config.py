@@ -716,8 +716,10 @@ def move_account(path: Path, account_id: str, offset: int) -> bool:
 
 @_under_lock
 def set_globals(path: Path, **values: Any) -> None:
-    """Set top-level settings (refresh_minutes, notifications, language, icon_number)."""
-    unknown = set(values) - {"refresh_minutes", "notifications", "language", "icon_number"}
+    """Set top-level settings (refresh_minutes, notifications, language, icon_number, forecast_alert_days,
+    top_up_notifications)."""
+    unknown = set(values) - {"refresh_minutes", "notifications", "language", "icon_number", "forecast_alert_days",
+                             "top_up_notifications"}
     if unknown:
         raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
     doc = _document(path)

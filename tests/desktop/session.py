@@ -204,3 +204,15 @@ def running(session: DesktopSession, args: list[str], *, env: dict[str, str] | N
             app.bus.close()
             out.seek(0)
             app.output = out.read().decode("utf-8", "replace")
+
+
+def desktop_marks() -> list[Any]:
+    """The marks of a test module that needs the virtual desktop: skipped when its tools are missing,
+    except where the suite requires them (scripts/test.sh), where a missing tool is a failure."""
+    import pytest
+
+    missing = missing_tools()
+    if missing and os.environ.get("CREDIT_TRAY_REQUIRE_DESKTOP"):
+        raise RuntimeError(f"desktop tests required but tools are missing: {', '.join(missing)}")
+    return [pytest.mark.desktop,
+            pytest.mark.skipif(bool(missing), reason=f"needs {', '.join(missing)} (scripts/test.sh installs them)")]

@@ -621,6 +621,16 @@ class SettingsWindow(QWidget):
         self.notifications.toggled.connect(lambda on: self._write_global(notifications=on))
         self.icon_number = QCheckBox("Show the lowest balance on the &icon")
         self.icon_number.toggled.connect(lambda on: self._write_global(icon_number=on))
+        self.forecast_days = QSpinBox()
+        self.forecast_days.setRange(0, 60)
+        self.forecast_days.setSuffix(" days")
+        self.forecast_days.setSpecialValueText("Never")  # 0: no run-out warning
+        self.forecast_days.setAccessibleName("Warn when a balance will run out within this many days")
+        self.forecast_days.setToolTip("At the current pace, from the reading history; 0 turns the warning off.")
+        self.forecast_days.editingFinished.connect(
+            lambda: self._write_global(forecast_alert_days=self.forecast_days.value()))
+        self.top_ups = QCheckBox("Tell me when a balance is &topped up")
+        self.top_ups.toggled.connect(lambda on: self._write_global(top_up_notifications=on))
         self.start_at_login = QCheckBox("&Start at login")
         self.start_at_login.toggled.connect(self._autostart_toggled)
         self.language = QComboBox()
@@ -635,6 +645,10 @@ class SettingsWindow(QWidget):
         language_label.setBuddy(self.language)
         form.addRow(refresh_label, self.refresh_minutes)
         form.addRow(self.notifications)
+        forecast_label = QLabel("Warn before running &out:")
+        forecast_label.setBuddy(self.forecast_days)
+        form.addRow(forecast_label, self.forecast_days)
+        form.addRow(self.top_ups)
         form.addRow(self.icon_number)
         form.addRow(self.start_at_login)
         form.addRow(language_label, self.language)
@@ -673,6 +687,8 @@ class SettingsWindow(QWidget):
             self.refresh_minutes.setValue(round(config.refresh_minutes))
             self.notifications.setChecked(config.notifications)
             self.icon_number.setChecked(config.icon_number)
+            self.forecast_days.setValue(round(config.forecast_alert_days))
+            self.top_ups.setChecked(config.top_up_notifications)
             self.language.setCurrentIndex(max(0, self.language.findData(config.language)))
             self.start_at_login.setChecked(self.autostart.enabled())
             selected = self.selected_id()
@@ -770,7 +786,9 @@ class SettingsWindow(QWidget):
         if self._filling or self.config is None:
             return
         current = {"refresh_minutes": round(self.config.refresh_minutes), "notifications": self.config.notifications,
-                   "icon_number": self.config.icon_number, "language": self.config.language}
+                   "icon_number": self.config.icon_number, "language": self.config.language,
+                   "forecast_alert_days": round(self.config.forecast_alert_days),
+                   "top_up_notifications": self.config.top_up_notifications}
         if all(current[k] == v for k, v in values.items()):
             return
         path = self.backend.engine.config_path
