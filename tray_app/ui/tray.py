@@ -103,7 +103,6 @@ class TrayController(QObject):
         self.engine: Engine
         self.worker: WorkerThread
         self._attached = False
-        self._started = False
         self._load_engine = load_engine
         self.log_path = log_path
         self._refresh_override = refresh_seconds
@@ -216,7 +215,6 @@ class TrayController(QObject):
     def start(self) -> None:
         """Show the icon; with the engine still to load, that happens right after, off the GUI thread."""
         self.tray.show()
-        self._started = True
         if self._attached:
             self._begin()
         elif self._load_engine is not None:
