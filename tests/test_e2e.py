@@ -15,6 +15,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -240,7 +241,9 @@ def test_alerts_come_once_across_restarts_and_after_check_saw_the_crossing(deskt
     store_key(desktop, "meow-main", CANARY)
     store_key(desktop, "socia", CANARY + "-2")
 
-    def start_with(credits: int) -> list[dict]:
+    def start_with(credits: int, expected: int) -> list[dict]:
+        """Start the app, and quit (Ctrl+C) as soon as the balance shows: an alert its refresh recorded
+        must still reach the desktop, even when the quit comes first."""
         server.route(PATHS["meowload"], Reply(200, {"availableCredits": credits}))
         before = len(desktop.notifications())
         with running(desktop, app()) as run:
@@ -251,13 +254,17 @@ def test_alerts_come_once_across_restarts_and_after_check_saw_the_crossing(deskt
             run.proc.send_signal(signal.SIGINT)
             assert run.proc.wait(10) == 0
         assert "Traceback" not in run.output
+        if expected:
+            wait_for(lambda: len(desktop.notifications()) >= before + expected, 5, "the notification recorded")
+        else:
+            time.sleep(0.5)  # what the recorder might still be writing
         return desktop.notifications()[before:]
 
-    assert start_with(12000) == []
-    assert start_with(10000) == []  # exactly on the level is not below it
-    [note] = start_with(9999)
+    assert start_with(12000, 0) == []
+    assert start_with(10000, 0) == []  # exactly on the level is not below it
+    [note] = start_with(9999, 1)
     assert note["summary"] == "MeowLoad · Main: 9,999 credits left"
-    assert start_with(9999) == []  # nothing repeats while it stays below
+    assert start_with(9999, 0) == []  # nothing repeats while it stays below
 
     server.route(PATHS["meowload"], Reply(200, {"availableCredits": 1500}))
     before = len(desktop.notifications())
@@ -267,7 +274,7 @@ def test_alerts_come_once_across_restarts_and_after_check_saw_the_crossing(deskt
     assert "1,500" in checked.stdout
     assert len(desktop.notifications()) == before  # the command line shows no desktop notification
 
-    [note] = start_with(1400)
+    [note] = start_with(1400, 1)
     assert note["summary"] == "MeowLoad · Main: 1,400 credits left"
     assert note["body"].startswith("Below your alert at 2,000.")
 

@@ -74,9 +74,13 @@ class DesktopNotifier(QObject):
             self._thread.start()
         self._jobs.put(notice)
 
-    def stop(self) -> None:
-        if self._thread is not None:
+    def stop(self, wait_s: float = 0.0) -> None:
+        """No more notices; those already queued are still sent, for at most ``wait_s`` (the app is quitting)."""
+        thread = self._thread
+        if thread is not None:
             self._jobs.put(None)
+            if wait_s > 0:
+                thread.join(wait_s)
 
     # ------------------------------------------------------------------ the D-Bus thread
     def _serve(self) -> None:

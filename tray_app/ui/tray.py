@@ -17,7 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
-from PySide6.QtCore import QFileSystemWatcher, QLocale, QObject, QTimer, QUrl, Signal
+from PySide6.QtCore import QCoreApplication, QFileSystemWatcher, QLocale, QObject, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QCursor, QDesktopServices, QGuiApplication, Qt
 from PySide6.QtWidgets import QApplication, QMenu, QMessageBox, QSystemTrayIcon
 
@@ -247,8 +247,11 @@ class TrayController(QObject):
         self._tray_poll.stop()
         if self._attached:
             self.worker.stop()
+            # A refresh that finished just before the quit has recorded its alerts in the history as
+            # told: deliver its report now, so no alert is lost between the history and the screen.
+            QCoreApplication.sendPostedEvents(self)
         if self.notifier is not None:
-            self.notifier.stop()
+            self.notifier.stop(wait_s=1.0)
         self.tray.hide()
         if self.window is not None:
             self.window.close()
@@ -374,6 +377,10 @@ class TrayController(QObject):
             self.refresh([account_id])
 
     def _on_finished(self, report: RefreshReport | None) -> None:
+        if self._quitting:  # delivered during shutdown: show the alerts it recorded, start nothing
+            if report is not None:
+                self._notify(report)
+            return
         self._flush_rows()  # the last results first: "refreshed" means all of them show
         self.refreshing = False
         self._manual = False
