@@ -450,6 +450,8 @@ class TrayController(QObject):
         self._update_rows()
 
     def _on_result(self, result: AccountResult) -> None:
+        if self._quitting:  # delivered during shutdown (see shutdown): the menu is going away
+            return
         before = self.results.get(result.account_id)
         if before is None or (before.state, before.error and before.error.kind) != (
                 result.state, result.error and result.error.kind):
@@ -467,6 +469,8 @@ class TrayController(QObject):
 
     def _flush_rows(self) -> None:
         self._flush_queued = False
+        if self._quitting:
+            return
         if self._dirty or self._all_dirty:
             self._apply_rows()
 
