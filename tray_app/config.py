@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import difflib
 import functools
-import ipaddress
 import os
 import re
 import stat
@@ -28,7 +27,7 @@ import tomlkit.exceptions
 
 from tray_app.fileio import FileBusy, atomic_write, exclusive_lock, private_dir
 from tray_app.providers import provider_for
-from tray_app.providers.base import Provider
+from tray_app.providers.base import Provider, is_loopback_host
 from tray_app.providers.custom import CUSTOM_ID, CustomSpec, SpecError, inline_value, spec_from_table, spec_to_table
 from tray_app.safetext import for_terminal, text_problem
 
@@ -130,15 +129,6 @@ class Config:
 
 
 # --------------------------------------------------------------------------- URLs
-
-def is_loopback_host(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
 
 def base_url_problem(url: str, name: str = "base_url") -> str | None:
     """Why ``url`` may not be used as a base URL, or None if it may; ``name`` is what the reader calls it."""

@@ -11,6 +11,7 @@ where files go, is handled by ``tray_app.cli.main`` as before.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import locale
 import sys
 from collections.abc import Sequence
@@ -46,10 +47,11 @@ def _tray_can_start(config: Path | None, demo: bool) -> bool:
             paths.config_file()
         paths.data_dir()
         paths.log_dir()
-        import PySide6.QtWidgets  # noqa: F401 - a build without the tray: the command line explains
     except Exception:
         return False
-    return True
+    # A build without Qt cannot show a tray: the command line explains. Looked up, not imported:
+    # only tray_app.ui imports PySide6.
+    return importlib.util.find_spec("PySide6") is not None
 
 
 def main(argv: Sequence[str] | None = None) -> int:

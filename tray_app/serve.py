@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
 import signal
 import socket
@@ -34,6 +33,7 @@ from tray_app.engine import Engine, RefreshReport
 from tray_app.logs import RedactKeys
 from tray_app.metrics import Snapshot, SnapshotCollector, registry_for
 from tray_app.model import AccountResult
+from tray_app.providers.base import is_loopback_host
 
 log = logging.getLogger(__name__)
 
@@ -54,15 +54,6 @@ def parse_listen(text: str) -> tuple[str, int]:
     if not sep or not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
         raise ValueError(f"--listen {text!r} is not HOST:PORT (e.g. {DEFAULT_LISTEN} or [::1]:{DEFAULT_PORT})")
     return host, int(port_text)
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -102,7 +93,7 @@ class Exporter:
         self._started = time.monotonic()
         self._last_cycle: float | None = None
         self.hooks: Callable[[Config, RefreshReport, dict[str, AccountResult]], None] | None = None
-        self.loopback = is_loopback(host)
+        self.loopback = is_loopback_host(host)
         self.server = make_server(host, port, self._app, server_class=_server_class(host),
                                   handler_class=_QuietHandler)
         self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.2},
@@ -133,7 +124,7 @@ class Exporter:
             return True
         host = str(environ.get("HTTP_HOST", ""))
         name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-        return is_loopback(name.strip("[]"))
+        return is_loopback_host(name.strip("[]"))
 
     def _app(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -252,7 +243,7 @@ def serve(engine: Engine, config: Config, listen: str | None) -> int:
     except OSError as exc:
         sys.stderr.write(f"{APP_ID}: cannot listen on {host}:{port}: {exc.strerror or exc}\n")
         return 69
-    if not is_loopback(host):
+    if not is_loopback_host(host):
         log.warning("listening on %s: anyone who can reach this address can read the balances", exporter.address)
     from tray_app.hooks import HookRunner
 

@@ -12,6 +12,7 @@ provider's own error shape: the same status, or any 404, from a proxy or a wrong
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -244,3 +245,14 @@ def optional_text(value: Any, name: str) -> str | None:
     if not isinstance(value, str):
         raise ShapeError(f"{name} is not a string")
     return clean_message(value)
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether a URL's host (or a Host header's, brackets and all) is this machine: plain http and a
+    listening exporter are allowed there only."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

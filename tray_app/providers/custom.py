@@ -15,7 +15,6 @@ that is missing or of the wrong type is a ``bad_response``, never a balance of 0
 from __future__ import annotations
 
 import functools
-import ipaddress
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -36,6 +35,7 @@ from tray_app.providers.base import (
     clean_message,
     default_message,
     expect_success_status,
+    is_loopback_host,
     load_json,
 )
 
@@ -300,15 +300,6 @@ _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}")
 _FORBIDDEN_HEADERS = {"host", "content-length", "transfer-encoding", "connection", "cookie", "content-type"}
 
 
-def _loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 def url_problem(url: str) -> str | None:
     """Why ``url`` cannot be a custom endpoint (the same rules as a base_url, plus a path is allowed)."""
     try:
@@ -321,7 +312,7 @@ def url_problem(url: str) -> str | None:
         return "must be an https:// URL"
     if parts.username or parts.password or parts.query or parts.fragment:
         return "may not carry credentials, a query or a fragment (use Key query parameter for the key)"
-    if parts.scheme != "https" and not _loopback(host):
+    if parts.scheme != "https" and not is_loopback_host(host):
         return "must be https (plain http is allowed only on loopback)"
     return None
 
