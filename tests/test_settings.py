@@ -6,10 +6,12 @@ user gets: the file, the keyring entry, the tray menu.
 
 from __future__ import annotations
 
+import gc
 import plistlib
 import shutil
 import subprocess
 import tomllib
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -147,6 +149,37 @@ def test_add_one_account_of_each_provider_test_it_and_save(qtbot, tray: TrayCont
     qtbot.waitUntil(lambda: len(rows(tray)) == 4 and all("credits" in r for r in rows(tray)), timeout=10_000)
     assert rows(tray)[0] == "MeowLoad · Acct 0 — 282,539 credits"
     assert not settings.welcome.isVisible()
+
+
+@pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")  # a job on a deleted window
+def test_closed_settings_are_released_even_with_a_test_running_and_open_again(
+        qtbot, tray: TrayController, server: FakeServer) -> None:
+    """Like the History window, a closed Settings window goes (its widgets cost a few MiB all day)."""
+    server.route(PATHS["meowload"], Reply(200, {"availableCredits": 282539}, delay=0.5))
+    settings = tray.settings
+    assert settings is not None
+    dialog = open_add(qtbot, settings)
+    fill(qtbot, dialog, "meowload", "Work", "sk-closed-while-testing", base_url=server.url)
+    qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)  # still waiting for the server ...
+    released = weakref.ref(settings)
+    with qtbot.waitSignal(settings.destroyed, timeout=5000):
+        settings.close()  # ... when the window closes
+    assert tray.settings is None
+    del settings, dialog
+    gc.collect()
+    assert released() is None
+    qtbot.waitUntil(lambda: len(server.requests_to(PATHS["meowload"])) == 1, timeout=10_000)
+    qtbot.wait(700)  # the test's answer arrives with nobody to show it to
+
+    tray.settings_action.trigger()
+    reopened = tray.settings
+    assert reopened is not None
+    assert reopened.isVisible()
+    assert reopened.welcome.isVisible()
+    with qtbot.waitSignal(reopened.changed, timeout=5000):
+        reopened.icon_number.setChecked(True)
+    qtbot.waitUntil(lambda: tray.config is not None and tray.config.icon_number, timeout=10_000)
+    assert config_of(tray)["icon_number"] is True
 
 
 def test_a_failing_test_shows_the_error_in_plain_words(qtbot, tray: TrayController, server: FakeServer) -> None:

@@ -551,7 +551,9 @@ class SettingsWindow(QWidget):
     def __init__(self, engine: Engine, *, autostart: Autostart | None = None) -> None:
         super().__init__()
         self.setWindowTitle("Settings")  # the desktop adds the app's name
-        self.backend = SettingsBackend(engine, self)
+        # Not a child of the window: a job still running when the window is closed (and deleted)
+        # finishes on a backend that still exists; its answer then has nobody to go to.
+        self.backend = SettingsBackend(engine)
         self.backend.finished.connect(self._job_done)
         self.autostart = autostart or Autostart()
         self.config: Config | None = None
@@ -849,6 +851,7 @@ class SettingsWindow(QWidget):
     def closeEvent(self, event: Any) -> None:
         if self.dialog is not None:
             self.dialog.close()
+        self.backend.shutdown()  # the window is deleted on close: its job thread ends after the job at hand
         super().closeEvent(event)
 
     def shutdown(self) -> None:

@@ -808,6 +808,9 @@ class TrayController(QObject):
             from tray_app.ui.settings import SettingsWindow  # only when asked: keeps start-up light
 
             self.settings = SettingsWindow(self.engine)
+            # Like the History window: closed, it goes with its widgets (a few MiB); opening builds it again.
+            self.settings.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            self.settings.destroyed.connect(self._settings_closed)
             self.settings.changed.connect(self._settings_changed)
             self.settings.historyRequested.connect(self.open_history)
             self.settings.demoRequested.connect(self.start_demo)
@@ -817,6 +820,9 @@ class TrayController(QObject):
         self.settings.show()
         self.settings.raise_()
         self.settings.activateWindow()
+
+    def _settings_closed(self) -> None:
+        self.settings = None
 
     def _settings_changed(self) -> None:
         # The watcher sees the write too; this covers a config folder that did not exist before.
