@@ -468,6 +468,71 @@ def test_check_json_carries_usage_per_day_and_runs_out_at(server: FakeServer, me
     assert account["runs_out_at"] is None
 
 
+def test_a_top_up_seen_by_check_between_two_tray_refreshes_counts_in_the_next_one(
+        server: FakeServer, meow: tuple[Path, Path], isolated_env: dict[str, str]) -> None:
+    """The tray keeps the last week of readings in memory between refreshes; a reading written
+    by another process (`credit-tray check` from cron) in between is still part of its next one."""
+    config, _ = meow
+    history = Path(isolated_env["XDG_DATA_HOME"]) / "credit-tray" / "history.sqlite3"
+    _burned(history, per_day=20_000, days=2, now_balance=40_000)
+    engine = Engine(config, keys=KeyStore(), history=HistoryStore(history), notifier="tray", policy=POLICY)
+    loaded = engine.load_config()
+
+    def tray_refresh() -> RefreshReport:
+        return asyncio.run(engine.refresh(loaded, engine.select(loaded), language="en"))
+
+    for balance in (39_990, 39_980):
+        _balance(server, balance)
+        usage = tray_refresh().results[0].usage
+        assert usage is not None
+        assert 19_000 < (usage.per_day or 0) < 21_000
+    _balance(server, 140_000)  # topped up, and seen first by `check`
+    done = subprocess.run([sys.executable, "-m", "tray_app", "--config", str(config), "check", "--json"],
+                          env=isolated_env, cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    check_done = datetime.now(UTC)
+    _balance(server, 139_990)
+    [result] = tray_refresh().results
+    assert result.usage is not None
+    [top_up] = result.usage.top_ups
+    assert top_up.amount == pytest.approx(100_020)
+    assert top_up.at < check_done  # when `check` saw it, not when the tray did
+    # The same as a tray that reads the whole week from the file: nothing kept differs from it.
+    fresh = Engine(config, keys=KeyStore(), history=HistoryStore(history), notifier="tray", policy=POLICY)
+    assert fresh.last_known(loaded)["meow"].usage == result.usage
+
+
+@settings(max_examples=40, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=st.lists(st.tuples(st.sampled_from([1, 1, 5, 60, 24 * 60]), st.integers(-3, 3),
+                                st.sampled_from(["this", "this", "this", "other", "late", "early", "unlimited",
+                                                 "error"])), min_size=1, max_size=60))
+def test_the_week_kept_between_refreshes_is_always_what_the_file_holds(tmp_path: Path, steps: list) -> None:
+    """``recent_series`` keeps what it read and follows this store's own writes; every answer equals
+    a fresh read of the file, whatever the writes: another connection's, a reading stamped in the past
+    or the future, an unlimited plan, errors, and readings leaving the week."""
+    path = tmp_path / f"{uuid.uuid4().hex}.sqlite3"
+    clock = [T0]
+    kept = HistoryStore(path, clock=lambda: clock[0])
+    other = HistoryStore(path, clock=lambda: clock[0])
+    balance = 10_000
+    for minutes, change, kind in steps:
+        clock[0] += timedelta(minutes=minutes)
+        balance += change
+        at = clock[0] + {"late": timedelta(minutes=-30), "early": timedelta(minutes=10)}.get(kind, timedelta(0))
+        outcome: Reading | FetchError = (
+            FetchError(ErrorKind.NETWORK, "down") if kind == "error"
+            else reading(None, at, used=Decimal(balance), unlimited=True) if kind == "unlimited"
+            else reading(balance, at))
+        (other if kind == "other" else kept).record([Entry("a", outcome, at), Entry("b", reading(balance, at), at)])
+        since = clock[0] - timedelta(days=7)
+        fresh = HistoryStore(path, clock=lambda: clock[0])
+        assert kept.recent_series(["a", "b"], since) == fresh.recent_series(["a", "b"], since)
+        fresh.close()
+    kept.close()
+    other.close()
+
+
 def _cli(isolated_env: dict[str, str], config: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "tray_app", "--config", str(config), *args], env=isolated_env,
                           cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)

@@ -14,14 +14,18 @@ may echo what was sent, and the history never holds anything key-like.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import errno
+import itertools
 import json
 import logging
+import operator
 import os
 import sqlite3
 import threading
 import time
+from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -188,6 +192,96 @@ def series_of(rows: Sequence[Sequence[Any]]) -> Series:
     return Series(first, last, remaining, used, tuple(bool(u) for u in unlimited))
 
 
+_SERIES_COLUMNS = "first_seen, last_seen, CAST(remaining AS REAL), CAST(used AS REAL), unlimited"
+_MISSING = float("nan")  # a missing amount in the compact columns (CAST never gives NaN)
+
+
+class _RecentColumns:
+    """One account's recent rows in compact columns (33 bytes a row instead of ~150 as tuples)."""
+
+    __slots__ = ("first", "last", "missing", "remaining", "unlimited", "used")
+
+    def __init__(self) -> None:
+        self.first, self.last = array("q"), array("q")
+        self.remaining, self.used = array("d"), array("d")
+        self.unlimited = array("b")
+        #: How many amounts of each column are "not given" (stored as NaN): none or all is the usual.
+        self.missing = {"remaining": 0, "used": 0}
+
+    def add(self, rows: Sequence[Sequence[Any]]) -> None:
+        """Rows of (first seen, last seen, remaining, used, unlimited), in order, after those kept."""
+        if not rows:
+            return
+        first, last, remaining, used, unlimited = zip(*rows, strict=True)
+        self.first.extend(first)
+        self.last.extend(last)
+        for name, column, values in (("remaining", self.remaining, remaining), ("used", self.used, used)):
+            if None in values:
+                self.missing[name] += values.count(None)
+                values = tuple(_MISSING if value is None else value for value in values)
+            column.extend(values)
+        self.unlimited.extend(unlimited)  # SQLite's 0 and 1
+
+    def _amounts(self, name: str, column: array[float]) -> tuple[float | None, ...]:
+        missing = self.missing[name]
+        if not missing:
+            return tuple(column)
+        if missing == len(column):
+            return (None,) * missing
+        return tuple(None if value != value else value for value in column)
+
+    def series(self) -> Series:
+        return Series(tuple(self.first), tuple(self.last), self._amounts("remaining", self.remaining),
+                      self._amounts("used", self.used), tuple(map(bool, self.unlimited)))
+
+    def _cut(self, start: int, stop: int) -> None:
+        """Forget the rows from ``start`` to ``stop``."""
+        for name, column in (("remaining", self.remaining), ("used", self.used)):
+            if self.missing[name]:
+                self.missing[name] -= sum(1 for value in column[start:stop] if value != value)
+        for any_column in (self.first, self.last, self.remaining, self.used, self.unlimited):
+            del any_column[start:stop]
+
+    def drop_older(self, since_us: int) -> None:
+        """Forget the rows last seen before ``since_us`` (they left the window for good)."""
+        last = self.last
+        if not last or min(last) >= since_us:
+            return
+        old = 0
+        while old < len(last) and last[old] < since_us:
+            old += 1
+        self._cut(0, old)  # the usual: the oldest rows
+        while last and min(last) < since_us:  # a row out of order (a clock that went back)
+            index = next(i for i, seen in enumerate(last) if seen < since_us)
+            self._cut(index, index + 1)
+
+    def replace_from(self, low: int, newest: Sequence[Any] | None, fresh: list[Any]) -> None:
+        """The rows that began at ``low`` or later are now ``fresh``, and the newest row is ``newest``."""
+        cut = bisect.bisect_left(self.first, low)
+        if newest is not None and newest[0] < low:  # extended: it began before ``low``, and nothing after it
+            if cut and self.first[cut - 1] == newest[0]:
+                cut -= 1
+            fresh = [newest]
+        self._cut(cut, len(self.first))
+        self.add(fresh)
+
+
+@dataclass
+class _Recent:
+    """What ``recent_series`` read, kept up to date by this connection's own writes: a refresh then
+    reads a few rows instead of a week of every account. ``version`` is SQLite's data_version when
+    the rows last matched the file; another process's write changes it, and the rows are read again."""
+
+    since_us: int
+    version: int
+    accounts: dict[str, _RecentColumns]
+
+
+def _data_version(db: sqlite3.Connection) -> int:
+    """Changes when another connection (another process: ``credit-tray check``) committed a change."""
+    return int(db.execute("PRAGMA data_version").fetchone()[0])
+
+
 def _private_file(path: Path) -> None:
     """Create the database file 0600 (and its folder 0700) before SQLite does, whatever the umask."""
     private_dir(path.parent)
@@ -210,6 +304,7 @@ class HistoryStore:
         self._snapshot = False
         self._ids: dict[str, int] = {}
         self._last_thinned: datetime | None = None
+        self._recent: _Recent | None = None
 
     # ------------------------------------------------------------------ connection
 
@@ -225,6 +320,7 @@ class HistoryStore:
         if self._db is not None:  # a snapshot, and a write is wanted: try read-write again
             self._db.close()
             self._db, self._snapshot = None, False
+        self._recent = None  # known rows belong to a connection
         try:
             self._db = self._open()
         except HistoryError:
@@ -317,6 +413,7 @@ class HistoryStore:
                 self._db.close()
                 self._db, self._snapshot = None, False
                 self._ids.clear()
+            self._recent = None
 
     @contextlib.contextmanager
     def _session(self, *, write: bool) -> Iterator[sqlite3.Connection]:
@@ -331,7 +428,11 @@ class HistoryStore:
                     yield db
             except sqlite3.Error as exc:
                 self._ids.clear()  # the transaction that cached new ids may have rolled back
+                self._recent = None  # and so may the rows it added to the recent ones
                 raise HistoryError(self.path, self._reason(exc)) from None
+            except BaseException:
+                self._recent = None
+                raise
 
     def _account_ref(self, db: sqlite3.Connection, account_id: str, *, create: bool) -> int | None:
         ref = self._ids.get(account_id)
@@ -359,6 +460,7 @@ class HistoryStore:
                     self._record_reading(db, ref, entry.outcome)
                 else:
                     self._record_error(db, ref, entry.outcome, entry.checked_at)
+            self._update_recent(db, entries)
             if notifier is not None and memories:
                 for account_id, memory in memories.items():
                     ref = self._account_ref(db, account_id, create=True)
@@ -395,6 +497,31 @@ class HistoryStore:
             if taken is not None and tuple(taken) == values:
                 return  # the very same reading, recorded already
 
+    def _update_recent(self, db: sqlite3.Connection, entries: list[Entry]) -> None:
+        """Bring the kept recent rows up to date with the readings just written (inside their
+        transaction: no other process can write meanwhile); if another process wrote since they
+        were read, drop them instead (the next ``recent_series`` reads them again)."""
+        recent = self._recent
+        if recent is None:
+            return
+        if _data_version(db) != recent.version:
+            self._recent = None
+            return
+        lowest: dict[str, int] = {}
+        for entry in entries:
+            if isinstance(entry.outcome, Reading):
+                at = to_us(entry.outcome.fetched_at)
+                lowest[entry.account_id] = min(lowest.get(entry.account_id, at), at)
+        for account_id, at in lowest.items():
+            ref = self._account_ref(db, account_id, create=False)
+            # What a write changed: rows from ``at`` on (added, or deleted as stamped in the future)
+            # and the newest row (its "seen until" extended).
+            newest = db.execute(f"SELECT {_SERIES_COLUMNS} FROM readings WHERE account = ?"  # noqa: S608
+                                " ORDER BY first_seen DESC LIMIT 1", (ref,)).fetchone()
+            fresh = db.execute(f"SELECT {_SERIES_COLUMNS} FROM readings WHERE account = ?"  # noqa: S608
+                               " AND first_seen >= ? ORDER BY first_seen", (ref, at)).fetchall()
+            recent.accounts.setdefault(account_id, _RecentColumns()).replace_from(at, newest, fresh)
+
     @staticmethod
     def _record_error(db: sqlite3.Connection, ref: int, error: FetchError, checked_at: datetime) -> None:
         at = to_us(checked_at)
@@ -422,6 +549,7 @@ class HistoryStore:
                 db.execute(f"DELETE FROM {table} WHERE account = ?", (ref,))  # noqa: S608 (fixed names)
             db.execute("DELETE FROM accounts WHERE id = ?", (ref,))
             self._ids.pop(account_id, None)
+            self._recent = None
 
     def rename(self, old_id: str, new_id: str) -> None:
         """Carry an account's history over to its new id (the id was edited); a no-op if the new id has one."""
@@ -430,15 +558,18 @@ class HistoryStore:
                 return
             db.execute("UPDATE accounts SET name = ? WHERE name = ?", (new_id, old_id))
             self._ids.pop(old_id, None)
+            self._recent = None
 
     # ------------------------------------------------------------------ reading
 
     def latest_good(self, account_ids: Iterable[str] | None = None) -> dict[str, Reading]:
         """Each account's last good reading, stamped with the last time it was seen."""
         with self._session(write=False) as db:
+            # CROSS JOIN keeps the accounts as the outer loop: each newest row is then one index
+            # lookup, where SQLite's own plan scanned every reading (72 ms for a week of 20 accounts).
             rows = db.execute(
                 "SELECT a.name, r.last_seen, r.remaining, r.used, r.total, r.unlimited, r.unit,"
-                " r.subscription_status, r.subscription_id FROM accounts a JOIN readings r ON r.account = a.id"
+                " r.subscription_status, r.subscription_id FROM accounts a CROSS JOIN readings r ON r.account = a.id"
                 " WHERE r.first_seen = (SELECT max(first_seen) FROM readings WHERE account = a.id)"
             ).fetchall()
         wanted = None if account_ids is None else set(account_ids)
@@ -483,17 +614,35 @@ class HistoryStore:
         return series_of(rows)
 
     def recent_series(self, account_ids: Iterable[str], since: datetime) -> dict[str, Series]:
-        """``series`` for several accounts in one go (one query, for a refresh)."""
+        """``series`` for several accounts in one go, for a refresh.
+
+        The rows are read once and then kept (see ``_Recent``): the tray asks for the last week of
+        every account at every refresh, and a week of one-minute readings of 20 accounts took
+        0.3 s to read each time.
+        """
         wanted = set(account_ids)
+        since_us = to_us(since)
         with self._session(write=False) as db:
-            rows = db.execute("SELECT a.name, r.first_seen, r.last_seen, CAST(r.remaining AS REAL),"
-                              " CAST(r.used AS REAL), r.unlimited FROM readings r JOIN accounts a ON a.id = r.account"
-                              " WHERE r.last_seen >= ? ORDER BY r.account, r.first_seen", (to_us(since),)).fetchall()
-        grouped: dict[str, list[tuple[Any, ...]]] = {}
-        for name, *row in rows:
-            if name in wanted:
-                grouped.setdefault(name, []).append(tuple(row))
-        return {name: series_of(group) for name, group in grouped.items()}
+            version = _data_version(db)
+            recent = self._recent
+            if recent is None or recent.version != version or since_us < recent.since_us:
+                rows = db.execute("SELECT a.name, r.first_seen, r.last_seen, CAST(r.remaining AS REAL),"
+                                  " CAST(r.used AS REAL), r.unlimited FROM readings r JOIN accounts a"
+                                  " ON a.id = r.account WHERE r.last_seen >= ? ORDER BY r.account, r.first_seen",
+                                  (since_us,)).fetchall()
+                recent = self._recent = _Recent(since_us, version, {})
+                for name, group in itertools.groupby(rows, key=operator.itemgetter(0)):  # by account already
+                    columns = recent.accounts.setdefault(name, _RecentColumns())
+                    columns.add([row[1:] for row in group])
+            else:
+                recent.since_us = since_us
+                for columns in recent.accounts.values():
+                    columns.drop_older(since_us)
+            out = {}
+            for name, columns in recent.accounts.items():
+                if name in wanted and columns.first:
+                    out[name] = columns.series()
+        return out
 
     def errors(self, account_id: str, since: datetime | None = None) -> list[ErrorRun]:
         low = to_us(since) if since else -(2**62)
@@ -547,8 +696,9 @@ class HistoryStore:
         """
         hourly_cut, daily_cut, drop_cut = (to_us(now - age) for age in (FULL_RESOLUTION, HOURLY_RESOLUTION, KEEP_FOR))
         with self._session(write=True) as db:
+            deleted = 0
             for table, column in (("readings", "first_seen"), ("errors", "first_at")):
-                db.execute(f"DELETE FROM {table} WHERE {column} < ?", (drop_cut,))  # noqa: S608
+                deleted += db.execute(f"DELETE FROM {table} WHERE {column} < ?", (drop_cut,)).rowcount  # noqa: S608
                 for bucket, cut in ((HOUR_US, hourly_cut), (DAY_US, daily_cut)):
                     key = f"thinned:{table}:{bucket}"
                     row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -558,12 +708,14 @@ class HistoryStore:
                         continue
                     start -= start % bucket
                     # Keep the last row of each bucket (the balance at its end) and drop the others.
-                    db.execute(
+                    deleted += db.execute(
                         f"DELETE FROM {table} AS t WHERE t.{column} >= ? AND t.{column} < ? AND EXISTS ("  # noqa: S608
                         f" SELECT 1 FROM {table} AS later WHERE later.account = t.account"
                         f" AND later.{column} > t.{column} AND later.{column} < (t.{column} / ? + 1) * ?)",
-                        (start, end, bucket, bucket))
+                        (start, end, bucket, bucket)).rowcount
                     db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, str(end)))
+            if deleted:  # rows went: the kept ones are read again, not followed
+                self._recent = None
 
     # ------------------------------------------------------------------ the old state file
 
