@@ -6,6 +6,9 @@ the end-to-end test (test_e2e.py) covers a real tray host and notification daemo
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -16,6 +19,7 @@ from pathlib import Path
 import pytest
 import shiboken6
 from PySide6.QtCore import QLocale, Qt
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
 
 from tests.fakeserver import PATHS, FakeServer, Reply
@@ -24,7 +28,8 @@ from tray_app.fetch import FetchPolicy
 from tray_app.history import HistoryError, HistoryStore
 from tray_app.keys import KeyStore
 from tray_app.texts import Notice
-from tray_app.ui.icons import IconState
+from tray_app.ui.icons import SIZES, IconFactory, IconState, strip_name
+from tray_app.ui.resources import resource_bytes
 from tray_app.ui.tray import TrayController
 
 KEY = "sk-tray-test-0001"
@@ -385,6 +390,49 @@ def test_results_that_arrive_together_update_the_menu_once(qtbot, server: FakeSe
     # The config read at the refresh's start, the stand-in window for the missing tray (offscreen) and the
     # 30 results in one pass: a handful, where one update per result made it more than 30.
     assert len(updates) <= 5, len(updates)
+
+
+FIRST_ICON = """
+import json, os, sys
+from PySide6.QtWidgets import QSystemTrayIcon
+
+def show(icon):
+    loaded = sorted(m for m in sys.modules if m.startswith(("PySide6.QtSvg", "tray_app.providers")))
+    print(json.dumps({"loaded": loaded, "icon": [icon.icon().pixmap(size).width() for size in (16, 22, 32, 64)]}))
+    sys.stdout.flush()
+    os._exit(0)
+
+QSystemTrayIcon.show = show
+from tray_app.launch import main
+main(sys.argv[1:])
+"""
+
+
+def test_the_first_icon_is_drawn_without_svgs_or_providers(tmp_path: Path, isolated_env: dict[str, str]) -> None:
+    """At login the first icon comes from ready-drawn PNGs: QtSvg, the SVGs and the provider registry
+    load later, when a balance changes the icon or names an account."""
+    config = tmp_path / "config.toml"
+    config.write_text('[[accounts]]\nid = "meow"\nprovider = "meowload"\n', "utf-8")
+    done = subprocess.run([sys.executable, "-c", FIRST_ICON, "--config", str(config)], capture_output=True,
+                          text=True, timeout=60, check=False,
+                          env={**isolated_env, "QT_QPA_PLATFORM": "offscreen"})
+    assert done.returncode == 0, done.stderr
+    shown = json.loads(done.stdout.strip().splitlines()[-1])
+    assert shown == {"loaded": [], "icon": [16, 22, 32, 64]}
+
+
+@pytest.mark.parametrize("state", list(IconState))
+def test_the_ready_drawn_icons_are_the_svgs(qapp: QApplication, state: IconState) -> None:
+    """resources/icon-<state>.png is what the SVGs draw (``python -m tray_app.ui.icons`` redraws them)."""
+    assert resource_bytes(strip_name(state)).size() > 0  # shipped, not drawn as a fallback
+    factory = IconFactory(template=False)
+    for size in SIZES:
+        shipped = factory.pixmap(state, size).toImage().convertToFormat(QImage.Format.Format_ARGB32)
+        drawn = factory.drawn(state, size).toImage().convertToFormat(QImage.Format.Format_ARGB32)
+        assert (shipped.width(), shipped.height()) == (size, size)
+        worst = max(abs(a - b) for y in range(size) for x in range(size)
+                    for a, b in zip(shipped.pixelColor(x, y).getRgb(), drawn.pixelColor(x, y).getRgb(), strict=True))
+        assert worst <= 2, f"{state} at {size} px differs by {worst}"
 
 
 def test_the_icon_shows_before_the_engine_is_loaded(qtbot, server: FakeServer, isolated_env: dict[str, str],

@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from tray_app.model import KEY_UNUSABLE, AccountResult, AccountState, Alert, AlertKind, ErrorKind, FetchError
-from tray_app.providers import get_provider
 
 NumberFormat = Callable[[Decimal], str]
 
@@ -88,6 +87,9 @@ def compact_number(value: Decimal) -> str:
 
 
 def provider_name(provider_id: str) -> str:
+    # Here, not at the top: the tray's first icon and menu need these words but not the providers.
+    from tray_app.providers import get_provider
+
     provider = get_provider(provider_id)
     if provider is None and provider_id == "custom":
         return "Custom"
