@@ -46,6 +46,35 @@ def _install_signal_handlers(quit_app: object) -> object:
     return (notifier, reader, writer)
 
 
+def _uses_pyside(module: object) -> bool:
+    """PySide6's question about a module just imported, answered without keeping its source."""
+    path = getattr(module, "__file__", None)
+    if not isinstance(path, str) or not path.endswith(".py"):
+        return False  # no source to look at: PySide6's own answer too
+    try:
+        with open(path, encoding="utf-8", errors="replace") as source:
+            return "PySide6" in source.read()
+    except OSError:
+        return False
+
+
+def keep_no_sources_of_imports() -> None:
+    """Stop PySide6 from keeping the source text of every module imported after it.
+
+    PySide6's import hook asks of each new module whether it uses PySide6 (for its opt-in
+    ``__feature__`` switches) with ``inspect.getsource``, and ``linecache`` then keeps every
+    line of every such module for the life of the process: 12 MiB for what the tray imports
+    after its icon shows (asyncio, httpx, keyring and cryptography, tomlkit, ...), which stays
+    fragmented in the heap even when the cache is cleared. The same answer, from the file read
+    and let go. Should PySide6 change the hook, nothing is replaced.
+    """
+    feature = sys.modules.get("PySide6.support.feature")
+    current = getattr(feature, "_mod_uses_pyside", None)
+    if feature is not None and callable(current) and getattr(current, "__code__", None) is not None \
+            and current.__code__.co_argcount == 1:
+        feature._mod_uses_pyside = _uses_pyside  # type: ignore[attr-defined]
+
+
 def run(config_path: Path | None = None, demo: bool = False) -> int:
     if not has_display():
         print(f"{APP_ID}: no graphical display found (DISPLAY/WAYLAND_DISPLAY are not set); "
@@ -55,6 +84,7 @@ def run(config_path: Path | None = None, demo: bool = False) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
+    keep_no_sources_of_imports()
     from tray_app.ui.icons import IconFactory, IconState
     from tray_app.ui.single_instance import SingleInstance, server_name
     from tray_app.ui.tray import TRAY_NOTIFIER, TrayController
