@@ -275,6 +275,9 @@ def run(runs: int, samples: Samples, parts: tuple[str, ...] = PARTS) -> None:
     def add(name: str, value: float) -> None:
         samples.setdefault(name, []).append(value)
 
+    # The app's bytecode, as an installed app has it (pip compiles at install, the frozen app ships it):
+    # with PYTHONDONTWRITEBYTECODE set, a source checkout would compile every module at every start.
+    subprocess.run([PY, "-m", "compileall", "-q", str(ROOT / "tray_app")], check=True)
     scratch = Path(tempfile.mkdtemp(prefix="bench-run-"))
     session = DesktopSession(scratch / "desktop", keyring=True)
     session.root.mkdir(parents=True)
@@ -411,11 +414,19 @@ def table(result: dict[str, Any], before: dict[str, Any] | None) -> str:
 NOTES = "<!-- bench/run.py: the notes below are written by hand and kept -->"
 
 
+def load_words(result: dict[str, Any]) -> str:
+    """The 1-minute load average at the start and end: the cores are shared with other work."""
+    load = result.get("load") or []
+    if not load:
+        return ""
+    return f", with other work on the same cores (load average {' → '.join(f'{x:.2f}' for x in load)})"
+
+
 def section(result: dict[str, Any], before: dict[str, Any] | None) -> str:
     return f"""{SECTION_START}
 ## Performance (`python bench/run.py`)
 
-Measured {result['when']} on {result['machine']}. Median of {result['runs']} runs (spread: min–max;
+Measured {result['when']} on {result['machine']}{load_words(result)}. Median of {result['runs']} runs (spread: min–max;
 memory: {max(1, result['runs'] // 2)} runs; the stall: 3 runs, each row's p99 and max per run), each row beside its
 baseline in the same run, measured from outside the program (the tray host's D-Bus, /proc).
 
@@ -447,11 +458,12 @@ def main() -> int:
                         help="measure only these rows (repeatable); with --save, the file's other rows are kept")
     args = parser.parse_args()
     result: dict[str, Any] = {"when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(),
-                              "runs": args.runs, "samples": {}}
+                              "runs": args.runs, "samples": {}, "load": [os.getloadavg()[0]]}
     if args.only and args.save and args.save.exists():
         result["samples"] = json.loads(args.save.read_text("utf-8"))["samples"]
     try:
         run(args.runs, result["samples"], tuple(args.only or PARTS))
+        result["load"].append(os.getloadavg()[0])
     finally:
         if args.save:
             args.save.write_text(json.dumps(result, indent=1), "utf-8")
