@@ -253,6 +253,7 @@ def test_a_hand_over_from_another_user_is_ignored(qtbot: Any, qapp: Any) -> None
         instance = SingleInstance(name)
         try:
             assert instance.claim()
+            instance.serve()
             os.chmod(name, 0o777)  # noqa: S103 - on purpose: the other user may connect
             activated: list[bool] = []
             instance.activated.connect(lambda: activated.append(True))

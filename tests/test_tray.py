@@ -30,6 +30,7 @@ from tray_app.keys import KeyStore
 from tray_app.texts import Notice
 from tray_app.ui.icons import SIZES, IconFactory, IconState, strip_name
 from tray_app.ui.resources import resource_bytes
+from tray_app.ui.single_instance import SingleInstance
 from tray_app.ui.tray import TrayController
 
 KEY = "sk-tray-test-0001"
@@ -397,7 +398,8 @@ import json, os, sys
 from PySide6.QtWidgets import QSystemTrayIcon
 
 def show(icon):
-    loaded = sorted(m for m in sys.modules if m.startswith(("PySide6.QtSvg", "tray_app.providers")))
+    later = ("PySide6.QtSvg", "PySide6.QtNetwork", "tray_app.providers")
+    loaded = sorted(m for m in sys.modules if m.startswith(later))
     sizes = [icon.icon().pixmap(size).width() for size in (16, 22, 32, 64)]
     import linecache, httpx, tray_app.engine  # what loads after the icon
     from PySide6.support import feature
@@ -427,7 +429,7 @@ def first_icon(tmp_path: Path, env: dict[str, str]) -> dict[str, list]:
 
 def test_the_first_icon_is_drawn_without_svgs_or_providers(tmp_path: Path, isolated_env: dict[str, str]) -> None:
     """At login the first icon comes from ready-drawn PNGs: QtSvg, the SVGs and the provider registry
-    load later, when a balance changes the icon or names an account."""
+    load later, when a balance changes the icon or names an account; QtNetwork right after the icon."""
     shown = first_icon(tmp_path, isolated_env)
     assert (shown["loaded"], shown["icon"]) == ([], [16, 22, 32, 64])
 
@@ -438,6 +440,32 @@ def test_what_loads_after_the_icon_leaves_no_copy_of_its_source(tmp_path: Path, 
     shown = first_icon(tmp_path, isolated_env)
     assert shown["kept"] == []
     assert shown["uses"] == [0, -1]  # the tray's module uses PySide6, httpx does not
+
+
+SECOND_START = ("import sys\nfrom tray_app.ui.single_instance import SingleInstance\n"
+                "print('claimed' if SingleInstance(sys.argv[1]).claim() else 'handed over')\n")
+
+
+def test_a_second_start_while_the_first_shows_its_icon_waits_and_hands_over(qtbot, tmp_path: Path) -> None:
+    """The name is claimed before the icon shows and answered once the icon is up: a second start in
+    between waits in the socket's queue, hands over, and shows no second icon."""
+    name = str(tmp_path / "credit-tray.sock")
+    first = SingleInstance(name)
+    try:
+        assert first.claim()  # not answering yet
+        second = subprocess.Popen([sys.executable, "-c", SECOND_START, name], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+        time.sleep(0.5)
+        assert second.poll() is None  # waiting for an answer
+        with qtbot.waitSignal(first.activated, timeout=10_000):
+            first.serve()
+        out, err = second.communicate(timeout=10)
+        assert second.returncode == 0, err
+        assert out.strip() == "handed over"
+    finally:
+        first.close()
+        shiboken6.delete(first)
+    assert not Path(name).exists()  # no stale socket left behind
 
 
 @pytest.mark.parametrize("state", list(IconState))

@@ -138,6 +138,7 @@ def run(config_path: Path | None = None, demo: bool = False) -> int:
     handlers = _install_signal_handlers(lambda: QTimer.singleShot(0, controller.quit))
     app.aboutToQuit.connect(controller.shutdown)
     controller.start()
+    instance.serve()  # after the icon: QtNetwork loads now
     code = app.exec()
     controller.shutdown()
     instance.close()
