@@ -398,7 +398,7 @@ import json, os, sys
 from PySide6.QtWidgets import QSystemTrayIcon
 
 def show(icon):
-    later = ("PySide6.QtSvg", "PySide6.QtNetwork", "tray_app.providers")
+    later = ("PySide6.QtSvg", "PySide6.QtNetwork", "tray_app.providers", "tray_app.ui.notifications")
     loaded = sorted(m for m in sys.modules if m.startswith(later))
     sizes = [icon.icon().pixmap(size).width() for size in (16, 22, 32, 64)]
     import linecache, httpx, tray_app.engine  # what loads after the icon
@@ -429,7 +429,8 @@ def first_icon(tmp_path: Path, env: dict[str, str]) -> dict[str, list]:
 
 def test_the_first_icon_is_drawn_without_svgs_or_providers(tmp_path: Path, isolated_env: dict[str, str]) -> None:
     """At login the first icon comes from ready-drawn PNGs: QtSvg, the SVGs and the provider registry
-    load later, when a balance changes the icon or names an account; QtNetwork right after the icon."""
+    load later, when a balance changes the icon or names an account; QtNetwork and the desktop
+    notifications right after the icon."""
     shown = first_icon(tmp_path, isolated_env)
     assert (shown["loaded"], shown["icon"]) == ([], [16, 22, 32, 64])
 

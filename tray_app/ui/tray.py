@@ -25,7 +25,6 @@ from tray_app import APP_ID, APP_NAME, paths, texts
 from tray_app.fileio import private_dir
 from tray_app.model import AccountResult, AccountState, utc_now
 from tray_app.ui.icons import IconFactory, IconState, dot_icon, worst_state
-from tray_app.ui.notifications import DEFAULT, SNOOZE, TOP_UP, DesktopNotifier, show_tray_message, uses_dbus
 from tray_app.ui.scheduler import RefreshScheduler
 
 # The engine, the worker and the windows are imported when first needed: the icon shows first.
@@ -34,6 +33,7 @@ if TYPE_CHECKING:
     from tray_app.engine import Engine, RefreshReport
     from tray_app.ui.about import AboutDialog
     from tray_app.ui.history_window import HistoryWindow
+    from tray_app.ui.notifications import DesktopNotifier
     from tray_app.ui.settings import SettingsWindow
     from tray_app.ui.window import BalancesWindow
     from tray_app.ui.worker import WorkerThread
@@ -138,11 +138,7 @@ class TrayController(QObject):
         self._build_static_menu()
         self.tray = self._make_tray_icon()
         self.tray.setToolTip(f"{DEMO_LABEL}\n{APP_NAME}" if demo else APP_NAME)
-        self.notifier: DesktopNotifier | None = None
-        if uses_dbus():
-            self.notifier = DesktopNotifier(self._notification_icon(), self)
-            self.notifier.actionInvoked.connect(self.on_notice_action)
-            self.notifier.failed.connect(self._notify_in_tray)
+        self.notifier: DesktopNotifier | None = None  # made by start(), once the icon shows
 
         self.scheduler = RefreshScheduler(refresh_seconds or 600.0, self)
         self.scheduler.due.connect(self._on_due)
@@ -215,6 +211,7 @@ class TrayController(QObject):
     def start(self) -> None:
         """Show the icon; with the engine still to load, that happens right after, off the GUI thread."""
         self.tray.show()
+        self._start_notifier()
         if self._attached:
             self._begin()
         elif self._load_engine is not None:
@@ -223,6 +220,15 @@ class TrayController(QObject):
             log.warning("no system tray; showing the balances window in %.0f s unless one appears", TRAY_WAIT_S)
             self._tray_wait.start(int(TRAY_WAIT_S * 1000))
             self._tray_poll.start()
+
+    def _start_notifier(self) -> None:
+        """Desktop notifications over D-Bus where there is a server: after the icon, as they come after it."""
+        from tray_app.ui.notifications import DesktopNotifier, uses_dbus
+
+        if self.notifier is None and uses_dbus():
+            self.notifier = DesktopNotifier(self._notification_icon(), self)
+            self.notifier.actionInvoked.connect(self.on_notice_action)
+            self.notifier.failed.connect(self._notify_in_tray)
 
     def _begin(self) -> None:
         """Started and with an engine: read the config and the last balances, then refresh as scheduled."""
@@ -707,15 +713,21 @@ class TrayController(QObject):
 
     def _notify_in_tray(self, notice: texts.Notice) -> None:
         """The tray's own message: Windows and macOS, or Linux without a notification server."""
+        from tray_app.ui.notifications import show_tray_message
+
         if QSystemTrayIcon.isSystemTrayAvailable() and self.tray.isVisible():
             show_tray_message(self.tray, notice)
 
     def _on_message_clicked(self) -> None:
+        from tray_app.ui.notifications import DEFAULT
+
         if self._notice is not None:
             self.on_notice_action(self._notice.account_id, DEFAULT)
 
     def on_notice_action(self, account_id: str, action: str) -> None:
         """A click on a notification (DEFAULT) or one of its buttons; what it does is what the notice is about."""
+        from tray_app.ui.notifications import DEFAULT, SNOOZE, TOP_UP
+
         notice = self._notice
         log.info("notification action %s for %s", action, account_id)
         if action == SNOOZE:
