@@ -150,6 +150,20 @@ def test_rows_tooltip_and_icon_for_every_state(qtbot, server: FakeServer, make_c
     assert controller.tray.icon().cacheKey() == controller.icons.icon(IconState.EXHAUSTED).cacheKey()
 
 
+def test_numbers_follow_the_users_locale_at_every_update(qtbot, server: FakeServer, make_controller) -> None:
+    """The locale's separators are read once per update of the menu, and again at the next one."""
+    route(server, "meow", "meowload", MEOW_OK)
+    controller = make_controller([("meow", "meowload")], server)
+    QLocale.setDefault(QLocale(QLocale.Language.German, QLocale.Country.Germany))
+    start(qtbot, controller)
+    assert rows(controller) == ["MeowLoad · Main — 282.539 credits"]
+    assert "282.539 credits" in controller.tray.toolTip()
+    QLocale.setDefault(QLocale(QLocale.Language.English, QLocale.Country.UnitedStates))
+    run_refresh(qtbot, controller)
+    assert rows(controller) == ["MeowLoad · Main — 282,539 credits"]
+    assert "282,539 credits" in controller.tray.toolTip()
+
+
 def test_icon_follows_the_worst_state_and_can_show_the_lowest_number(qtbot, server: FakeServer,
                                                                      make_controller) -> None:
     route(server, "meow", "meowload", MEOW_OK)

@@ -170,8 +170,17 @@ class IconFactory:
         painter.drawPath(path)
 
 
+_DOTS: dict[tuple[IconState, int], QIcon] = {}
+
+
 def dot_icon(state: IconState, size: int = 16) -> QIcon:
-    """A small coloured dot for a menu row's state."""
+    """A small coloured dot for a menu row's state (drawn once per state)."""
+    if (state, size) not in _DOTS:
+        _DOTS[state, size] = _draw_dot(state, size)
+    return _DOTS[state, size]
+
+
+def _draw_dot(state: IconState, size: int) -> QIcon:
     pixmap = QPixmap(size, size)
     pixmap.fill(Qt.GlobalColor.transparent)
     painter = QPainter(pixmap)

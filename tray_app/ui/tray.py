@@ -53,10 +53,19 @@ TRAY_POLL_MS = 2000
 DEMO_LABEL = "Demo: made-up accounts and balances"
 
 
+#: The locale's separators while the menu is brought up to date (see ``_apply_rows``).
+_pass_separators: tuple[str, str] | None = None
+
+
+def _separators() -> tuple[str, str]:
+    locale = QLocale()
+    return locale.groupSeparator() or ",", locale.decimalPoint() or "."
+
+
 def qt_number(value: Decimal) -> str:
     """Digits grouped with the user's locale's separators (QLocale); any magnitude, never "0.0000" for 1E-7."""
-    locale = QLocale()
-    return texts.readable_number(value, locale.groupSeparator() or ",", locale.decimalPoint() or ".")
+    group, point = _pass_separators or _separators()
+    return texts.readable_number(value, group, point)
 
 
 def plain_tooltip(text: str) -> str:
@@ -595,7 +604,20 @@ class TrayController(QObject):
         self._apply_rows()
 
     def _apply_rows(self) -> None:
-        """The changed rows (or all), then the tooltip, the window and the icon once."""
+        """The changed rows (or all), then the tooltip, the window and the icon once.
+
+        The locale's separators are read once for the pass, not for every number: each Qt call lets
+        go of the interpreter lock, and while a refresh runs, getting it back can take milliseconds
+        (200 accounts' rows and tooltip held the GUI thread for tens of ms).
+        """
+        global _pass_separators
+        _pass_separators = _separators()
+        try:
+            self._apply_rows_now()
+        finally:
+            _pass_separators = None
+
+    def _apply_rows_now(self) -> None:
         changed = None if self._all_dirty else self._dirty
         self._all_dirty, self._dirty = False, set()
         now = utc_now()
