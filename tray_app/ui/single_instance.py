@@ -165,7 +165,10 @@ class SingleInstance(QObject):
         if self._listener is None:
             return
         listener, self._listener = self._listener, None
-        if not self._make_server().listen(listener.detach()):
+        descriptor = listener.detach()
+        if not self._make_server().listen(descriptor):
+            with contextlib.suppress(OSError):
+                os.close(descriptor)
             log.warning("cannot answer on %s; a second start will not be noticed", self._name)
 
     def _hand_over(self, name: str) -> bool:
