@@ -497,6 +497,29 @@ def test_the_ready_drawn_icons_are_the_svgs(qapp: QApplication, state: IconState
         assert worst <= 2, f"{state} at {size} px differs by {worst}"
 
 
+@pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
+def test_quitting_while_the_engine_loads_leaves_no_traceback(qtbot, tmp_path: Path, qapp: QApplication) -> None:
+    """A quit right after the start (a second start's hand-over, a logout) comes before the engine is
+    loaded; the loading thread then has nobody to tell, and says nothing."""
+    release = threading.Event()
+
+    def load_engine() -> tuple[Engine, Path | None]:
+        assert release.wait(20)
+        return Engine(tmp_path / "config.toml", keys=KeyStore(), history=HistoryStore(":memory:")), None
+
+    controller = TrayController(None, load_engine=load_engine, refresh_seconds=3600)
+    controller.start()
+    controller.shutdown()
+    for widget in (controller.menu, controller.tray, controller):
+        shiboken6.delete(widget)
+    loading = [t for t in threading.enumerate() if t.name == "credit-tray-start"]
+    assert loading
+    release.set()
+    for thread in loading:
+        thread.join(10)
+    qtbot.wait(50)
+
+
 def test_the_icon_shows_before_the_engine_is_loaded(qtbot, server: FakeServer, isolated_env: dict[str, str],
                                                     tmp_path: Path, qapp: QApplication) -> None:
     """At login the icon comes first: the engine (its imports, the keyring) loads after, off the GUI thread."""

@@ -6,6 +6,7 @@ the data flows one way: scheduler → worker → engine → results → here.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -201,7 +202,8 @@ class TrayController(QObject):
                 loaded: object = load()
             except Exception as exc:
                 loaded = exc
-            self.engineLoaded.emit(loaded)  # queued to the GUI thread
+            with contextlib.suppress(RuntimeError):  # the app quit while the engine loaded: nobody to tell
+                self.engineLoaded.emit(loaded)  # queued to the GUI thread
 
         threading.Thread(target=run, name="credit-tray-start", daemon=True).start()
 
