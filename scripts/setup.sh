@@ -27,7 +27,8 @@ debs=("${APP_DEBS[@]}")
 stamp=.venv/.setup-$kind
 key="$(sha256sum pyproject.toml | cut -d' ' -f1) ${debs[*]}"
 if [[ -x .venv/bin/python && -f $stamp && $(cat "$stamp") == "$key" ]]; then
-  exit 0
+  # Only the catalogues may have changed (a pull): compile them again if so.
+  exec .venv/bin/python scripts/translations.py compile --if-stale
 fi
 
 python3 -c 'import ensurepip, venv' 2>/dev/null || debs+=(python3-venv)
@@ -38,7 +39,9 @@ install_debs "${debs[@]}"
 if [[ ! -x .venv/bin/python ]]; then
   python3 -m venv .venv
 fi
-extra=""
+extra="[i18n]"
 [[ $kind == test ]] && extra="[test]"
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extra}"
+# The interface's translations: i18n/*.po and *.ts compiled to resources/i18n (build output, not in git).
+.venv/bin/python scripts/translations.py compile --if-stale
 printf "%s" "$key" > "$stamp"
