@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -337,6 +337,9 @@ class AccountDialog(QDialog):
         self.retranslate()
         self.custom_form = CustomProviderForm(self)
         layout.insertWidget(1, self.custom_form, 1)
+        # After the form has shown or hidden itself: the explicit minimum height keeps the layout from growing
+        # the dialog on its own, so the form would be squashed.
+        self.provider.currentIndexChanged.connect(lambda _: self._fit())
         self._fill()
 
     # ------------------------------------------------------------------ words
@@ -344,6 +347,8 @@ class AccountDialog(QDialog):
         super().changeEvent(event)
         if event.type() == QEvent.Type.LanguageChange:
             self.retranslate()
+            if self.isVisible():  # once the children have their new texts too (they hear of it after us)
+                QTimer.singleShot(0, self._fit)
 
     def retranslate(self) -> None:
         """Every text of the editor in the current language; what is typed and chosen stays as it is."""
