@@ -18,7 +18,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractButton, QGroupBox, QLabel, QWidget
 
 from tests.fakeserver import PATHS, FakeServer
-from tests.test_settings import GOOD, open_add
+from tests.test_settings import GOOD, answer_the_question, config_of, open_add
 from tests.test_settings import english_numbers as english_numbers  # autouse: English, whatever LANG says
 from tests.test_settings import tray as tray  # the fixture
 from tray_app.keys import KeyStore
@@ -148,6 +148,8 @@ def test_choosing_chinese_turns_open_settings_and_editor_chinese_and_keeps_their
     assert settings.language_label.text() == "Interface &language:"
     assert settings.language.itemText(0) == "Automatic (system language)"
     assert settings.forecast_days.text() == "3 days"
+    settings.forecast_days.setValue(1)
+    assert settings.forecast_days.text() == "1 day"  # counted by ngettext, not glued to " days"
     assert settings.selected_id() == "socia"
     assert form.tabs.tabText(1) == "Response"
     assert form.tabs.currentIndex() == 1
@@ -245,3 +247,15 @@ def test_nothing_is_clipped_at_the_default_size_in_either_language(qtbot, tray: 
     assert dialog.height() <= 720
     shoot(dialog, f"custom-provider-{code}.png")
     dialog.reject()
+
+
+def test_the_removal_question_is_asked_in_chinese(qtbot, tray: TrayController, two_accounts: SettingsWindow,
+                                                  back_to_english: None) -> None:
+    settings = two_accounts
+    speak(qtbot, "zh", (settings, "设置"))
+    settings.select("socia")
+    seen = answer_the_question("取消")
+    settings.remove_selected()
+    assert seen[0] == "要删除“Work”（SociaVault）吗？它的 API 密钥将从系统密钥环中删除。"
+    assert sorted(seen[1]) == sorted(["删除(R)", "取消"])  # ours, and Qt's own Cancel in Chinese
+    assert [a["id"] for a in config_of(tray)["accounts"]] == ["meow", "socia"]

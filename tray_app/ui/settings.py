@@ -348,7 +348,7 @@ class AccountDialog(QDialog):
         if event.type() == QEvent.Type.LanguageChange:
             self.retranslate()
             if self.isVisible():  # once the children have their new texts too (they hear of it after us)
-                QTimer.singleShot(0, self._fit)
+                QTimer.singleShot(0, self, self._fit)  # not after the dialog is gone
 
     def retranslate(self) -> None:
         """Every text of the editor in the current language; what is typed and chosen stays as it is."""
