@@ -136,7 +136,8 @@ class CustomProviderForm(QWidget):
         self._editable = False
         self._problem_shown = False
         self._testing = False
-        self._probe: tuple[CustomSpec, HttpAnswer | None, Outcome, str] | None = None
+        self._no_answer: Outcome | None = None  # the last test's failure, when the provider did not answer
+        self._found_fields: list[str] = []  # the last test's field names, as the engine gave them
         dialog.provider.currentIndexChanged.connect(self._provider_changed)
         self._shown_id: str | None = None
         self.retranslate()
@@ -180,8 +181,11 @@ class CustomProviderForm(QWidget):
             self.show_problem(self.check(self.provider_id())[1], interactive=False)
         if self._testing:
             self.raw.setPlainText(self.tr("Testing…"))
-        elif self._probe is not None:
-            self.show_probe(*self._probe, switch_tab=False)
+        elif self._no_answer is not None:
+            self.raw.setPlainText(self.tr("No answer: {problem}").format(problem=self._no_answer))
+        for row, field_name in enumerate(self._found_fields):
+            if (item := self.parsed.item(row, 0)) is not None:
+                item.setText(shown(field_name))
 
     def _field_box(self, spec_field: SchemaField) -> QWidget:
         box = QWidget()
@@ -335,7 +339,7 @@ class CustomProviderForm(QWidget):
         spec = account.custom or PRESETS.get(account.provider_id)
         if provider is None or spec is None:
             return
-        self._testing, self._probe = True, None
+        self._testing, self._no_answer, self._found_fields = True, None, []
         self.raw.setPlainText(self.tr("Testing…"))
         self.parsed.setRowCount(0)
         no_key = self.tr("no API key to test with")
@@ -364,24 +368,22 @@ class CustomProviderForm(QWidget):
 
         backend.run(job, done)
 
-    def show_probe(self, spec: CustomSpec, answer: HttpAnswer | None, outcome: Outcome, key: str, *,
-                   switch_tab: bool = True) -> None:
-        """The raw answer and what each path found; kept, to be said again in another language."""
-        self._probe = (spec, answer, outcome, key)
+    def show_probe(self, spec: CustomSpec, answer: HttpAnswer | None, outcome: Outcome, key: str) -> None:
         if answer is None:
+            self._no_answer, self._found_fields = outcome, []
             self.raw.setPlainText(self.tr("No answer: {problem}").format(problem=outcome))
             self.parsed.setRowCount(0)
         else:
             self.raw.setPlainText(raw_text(answer, key))
             rows = explain(spec, answer)
+            self._no_answer, self._found_fields = None, [cells[0] for cells in rows]
             self.parsed.setRowCount(len(rows))
             for row, cells in enumerate(rows):
                 for column, text in enumerate(cells):
                     if column == 0:
-                        text = shown(text)  # the field's name (the engine's word)
+                        text = shown(text)  # the field's name: the engine's word, in the current language
                     safe = redact(text, [key], marker=REDACTED) if key else text
                     self.parsed.setItem(row, column, QTableWidgetItem(safe))
             self.parsed.resizeColumnsToContents()
-        if switch_tab:
-            self.tabs.setCurrentIndex(self.test_tab)
+        self.tabs.setCurrentIndex(self.test_tab)
 
