@@ -259,3 +259,19 @@ def test_the_removal_question_is_asked_in_chinese(qtbot, tray: TrayController, t
     assert seen[0] == "要删除“Work”（SociaVault）吗？它的 API 密钥将从系统密钥环中删除。"
     assert sorted(seen[1]) == sorted(["删除(R)", "取消"])  # ours, and Qt's own Cancel in Chinese
     assert [a["id"] for a in config_of(tray)["accounts"]] == ["meow", "socia"]
+
+
+def test_the_config_error_line_is_said_again_in_chinese(qtbot, tray: TrayController,
+                                                       back_to_english: None) -> None:
+    path = tray.engine.config_path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tray._watch_config()
+    path.write_bytes(b'[[accounts]]\nid = "hand\n')
+    settings = tray.settings
+    assert settings is not None
+    qtbot.waitUntil(lambda: settings.status.isVisible(), timeout=10_000)
+    assert settings.status.text().startswith("The config file has an error, so changes here are off")
+    speak(qtbot, "zh", (settings, "设置"))
+    assert settings.status.text().startswith("配置文件有错误，修复之前无法在这里更改设置")
+    assert str(path) in settings.status.text()  # the engine's own words about where, as they came
+    assert settings.status.isVisible()
