@@ -236,6 +236,7 @@ def test_the_forms_labels_and_help_follow_the_language_and_the_docs_stay_english
     with pytest.raises(SpecError) as caught:
         spec_from_table({"url": "https://api.example.com/b", "remaining": "a", "thresholds": ["z"]})
     assert caught.value.about(field.label) == "提醒阈值中的 'z' 不是数字"  # no space between Chinese words
+    assert caught.value.problem == "中的 'z' 不是数字"  # what the form writes after the label today
     table = schema_markdown()  # docs/providers/custom.md: English whatever the interface speaks
     assert "| `thresholds` | Display | list of numbers |  | default alert levels, highest first |" in table
     assert table in DOCS.read_text(encoding="utf-8")
@@ -259,7 +260,8 @@ def test_waybar_keys_and_class_do_not_change_with_the_language(server: FakeServe
         payloads[language] = waybar.payload(results)
     assert set(payloads["zh"]) == set(payloads["en"]) == {"text", "tooltip", "class", "alt"}
     assert payloads["zh"]["class"] == payloads["en"]["class"] == "warning"  # 1,500 is below 2,000
-    assert payloads["zh"]["text"] == payloads["en"]["text"] == "1.5K"
+    # ``text`` is the icon's number, read by a person: 1.5K in English, 1500 in Chinese (万 starts at 10,000).
+    assert (payloads["zh"]["text"], payloads["en"]["text"]) == ("1500", "1.5K")
 
     i18n.set_language("zh")
     empty = waybar.payload([])
@@ -268,11 +270,11 @@ def test_waybar_keys_and_class_do_not_change_with_the_language(server: FakeServe
     assert waybar.payload([])["text"] == "no accounts"
 
 
-@pytest.mark.xfail(reason="the tooltip's words are texts.tooltip/status_line (the lead's texts.py, translated "
-                          "separately); remove this mark once they are in the catalogue", strict=False)
-def test_waybar_tooltip_is_chinese(server: FakeServer, engine: Engine) -> None:
+def test_waybar_tooltip_is_read_in_chinese(server: FakeServer, engine: Engine) -> None:
     zh = waybar.payload(waybar_results("zh", server, engine))["tooltip"]
     en = waybar.payload(waybar_results("en", server, engine))["tooltip"]
-    assert zh != en
-    assert any("\u4e00" <= ch <= "\u9fff" for ch in zh)
-    assert "MeowLoad" in zh  # the provider's name stays as it is
+    assert en == "MeowLoad: 1,500 credits (below 2,000)\nMeowLoad: Not MeowLoad's answer (HTTP 401): check the base URL"
+    good, proxied = zh.split("\n")
+    assert good.startswith("MeowLoad：1,500 ")  # the provider's name and the number as they are
+    assert good.endswith("（低于 2,000）")
+    assert proxied == "MeowLoad：这不是 MeowLoad 的响应（HTTP 401）：请检查基础 URL"

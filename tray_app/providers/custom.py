@@ -175,14 +175,14 @@ class SpecError(ValueError):
             sentence = sentence.replace("{field} ", "{field}")
         return sentence.format(field=subject, **self.values)
 
-
-def _is_cjk(char: str) -> bool:
-    return "\u3000" <= char <= "\u9fff" or "\uf900" <= char <= "\ufaff" or "\uff00" <= char <= "\uffef"
-
     @property
     def problem(self) -> str:
         """The sentence without its subject, for a caller that writes the field's name before it."""
         return self.about("").strip()
+
+
+def _is_cjk(char: str) -> bool:
+    return "\u3000" <= char <= "\u9fff" or "\uf900" <= char <= "\ufaff" or "\uff00" <= char <= "\uffef"
 
 
 # --------------------------------------------------------------------------- paths
