@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import keyring
 import pytest
 
 from tests.fakeserver import MEOWLOAD_PATH, FakeServer, Reply
@@ -22,8 +23,8 @@ from tray_app.config import load
 from tray_app.engine import Engine, RefreshReport
 from tray_app.fetch import FetchPolicy
 from tray_app.history import HistoryStore
-from tray_app.keys import KeyStore
-from tray_app.model import AccountResult, AccountState, ErrorKind
+from tray_app.keys import SERVICE, KeyStore
+from tray_app.model import AccountResult, AccountState, ErrorDetail, ErrorKind
 from tray_app.providers.custom import FIELDS, SpecError, schema_markdown, spec_from_table
 
 POLICY = FetchPolicy(attempt_timeout=2.0, max_attempts=1, total_timeout=3.0)
@@ -149,6 +150,25 @@ def test_our_own_network_words_are_chinese(isolated_env: dict[str, str], tmp_pat
     assert result.error is not None
     assert result.error.kind is ErrorKind.NETWORK
     assert result.error.message == "无法连接 127.0.0.1"
+
+
+def test_a_stored_key_that_cannot_be_sent_is_told_apart_by_its_detail_not_its_words(
+        server: FakeServer, isolated_env: dict[str, str], tmp_path: Path) -> None:
+    """The menu words an unusable key differently from a missing one: code tests ``detail``, never the message."""
+    config = write_config(tmp_path / "config.toml", server, ["good"])
+    keyring.set_password(SERVICE, "good", "sk-live ÄBC123")  # stored by another tool, before keys were checked
+    engine = Engine(config, keys=KeyStore(), history=HistoryStore(tmp_path / "h.sqlite3"), policy=POLICY)
+    errors = {}
+    for language in ("zh", "en"):
+        i18n.set_language(language)
+        error = result_of(refresh_on_a_worker(engine), "good").error
+        assert error is not None
+        errors[language] = error
+    assert errors["zh"].message.startswith("已保存的 API 密钥无法使用：")
+    assert errors["zh"].message.endswith("；请用 'credit-tray key set ID' 或在设置中重新保存")
+    assert errors["en"].message.startswith("the stored API key cannot be used: ")
+    assert {(e.kind, e.detail) for e in errors.values()} == {(ErrorKind.NO_KEY, ErrorDetail.KEY_UNUSABLE)}
+    assert server.requests == []
 
 
 def test_nothing_stored_or_scripted_changes_with_the_language(server: FakeServer, engine: Engine,
