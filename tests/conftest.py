@@ -9,6 +9,16 @@ from pathlib import Path
 import pytest
 
 from tests.fakeserver import FakeServer
+from tray_app import i18n
+
+
+@pytest.fixture(autouse=True)
+def english_after_each_test() -> Iterator[None]:
+    """Every test starts in English (the source language, whatever the machine's LANG) and one that
+    switches the catalogue cannot leave the next test speaking Chinese."""
+    i18n.set_language("en")
+    yield
+    i18n.set_language("en")
 
 
 @pytest.fixture
