@@ -580,7 +580,7 @@ TEMPLATE = """\
 
 refresh_minutes = 10     # how often balances are checked (1 to 1440)
 notifications = true     # desktop notifications on low balances
-language = "auto"        # "auto", "en" or "zh": the language of providers' messages
+language = "auto"        # "auto", "en" or "zh": the app's language and the one providers answer in
 icon_number = false      # show the lowest balance on the tray icon
 forecast_alert_days = 3  # notify once when a balance will run out within this many days (0: never)
 top_up_notifications = false   # notify when a balance rises
