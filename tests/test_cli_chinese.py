@@ -160,6 +160,9 @@ def test_help_is_chinese_and_fits_the_terminal(cli: Cli) -> None:
             # (a line with no Chinese is argparse's own layout, such as an unbreakable --format {…}).
             assert max(display_width(line) for line in lines if display_width(line) > len(line)) <= int(width) - 2, \
                 proc.stdout
+            # Lines break where Chinese breaks them: never before a closing mark, never after an opening one.
+            assert not [line for line in lines if line.lstrip().startswith(tuple("，。、；：）"))
+                        or line.endswith(tuple("（“"))], proc.stdout
             # The usage's continuation lines start under its first option, after the two-column "用法：".
             usage = lines[:next(i for i, line in enumerate(lines) if not line.strip())]
             first = starts(usage[0], "[-h]")
