@@ -323,7 +323,7 @@ def detail_text(result: AccountResult) -> str:
         if error.kind in (ErrorKind.NO_KEY, ErrorKind.CONFIG):  # the message says it all, with what to do
             detail = texts.error_detail(error)
         else:
-            kind = texts.rate_limited_until(error) or _(texts.ERROR_KIND_WORDS[error.kind])
+            kind = texts.rate_limited_until(error) or texts.ERROR_KIND_WORDS[error.kind]
             # TRANSLATORS: a failed check in the table: what went wrong, then the provider's own message.
             detail = _("{kind}: {message}").format(kind=kind, message=error.message)
         # TRANSLATORS: the balance shown is the one read before this failure.
@@ -424,7 +424,7 @@ def render_report(fmt: str, args: argparse.Namespace, config: Config, report: Re
     labels = texts.labels([(r.account_id, r.label) for r in report.results])
     rows = [[labels[r.account_id],
              PROVIDERS[r.provider_id].name if r.provider_id in PROVIDERS else r.provider_id or "?",
-             _(texts.STATE_WORDS[r.state]), texts.balance(r, grouped), detail_text(r)] for r in report.results]
+             texts.STATE_WORDS[r.state], texts.balance(r, grouped), detail_text(r)] for r in report.results]
     headers = [_("ACCOUNT"), _("PROVIDER"), _("STATE"), _("BALANCE"), _("DETAIL")]
     return table(headers, rows, right=(3,)), status
 
@@ -738,7 +738,7 @@ def cmd_providers(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(entries, ensure_ascii=False, indent=2))
     else:
-        rows = [[e["id"], e["name"], _(PROVIDER_KINDS[e["kind"]]), _(e["unit"]),
+        rows = [[e["id"], e["name"], _(PROVIDER_KINDS[e["kind"]]), texts.unit_name(e["unit"]),
                  " / ".join(grouped(Decimal(str(t))) for t in e["thresholds"]), e["top_up_url"]] for e in entries]
         rows.append([CUSTOM_ID, _("Any JSON endpoint"), _(PROVIDER_KINDS[CUSTOM_ID]), _("any"), "",
                      "docs/providers/custom.md"])

@@ -117,7 +117,7 @@ def run(args: argparse.Namespace, store: HistoryStore, *, title: str, unit: str,
             print(f"{pad(day_text, width[0])}  {pad(used, width[1], right=True)}  {balance}".rstrip())
     for top_up in top_ups(series, unlimited=unlimited):
         print(_("Top-up: +{amount} {unit} at {moment}").format(amount=fmt(Decimal(round(top_up.amount))),
-                                                              unit=_(unit), moment=_local(top_up.at)))
+                                                              unit=texts.unit_name(unit), moment=_local(top_up.at)))
     pace = texts.pace_line(_as_result(latest, args.id, unit, usage), now, fmt) if latest else ""
     if pace:
         print(pace + ".")
@@ -125,7 +125,7 @@ def run(args: argparse.Namespace, store: HistoryStore, *, title: str, unit: str,
         failed = sum(e.count for e in errors)
         print(ngettext("{count} failed check in this span (the last: {kind} at {moment})",
                        "{count} failed checks in this span (the last: {kind} at {moment})", failed).format(
-            count=failed, kind=_(texts.ERROR_KIND_WORDS[errors[-1].kind]), moment=_local(errors[-1].last_at)))
+            count=failed, kind=texts.ERROR_KIND_WORDS[errors[-1].kind], moment=_local(errors[-1].last_at)))
     return 0
 
 
