@@ -241,3 +241,14 @@ def test_the_cli_imports_no_qt_and_reads_one_small_catalogue(cli: Cli) -> None:
     assert "tray_app.i18n" in imported
     assert not {m for m in imported if m.split(".")[0] in ("PySide6", "babel")}
 
+
+
+def test_the_nagios_line_stays_english_in_a_chinese_interface(cli: Cli, server: FakeServer, tmp_path: Path) -> None:
+    """Nagios/Icinga parse the plugin line and show it in their own page: its words never follow the language,
+    the messages made during the fetch included."""
+    config = seeded(cli, server, tmp_path, language="zh")
+    proc = cli.run("check", "--format", "nagios", config=config, extra_env=ZH)
+    assert proc.returncode == 3, proc.stdout + proc.stderr  # UNKNOWN: a refused key is not a balance
+    assert proc.stdout.startswith("CREDITS UNKNOWN - WARNING: MeowLoad · Backup: 1,500 credits"), proc.stdout
+    body = proc.stdout.replace("工作账户", "").replace("旧账户", "")
+    assert not any("\u4e00" <= ch <= "\u9fff" or ch in "，：（）" for ch in body), proc.stdout

@@ -433,6 +433,9 @@ def cmd_check(args: argparse.Namespace, config: Config, engine: Engine) -> int:
     fmt = _check_format(args)
     if fmt == "nagios":
         _nagios_ranges(args)  # bad ranges are a usage error before anything is fetched
+        # The plugin line is parsed by Nagios/Icinga and read in its web page: the same words in every
+        # language, the messages made during the fetch included.
+        _speak("en")
     if args.account:
         for account_id in args.account:
             _require_account(config, account_id)

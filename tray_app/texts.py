@@ -17,7 +17,7 @@ from typing import TypeVar
 
 from tray_app import i18n
 from tray_app.i18n import N_, _, ngettext
-from tray_app.model import KEY_UNUSABLE, AccountResult, AccountState, Alert, AlertKind, ErrorKind, FetchError
+from tray_app.model import AccountResult, AccountState, Alert, AlertKind, ErrorDetail, ErrorKind, FetchError
 from tray_app.providers import get_provider
 
 NumberFormat = Callable[[Decimal], str]
@@ -301,10 +301,10 @@ def error_words(error: FetchError, provider_id: str) -> str:
                 provider=name, status=error.http_status)
         return _("Unexpected answer from {provider}: retrying at the next refresh").format(provider=name)
     if kind is ErrorKind.NO_KEY:
-        if error.message.startswith("key unavailable"):
+        if error.detail is ErrorDetail.KEY_UNAVAILABLE:  # the message says which keyring trouble, in words
             message = error.message
             return message[0].upper() + message[1:]
-        if error.message.startswith(KEY_UNUSABLE):
+        if error.detail is ErrorDetail.KEY_UNUSABLE:
             return _("Stored API key unusable: replace it in Settings")
         return _("No API key: add it in Settings")
     if kind is ErrorKind.CONFIG:

@@ -18,7 +18,7 @@ from tray_app import i18n
 log = logging.getLogger(__name__)
 
 #: QLocale patterns that give what ``tray_app.i18n.day_name`` gives the command line.
-DAY_PATTERNS = {"en": "ddd d MMM", "zh": "MMMd日ddd"}
+DAY_PATTERNS = {"en": "ddd d MMM", "zh": "MMMd日ddd"}  # untranslated: QLocale date patterns
 QT_LOCALES = {"en": QLocale(QLocale.Language.English, QLocale.Country.UnitedStates),
               "zh": QLocale(QLocale.Language.Chinese, QLocale.Script.SimplifiedHanScript,
                             QLocale.Country.China)}
