@@ -344,7 +344,7 @@
     </message>
     <message>
         <source>&lt;b&gt;Welcome to Credit Tray.&lt;/b&gt; It watches the prepaid credits of your API accounts and warns you before they run out. Add an account with its API key to begin: the key is stored in your system&apos;s keyring, never in a file. Balances then show in the tray icon&apos;s menu.</source>
-        <translation>&lt;b&gt;欢迎使用 Credit Tray。&lt;/b&gt;它会关注你各个 API 账户的预付点数，并在用完之前提醒你。先添加一个账户及其 API&amp;nbsp;密钥：密钥保存在系统密钥环中，绝不写入文件。之后，余额会显示在托盘图标的菜单中。</translation>
+        <translation>&lt;b&gt;欢迎使用 Credit Tray。&lt;/b&gt;它会关注你各个 API 账户的预付积分，并在用完之前提醒你。先添加一个账户及其 API&amp;nbsp;密钥：密钥保存在系统密钥环中，绝不写入文件。之后，余额会显示在托盘图标的菜单中。</translation>
     </message>
     <message>
         <source>Settings</source>
