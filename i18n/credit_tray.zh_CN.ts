@@ -276,11 +276,6 @@
         <translation>任意返回 JSON 的余额接口：在下面填写它的地址，以及数字在响应中的位置。</translation>
     </message>
     <message>
-        <source>{field} {problem}.</source>
-        <extracomment>a field&apos;s name and what is wrong with it (&quot;URL must be https&quot;), as one sentence.</extracomment>
-        <translation>{field}：{problem}。</translation>
-    </message>
-    <message>
         <source>no API key to test with</source>
         <translation>没有可用于测试的 API 密钥</translation>
     </message>

@@ -306,11 +306,9 @@ class CustomProviderForm(QWidget):
         except SpecError as exc:
             name = exc.field_name if exc.field_name in self.inputs else "url"
             label = shown(next(f.label for f in SCHEMA if f.name == name))
-            if exc.field_name:
-                #: a field's name and what is wrong with it ("URL must be https"), as one sentence.
-                words = self.tr("{field} {problem}.").format(field=label, problem=exc.problem)
-            else:
-                words = sentence(str(exc))
+            # The field's name and what is wrong with it as one sentence, spaced as the language spaces it
+            # ("URL must be https", "URL 必须是 https", "名称不能为空").
+            words = sentence(exc.about(label) if exc.field_name else str(exc))
             return None, (name, words)
 
     def show_problem(self, problem: tuple[str, str] | None, *, interactive: bool) -> None:
