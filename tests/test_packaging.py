@@ -486,6 +486,20 @@ def test_installed_command_reports_the_pyproject_version() -> None:
 
 @packaging_test
 @pytest.mark.usefixtures("installed")
+def test_installed_command_speaks_chinese_from_its_bundled_catalogue() -> None:
+    """The frozen app finds its compiled catalogue in the bundle: a Chinese locale gets Chinese, C gets English."""
+    env = {"PATH": "/usr/bin:/bin", "HOME": "/nonexistent"}
+    chinese = subprocess.run([str(INSTALLED), "providers"], capture_output=True, text=True, timeout=60, check=False,
+                             env={**env, "LANG": "zh_CN.UTF-8"})
+    assert chinese.returncode == 0, chinese.stderr
+    assert chinese.stdout.split()[:2] == ["ID", "名称"], chinese.stdout
+    english = subprocess.run([str(INSTALLED), "providers"], capture_output=True, text=True, timeout=60, check=False,
+                             env={**env, "LANG": "C.UTF-8"})
+    assert english.stdout.split()[:2] == ["ID", "NAME"], english.stdout
+
+
+@packaging_test
+@pytest.mark.usefixtures("installed")
 def test_installed_check_json_uses_the_secret_service_keyring(desktop: DesktopSession, server: FakeServer) -> None:
     server.route(PATHS["meowload"], Reply(200, {"availableCredits": 1500}))
     server.route(PATHS["sociavault"], Reply(200, {"credits": 5000, "subscriptionStatus": "active",

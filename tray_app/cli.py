@@ -16,6 +16,7 @@ import getpass
 import json
 import locale
 import logging
+import os
 import sys
 import tomllib
 from collections.abc import Sequence
@@ -65,6 +66,8 @@ from tray_app.safetext import for_terminal, hide_keys, looks_like_key, text_prob
 EX_OK, EX_LOW, EX_EXHAUSTED, EX_UNKNOWN = 0, 1, 2, 3
 EX_CANCELLED = 1
 EX_USAGE, EX_DATAERR, EX_NOINPUT, EX_UNAVAILABLE, EX_SOFTWARE, EX_TEMPFAIL, EX_CONFIG = 64, 65, 66, 69, 70, 75, 78
+#: The reader of our output went away: 128 + SIGPIPE, what a shell reports for a tool that signal stopped.
+EX_BROKEN_PIPE = 141
 CHECK_FORMATS = ("table", "json", "prometheus", "nagios", "waybar")
 
 #: argparse's own words (it looks them up through ``argparse._``, pointed at our catalogue by
@@ -882,6 +885,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyUnavailable as exc:
         sys.stderr.write(f"{APP_ID}: {exc}\n")
         return EX_UNAVAILABLE
+    except BrokenPipeError:
+        # The reader left (`| head`): stop quietly, as other command-line tools do, and keep Python's
+        # final flush of stdout from failing again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EX_BROKEN_PIPE
     except OSError as exc:
         where = for_terminal(str(exc.filename or ""))
         sys.stderr.write(f"{APP_ID}: {exc.strerror or type(exc).__name__}: {where}".rstrip() + "\n")
