@@ -103,3 +103,25 @@ def test_days_read_the_same_in_the_gui_and_on_the_command_line(qapp: object) -> 
         assert i18n.day_name(datetime(2026, 12, 2, 12, tzinfo=UTC)) == "12月2日周三"
     finally:
         ui_i18n.apply_language("en")
+
+
+def test_auto_without_locale_variables_asks_the_desktop(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An app started from Finder or the Start menu has no LANG: the GUI's source (Qt's uiLanguages,
+    "zh-Hans-CN") then decides, and a C locale still means English."""
+    from tray_app import language
+
+    monkeypatch.setattr(language, "_system_locale", lambda: "zh_Hans_CN")
+    assert language.resolve_language("auto", {}) == "zh"
+    assert language.resolve_language("auto", {"LANG": "en_GB.UTF-8"}) == "en"  # a variable still wins
+    monkeypatch.setattr(language, "_system_locale", lambda: "C")
+    assert language.resolve_language("auto", {}) == "en"
+
+
+def test_the_gui_installs_qt_as_the_source_of_the_desktop_language(qapp: object) -> None:
+    from PySide6.QtCore import QLocale
+
+    from tray_app import language
+    from tray_app.ui import i18n as ui_i18n
+
+    assert language._system_locale is ui_i18n._qt_system_locale
+    assert ui_i18n._qt_system_locale() == QLocale.system().uiLanguages()[0].replace("-", "_")

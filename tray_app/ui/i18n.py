@@ -13,9 +13,18 @@ from datetime import datetime
 
 from PySide6.QtCore import QCoreApplication, QDateTime, QLibraryInfo, QLocale, QTimeZone, QTranslator
 
-from tray_app import i18n
+from tray_app import i18n, language
 
 log = logging.getLogger(__name__)
+
+
+def _qt_system_locale() -> str | None:
+    """The desktop's first interface language, e.g. "zh-Hans-CN" (Qt reads it from the OS, not only LANG)."""
+    languages = QLocale.system().uiLanguages()
+    return languages[0].replace("-", "_") if languages else None
+
+
+language.set_system_locale_source(_qt_system_locale)
 
 #: QLocale patterns that give what ``tray_app.i18n.day_name`` gives the command line.
 DAY_PATTERNS = {"en": "ddd d MMM", "zh": "MMMd日ddd"}  # untranslated: QLocale date patterns
