@@ -8,13 +8,15 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QLocale, Qt
+from PySide6.QtCore import QLocale, QPoint, Qt
 from PySide6.QtWidgets import QApplication
 
 from tests.fakeserver import FakeServer
+from tests.test_history_window import MEOW, burn
 from tests.test_tray import (  # noqa: F401 - make_controller is a fixture
     MEOW_OK,
     SOCIA_LOW,
@@ -26,7 +28,11 @@ from tests.test_tray import (  # noqa: F401 - make_controller is a fixture
     write_config,
 )
 from tray_app import i18n, texts
+from tray_app.config import Config
+from tray_app.history import HistoryStore
+from tray_app.model import utc_now
 from tray_app.texts import Notice
+from tray_app.ui.history_window import HistoryWindow
 from tray_app.ui.i18n import apply_language
 from tray_app.ui.tray import TrayController
 
@@ -96,6 +102,10 @@ def test_a_language_change_in_the_config_renames_the_menu_without_a_restart_and_
     qtbot.waitUntil(lambda: window.refresh_button.text() == "立即刷新(&R)", timeout=5000)
     assert window.notice.text().startswith("没有找到系统托盘")
 
+    controller.snooze(utc_now() + timedelta(hours=1))  # the time it names is written as Chinese writes it
+    assert re.fullmatch(r"稍后提醒\(&N\)（至 周[一二三四五六日] \d{2}:\d{2}）", controller.snooze_menu.title())
+    controller.snooze(None)
+
     set_language(qtbot, controller, server, config, "en", "&Refresh now")
     assert static_items(controller) == STATIC_EN
     assert row_commands(controller) == ROW_COMMANDS_EN
@@ -116,6 +126,16 @@ def test_a_language_chosen_in_settings_reaches_the_menu_at_once(qtbot, server: F
     assert static_items(controller) == STATIC_ZH
     assert row_commands(controller) == ROW_COMMANDS_ZH
     assert 'language = "zh"' in controller.engine.config_path.read_text("utf-8")
+
+
+def test_a_language_applied_elsewhere_renames_the_menu_too(qtbot, server: FakeServer,
+                                                          make_controller) -> None:  # noqa: F811
+    """Whoever switches the app's language (Settings may, at once), the menu hears Qt's LanguageChange."""
+    controller, _ = started(qtbot, server, make_controller, "auto")
+    assert static_items(controller) == STATIC_EN
+    apply_language("zh")
+    qtbot.waitUntil(lambda: static_items(controller) == STATIC_ZH, timeout=5000)
+    assert row_commands(controller) == ROW_COMMANDS_ZH
 
 
 @pytest.mark.xfail(not hasattr(texts, "unit_name"), strict=True,
@@ -189,3 +209,32 @@ def test_an_open_history_window_retranslates_in_place(qtbot, server: FakeServer,
     assert [window.ranges.button(i).text() for i in range(4)] == buttons
     assert model.data(model.index(0, 0)) == english_cell
     assert window.summary.text() == f"Exported 1 reading to {target}"
+
+
+def test_the_history_charts_read_points_in_chinese(qtbot, tmp_path: Path) -> None:
+    """The hover lines (a balance, the forecast, a day's use) and the summary, in Chinese, with the range
+    buttons' words; numbers and dates by the Chinese QLocale."""
+    store = HistoryStore(tmp_path / "history.sqlite3")
+    readings = burn(store)
+    apply_language("zh")
+    window = HistoryWindow(store, Config(path=Path("config.toml"), accounts=(MEOW,)), account_id="meow")
+    qtbot.addWidget(window)
+    qtbot.waitUntil(lambda: window.balance_chart.data is not None, timeout=10_000)
+    window.show()
+    assert window.summary.text().endswith("本时段内充值 1 次。"), window.summary.text()
+    chart = window.balance_chart
+    rect = chart.plot_rect()
+    start, end = chart.x_range()
+    x = rect.left() + (readings[-1][0].timestamp() - start) / (end - start) * rect.width()
+    qtbot.mouseClick(chart, Qt.MouseButton.LeftButton, pos=QPoint(round(x), int(rect.center().y())))
+    assert re.fullmatch(rf"\d{{4}}/\d{{1,2}}/\d{{1,2}} \d{{1,2}}:\d{{2}}：{readings[-1][1]:,} \S+",
+                        window.hover_line.text()), window.hover_line.text()
+    qtbot.mouseClick(chart, Qt.MouseButton.LeftButton, pos=QPoint(int(rect.right()) - 2, int(rect.center().y())))
+    assert "：按目前的速度，约剩 " in window.hover_line.text(), window.hover_line.text()
+    bars = window.usage_bars.plot_rect()
+    qtbot.mouseClick(window.usage_bars, Qt.MouseButton.LeftButton, pos=QPoint(int(bars.right()) - 3,
+                                                                              int(bars.center().y())))
+    assert re.fullmatch(r"\d{4}年\d{1,2}月\d{1,2}日\S*：已用 [\d,]+ \S+", window.hover_line.text()), \
+        window.hover_line.text()
+    window.close()
+    store.close()
