@@ -30,7 +30,8 @@ MACHINE_CALLS = {
     "add_argument_group", "add_mutually_exclusive_group", "environ", "which", "run", "Popen", "check_output",
     "Path", "joinpath", "open", "setDesktopFileName", "setApplicationName", "setOrganizationName", "warn",
     "find_spec", "import_module", "getLogger", "fromString", "toString", "QUrl", "format_map", "setStyleSheet",
-    "setDefaultSuffix", "setNameFilter", "index", "count", "find", "rfind", "partition", "rpartition", "ljust",
+    "setDefaultSuffix", "setNameFilter", "TypeVar", "NewType", "namedtuple",
+    "index", "count", "find", "rfind", "partition", "rpartition", "ljust",
 }
 SQL = re.compile(r"^\s*(SELECT|INSERT|UPDATE|DELETE|CREATE|DROP|ALTER|PRAGMA|BEGIN|COMMIT|WITH|REPLACE)\b", re.I)
 WORDS = re.compile(r"[A-Za-z]{2,}[^\n]*\s[^\n]*[A-Za-z]{2,}")  # two words or more
