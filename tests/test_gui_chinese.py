@@ -27,7 +27,7 @@ from tests.test_tray import (  # noqa: F401 - make_controller is a fixture
     submenu_lines,
     write_config,
 )
-from tray_app import i18n, texts
+from tray_app import i18n
 from tray_app.config import Config
 from tray_app.history import HistoryStore
 from tray_app.model import utc_now
@@ -138,8 +138,6 @@ def test_a_language_applied_elsewhere_renames_the_menu_too(qtbot, server: FakeSe
     assert row_commands(controller) == ROW_COMMANDS_ZH
 
 
-@pytest.mark.xfail(not hasattr(texts, "unit_name"), strict=True,
-                   reason="the rows', tooltip's and notices' words are texts.py's: Chinese once it is in gettext")
 def test_the_rows_tooltip_and_notification_speak_chinese(qtbot, server: FakeServer,
                                                          make_controller) -> None:  # noqa: F811
     route(server, "meow", "meowload", MEOW_OK)

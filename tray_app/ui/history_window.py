@@ -163,12 +163,6 @@ def thin_out(times: list[float], values: list[float], buckets: int = 800) -> tup
     return out_t, out_v
 
 
-def unit_word(unit: str) -> str:
-    """A unit as the reader says it ('credits' is 点 in Chinese), by the engine's words when it has them."""
-    name = getattr(texts, "unit_name", None)  # the engine's texts.unit_name (issue 13): USD stays USD
-    return str(name(unit)) if callable(name) else unit
-
-
 def axis_pattern(name: str) -> str:
     """A QLocale date pattern for the time axis, as the language writes short dates."""
     patterns = {
@@ -310,8 +304,8 @@ class BalanceChart(_Plot):
         if beyond and data.usage.runs_out_at is not None and not data.unlimited:
             left = max(0.0, data.values[-1] - (at - data.times[-1]) / 86400 * (data.usage.per_day or 0))
             return self.tr("{when}: about {amount} {unit} at the current pace").format(
-                when=self.moment(at), amount=self.number(left), unit=unit_word(data.unit))
-        when, amount, unit = self.moment(data.times[index]), self.number(data.values[index]), unit_word(data.unit)
+                when=self.moment(at), amount=self.number(left), unit=texts.unit_name(data.unit))
+        when, amount, unit = self.moment(data.times[index]), self.number(data.values[index]), texts.unit_name(data.unit)
         if data.unlimited:
             return self.tr("{when}: {amount} {unit} used").format(when=when, amount=amount, unit=unit)
         return self.tr("{when}: {amount} {unit}").format(when=when, amount=amount, unit=unit)
@@ -421,7 +415,7 @@ class UsageBars(_Plot):
         label = self.qlocale.toString(QDate(day.year, day.month, day.day), QLocale.FormatType.LongFormat)
         assert self.data is not None
         return self.tr("{day}: {amount} {unit} used").format(day=label, amount=self.number(amount),
-                                                              unit=unit_word(self.data.unit))
+                                                              unit=texts.unit_name(self.data.unit))
 
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
@@ -504,7 +498,7 @@ class BalanceTable(QAbstractTableModel):
             return self._fmt.moment(first)
         if index.column() == 1:
             return self._fmt.moment(last)
-        return self.tr("{amount} {unit}").format(amount=self._fmt.number(value), unit=unit_word(self._unit))
+        return self.tr("{amount} {unit}").format(amount=self._fmt.number(value), unit=texts.unit_name(self._unit))
 
 
 class _Loader(QObject):
