@@ -90,8 +90,17 @@ def test_a_language_change_in_the_config_renames_the_menu_without_a_restart_and_
     assert row_commands(controller) == ROW_COMMANDS_EN
     assert english_rows[0] == "MeowLoad · Main — 282,539 credits"
 
+    controller.show_about()
+    about = controller.about
+    assert about is not None
+    assert about.windowTitle() == "About Credit Tray"
+
     set_language(qtbot, controller, server, config, "zh", "立即刷新(&R)")
     assert static_items(controller) == STATIC_ZH
+    qtbot.waitUntil(lambda: about.windowTitle() == "关于 Credit Tray", timeout=5000)
+    assert [about.open_config.text(), about.open_data.text(), about.open_log.text()] == [
+        "打开配置文件夹(&C)", "打开数据文件夹(&D)", "打开日志(&L)"]
+    assert "API 密钥只保存在系统密钥环中。" in about.text.text()
     assert [a.text() for a in controller.snooze_menu.actions() if a.text()] == ["1 小时", "8 小时", "直到明天",
                                                                                 "恢复通知"]
     assert row_commands(controller) == ROW_COMMANDS_ZH
@@ -112,6 +121,7 @@ def test_a_language_change_in_the_config_renames_the_menu_without_a_restart_and_
     assert rows(controller) == english_rows
     assert controller.tray.toolTip() == english_tooltip
     qtbot.waitUntil(lambda: window.refresh_button.text() == "&Refresh now", timeout=5000)
+    qtbot.waitUntil(lambda: about.windowTitle() == "About Credit Tray", timeout=5000)
 
 
 def test_a_language_chosen_in_settings_reaches_the_menu_at_once(qtbot, server: FakeServer,
