@@ -24,6 +24,7 @@ from tray_app.engine import Engine
 from tray_app.fetch import FetchPolicy
 from tray_app.history import HistoryStore
 from tray_app.keys import KeyStore
+from tray_app.ui.i18n import apply_language
 from tray_app.ui.settings import AccountDialog, SettingsWindow
 from tray_app.ui.tray import TrayController
 
@@ -39,9 +40,15 @@ SHOWN = {"meowload": "282,539 credits", "smarterbot": "3,800 message credits", "
 
 
 @pytest.fixture(autouse=True)
-def english_numbers() -> Iterator[None]:
+def english_numbers(monkeypatch: pytest.MonkeyPatch, qapp: QApplication) -> Iterator[None]:
+    """English words and numbers whatever the machine's locale: these tests read what an English user sees."""
+    for name in ("LC_ALL", "LC_MESSAGES", "LANGUAGE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")  # language = "auto" (the default) speaks English, here and in the CLI
+    apply_language("en")
     QLocale.setDefault(QLocale(QLocale.Language.English, QLocale.Country.UnitedStates))
     yield
+    apply_language("en")
     QLocale.setDefault(QLocale.system())
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -70,11 +70,15 @@ from tray_app.keys import KeyUnavailable, key_problem
 from tray_app.model import AccountResult, AccountState, ErrorKind, FetchError, Outcome
 from tray_app.providers import CUSTOM_ID, PROVIDERS, get_provider, provider_for
 from tray_app.safetext import text_problem
-from tray_app.ui.custom_provider_form import CustomProviderForm
+from tray_app.ui.custom_provider_form import CustomProviderForm, sentence, shown
+from tray_app.words_settings import days_suffix
 
 log = logging.getLogger(__name__)
 
-LANGUAGE_CHOICES = (("auto", "Automatic (system language)"), ("en", "English"), ("zh", "简体中文"))
+# The interface language's choices; each language is named in its own language, "automatic" in the current one.
+LANGUAGE_CHOICES = (
+    ("auto", str(QT_TRANSLATE_NOOP("SettingsWindow", "Automatic (system language)"))),
+    ("en", "English"), ("zh", "简体中文"))  # untranslated: a language's own name for itself
 ERROR_STYLE = "color: #C62828;"
 
 
@@ -113,7 +117,8 @@ class SettingsBackend(QObject):
                 result, error = None, _explain(exc)
             except Exception as exc:  # never let a bug escape the worker silently
                 log.exception("settings job failed")
-                result, error = None, f"internal error ({type(exc).__name__})"
+                result, error = None, QCoreApplication.translate("SettingsBackend", "internal error ({name})").format(
+                    name=type(exc).__name__)
             self.finished.emit(_Done(done, result, error))
 
         if self._thread is None:
@@ -167,10 +172,11 @@ class SettingsBackend(QObject):
         account = draft.account
         provider = account.provider
         if provider is None:
-            raise ValueError("choose a provider")
+            raise ValueError(QCoreApplication.translate("SettingsBackend", "choose a provider"))
         key = draft.key if draft.key is not None else self.engine.keys.get(account.id)
         if not key:
-            return FetchError(ErrorKind.NO_KEY, "no API key to test with")
+            return FetchError(ErrorKind.NO_KEY,
+                              QCoreApplication.translate("SettingsBackend", "no API key to test with"))
 
         async def once() -> Outcome:
             async with Fetcher(self.engine.policy) as fetcher:
@@ -187,15 +193,19 @@ class _Done:
 
 
 def _explain(exc: BaseException) -> str:
+    """A failed job in words (runs on the backend's thread: Qt's translate is safe there)."""
     if isinstance(exc, ConfigFileError):
-        return f"The config file has an error, so nothing was changed: {exc}"
+        return QCoreApplication.translate(
+            "SettingsBackend", "The config file has an error, so nothing was changed: {error}").format(error=exc)
     if isinstance(exc, KeyUnavailable):
-        return f"Key unavailable: {exc}"
+        return QCoreApplication.translate("SettingsBackend", "Key unavailable: {error}").format(error=exc)
     if isinstance(exc, ConfigWriteError):  # names the config (not a temp file) and says nothing changed
         text = str(exc)
         return text[:1].upper() + text[1:]
     if isinstance(exc, OSError):
-        return f"Could not write {exc.filename or 'the config'}: {exc.strerror or type(exc).__name__}"
+        return QCoreApplication.translate("SettingsBackend", "Could not write {file}: {reason}").format(
+            file=exc.filename or QCoreApplication.translate("SettingsBackend", "the config file"),
+            reason=exc.strerror or type(exc).__name__)
     return str(exc)
 
 
@@ -204,10 +214,12 @@ def _explain(exc: BaseException) -> str:
 def outcome_text(outcome: Outcome, provider_id: str) -> tuple[bool, str]:
     """(success, words) for a test fetch."""
     if isinstance(outcome, FetchError):
-        return False, f"{texts.error_words(outcome, provider_id)} — {texts.error_detail(outcome)}"
+        words, detail = texts.error_words(outcome, provider_id), texts.error_detail(outcome)
+        return False, f"{words} — {detail}"  # untranslated: two translated texts side by side
     result = AccountResult(provider_id, provider_id, "", outcome.unit, AccountState.OK, outcome, None, None,
                            outcome.fetched_at)
-    return True, f"Works: {texts.balance(result, texts.plain_number)}"
+    return True, QCoreApplication.translate("AccountDialog", "Works: {balance}").format(
+        balance=texts.balance(result, texts.plain_number))
 
 
 class AccountDialog(QDialog):
@@ -220,7 +232,6 @@ class AccountDialog(QDialog):
         super().__init__(parent)
         self.backend, self.config, self.account = backend, config, account
         self._replacing_key = account is None
-        self.setWindowTitle("Edit account" if account else "Add account")
         self.setMinimumWidth(520)
         layout = self._layout = QVBoxLayout(self)
         form = QFormLayout()
@@ -229,47 +240,33 @@ class AccountDialog(QDialog):
         self.provider = QComboBox()
         for provider in PROVIDERS.values():
             self.provider.addItem(provider.name, provider.id)
-        self.provider.addItem("Custom (any JSON endpoint)", CUSTOM_ID)
-        self.provider.setAccessibleName("Provider")
+        self.provider.addItem("", CUSTOM_ID)  # named in retranslate()
         self.provider_hint = QLabel()
         self.provider_hint.setTextFormat(Qt.TextFormat.PlainText)
         self.provider_hint.setWordWrap(True)  # ordinary text colour: it says where the key comes from
         self.label = QLineEdit()
-        self.label.setAccessibleName("Label")
         self.account_id = QLineEdit()
-        self.account_id.setAccessibleName("Account id")
-        self.account_id.setToolTip("A short unique name: lower-case letters, digits, '-' and '_'.")
         self.key = QLineEdit()
         self.key.setEchoMode(QLineEdit.EchoMode.Password)
-        self.key.setAccessibleName("API key")
-        self.key.setPlaceholderText("Paste the API key")
         self.show_key = QToolButton()
-        self.show_key.setText("S&how")
         self.show_key.setCheckable(True)
-        self.show_key.setAccessibleName("Show the API key")
-        self.show_key.setToolTip("Show or hide the key as typed")
         self.show_key.toggled.connect(lambda on: self.key.setEchoMode(
             QLineEdit.EchoMode.Normal if on else QLineEdit.EchoMode.Password))
-        self.key_stored = QLabel("Checking the keyring…")
+        self.key_stored = QLabel()
         self.key_stored.setTextFormat(Qt.TextFormat.PlainText)
-        self.replace_key = QPushButton("&Replace key…")
+        self.replace_key = QPushButton()
         self.replace_key.clicked.connect(self._start_replacing)
         self.thresholds = QLineEdit()
-        self.thresholds.setAccessibleName("Alert thresholds")
-        self.thresholds.setToolTip("Numbers separated by commas: you are alerted once when the balance drops below "
-                                   "each. 0 is the alert that it has run out; leave 0 out for no such alert.")
         self.advanced = QToolButton()
-        self.advanced.setText("Advanced")
         self.advanced.setCheckable(True)
         self.advanced.setArrowType(Qt.ArrowType.RightArrow)
         self.advanced.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.base_url = QLineEdit()
-        self.base_url.setAccessibleName("Base URL")
-        self.base_url.setToolTip("A mirror or proxy: replaces the scheme, host and port of the provider's address.")
         self.errors: dict[str, QLabel] = {}
+        self.row_labels: dict[str, QLabel] = {}
 
-        def row(text: str, field: QWidget, name: str, extra: QWidget | None = None) -> QVBoxLayout:
-            label = QLabel(text)
+        def row(field: QWidget, name: str, extra: QWidget | None = None) -> QVBoxLayout:
+            label = QLabel()
             label.setBuddy(field)
             box = QVBoxLayout()
             line = QHBoxLayout()
@@ -282,16 +279,16 @@ class AccountDialog(QDialog):
             error.setStyleSheet(ERROR_STYLE)
             error.setWordWrap(True)
             error.hide()
-            error.setAccessibleName(f"{name} error")
             box.addWidget(error)
             self.errors[name] = error
+            self.row_labels[name] = label
             form.addRow(label, box)
             return box
 
-        row("&Provider:", self.provider, "provider")
+        row(self.provider, "provider")
         form.addRow("", self.provider_hint)
-        row("&Label:", self.label, "label")
-        row("&Id:", self.account_id, "id")
+        row(self.label, "label")
+        row(self.account_id, "id")
         key_box = QWidget()
         key_line = QHBoxLayout(key_box)
         key_line.setContentsMargins(0, 0, 0, 0)
@@ -299,20 +296,19 @@ class AccountDialog(QDialog):
         key_line.addWidget(self.show_key)
         key_line.addWidget(self.key_stored, 1)
         key_line.addWidget(self.replace_key)
-        row("API &key:", key_box, "key")
-        row("&Thresholds:", self.thresholds, "thresholds")
+        row(key_box, "key")
+        row(self.thresholds, "thresholds")
         form.addRow(self.advanced)
         self._form = form
-        self._base_url_row = row("&Base URL:", self.base_url, "base_url")
+        self._base_url_row = row(self.base_url, "base_url")
         self.advanced.toggled.connect(self._show_advanced)
 
-        self.test_button = QPushButton("T&est")
+        self.test_button = QPushButton()
         self.test_button.clicked.connect(self.test)
         self.test_result = QLabel()
         # The provider's own words: a server must not draw a fake "Works" or load local images here.
         self.test_result.setTextFormat(Qt.TextFormat.PlainText)
         self.test_result.setWordWrap(True)
-        self.test_result.setAccessibleName("Test result")
         test_line = QHBoxLayout()
         test_line.addWidget(self.test_button)
         test_line.addWidget(self.test_result, 1)
@@ -328,14 +324,68 @@ class AccountDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
 
+        # What the texts are made from, kept so a language change can say it again in the new language.
+        self._key_known: tuple[bool | None, str | None] | None = None  # (has_key, error) once the keyring answered
+        self._testing = False
+        self._last_test: tuple[Draft, Outcome | None, str | None] | None = None
+
         self.provider.currentIndexChanged.connect(self._provider_changed)
         self.label.textEdited.connect(self._suggest_id)
         self._id_edited = account is not None
         self._default_label = ""
         self.account_id.textEdited.connect(lambda _: setattr(self, "_id_edited", True))
+        self.retranslate()
         self.custom_form = CustomProviderForm(self)
         layout.insertWidget(1, self.custom_form, 1)
+        # After the form has shown or hidden itself: the explicit minimum height keeps the layout from growing
+        # the dialog on its own, so the form would be squashed.
+        self.provider.currentIndexChanged.connect(lambda _: self._fit())
         self._fill()
+
+    # ------------------------------------------------------------------ words
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+            if self.isVisible():  # once the children have their new texts too (they hear of it after us)
+                QTimer.singleShot(0, self, self._fit)  # not after the dialog is gone
+
+    def retranslate(self) -> None:
+        """Every text of the editor in the current language; what is typed and chosen stays as it is."""
+        self.setWindowTitle(self.tr("Edit account") if self.account else self.tr("Add account"))
+        self.provider.setItemText(self.provider.findData(CUSTOM_ID), self.tr("Custom (any JSON endpoint)"))
+        names = {"provider": self.tr("Provider"), "label": self.tr("Label"), "id": self.tr("Account id"),
+                 "key": self.tr("API key"), "thresholds": self.tr("Alert thresholds"), "base_url": self.tr("Base URL")}
+        rows = {"provider": self.tr("&Provider:"), "label": self.tr("&Label:"), "id": self.tr("&Id:"),
+                "key": self.tr("API &key:"), "thresholds": self.tr("&Thresholds:"), "base_url": self.tr("&Base URL:")}
+        for name, label in self.row_labels.items():
+            label.setText(rows[name])
+            self.errors[name].setAccessibleName(self.tr("{field} error").format(field=names[name]))
+        for name, field in (("provider", self.provider), ("label", self.label), ("id", self.account_id),
+                            ("key", self.key), ("thresholds", self.thresholds), ("base_url", self.base_url)):
+            field.setAccessibleName(names[name])
+        self.account_id.setToolTip(self.tr("A short unique name: lower-case letters, digits, '-' and '_'."))
+        self.key.setPlaceholderText(self.tr("Paste the API key"))
+        self.show_key.setText(self.tr("S&how"))
+        self.show_key.setAccessibleName(self.tr("Show the API key"))
+        self.show_key.setToolTip(self.tr("Show or hide the key as typed"))
+        self.replace_key.setText(self.tr("&Replace key…"))
+        self.thresholds.setToolTip(self.tr(
+            "Numbers separated by commas: you are alerted once when the balance drops below each. "
+            "0 is the alert that it has run out; leave 0 out for no such alert."))
+        self.advanced.setText(self.tr("Advanced"))
+        self.base_url.setToolTip(self.tr(
+            "A mirror or proxy: replaces the scheme, host and port of the provider's address."))
+        self.test_button.setText(self.tr("T&est"))
+        self.test_result.setAccessibleName(self.tr("Test result"))
+        self._show_key_state()
+        self._provider_hint()
+        if self._testing:
+            self.test_result.setText(self.tr("Testing…"))
+        elif self._last_test is not None:
+            self._show_test(*self._last_test)
+        if any(not error.isHidden() for error in self.errors.values()):
+            self._show_problems(self._problems()[0], interactive=False)
 
     # ------------------------------------------------------------------ filling
     def _fill(self) -> None:
@@ -364,12 +414,21 @@ class AccountDialog(QDialog):
         self.backend.run(lambda: self.backend.has_key(account.id), self._key_state)
 
     def _key_state(self, has_key: bool | None, error: str | None) -> None:
+        self._key_known = (has_key, error)
+        self._show_key_state()
+
+    def _show_key_state(self) -> None:
         if self._replacing_key:
             return
+        if self._key_known is None:
+            self.key_stored.setText(self.tr("Checking the keyring…"))
+            return
+        has_key, error = self._key_known
         if error:
             self.key_stored.setText(error)
         else:
-            self.key_stored.setText("A key is stored in your keyring." if has_key else "No key is stored yet.")
+            self.key_stored.setText(self.tr("A key is stored in your keyring.") if has_key
+                                    else self.tr("No key is stored yet."))
 
     def _start_replacing(self) -> None:
         self._replacing_key = True
@@ -396,7 +455,8 @@ class AccountDialog(QDialog):
     def _provider_hint(self) -> None:
         provider = get_provider(self.provider.currentData())
         if provider is not None:
-            self.provider_hint.setText(f"Key from: {provider.key_hint} · unit: {provider.unit}")
+            self.provider_hint.setText(self.tr("Key from: {where} · unit: {unit}").format(
+                where=shown(provider.key_hint), unit=shown(provider.unit)))
 
     def _suggest_id(self) -> None:
         if self._id_edited or self.account is not None:
@@ -425,55 +485,70 @@ class AccountDialog(QDialog):
     # ------------------------------------------------------------------ validation
     def draft(self) -> Draft | None:
         """The account as typed, or None after showing every problem next to its field."""
+        problems, custom_problem, draft = self._problems()
+        self.custom_form.show_problem(custom_problem, interactive=True)
+        self._show_problems(problems, interactive=True)
+        return draft
+
+    def _problems(self) -> tuple[dict[str, str], tuple[str, str] | None, Draft | None]:
+        """(problems by field, the custom provider's problem, the draft when there is no problem); shows nothing."""
         problems: dict[str, str] = {}
         provider_id = self.provider.currentData()
-        custom, custom_problem = self.custom_form.draft(provider_id)
+        custom, custom_problem = self.custom_form.check(provider_id)
         provider = provider_for(provider_id, custom)
         if provider is None:
-            problems["provider"] = custom_problem or "Choose a provider."
+            problems["provider"] = (
+                self.tr("The custom provider is not complete: {problem}").format(problem=custom_problem[1])
+                if custom_problem else self.tr("Choose a provider."))
         label = self.label.text().strip()
         if not label:
-            problems["label"] = "Give the account a label."
-        elif problem := text_problem("The label", label):
-            problems["label"] = problem + "."
+            problems["label"] = self.tr("Give the account a label.")
+        elif problem := text_problem(self.tr("The label"), label):
+            problems["label"] = sentence(problem)
         account_id = self.account_id.text().strip()
         if not ID_PATTERN.fullmatch(account_id):
-            problems["id"] = "Use lower-case letters, digits, '-' and '_' (at most 64)."
+            problems["id"] = self.tr("Use lower-case letters, digits, '-' and '_' (at most 64).")
         elif self.account is None and self.config.account(account_id) is not None:
-            problems["id"] = f"The id {account_id!r} is already used by another account."
+            problems["id"] = self.tr("The id {id} is already used by another account.").format(id=repr(account_id))
         base_url = self.base_url.text().strip() or None
-        if base_url and (problem := base_url_problem(base_url, "the base URL")):
-            problems["base_url"] = problem[0].upper() + problem[1:] + "."
-            self.advanced.setChecked(True)
+        if base_url and (problem := base_url_problem(base_url, self.tr("the base URL"))):
+            problems["base_url"] = sentence(problem)
         thresholds: tuple[Decimal, ...] = ()
         try:
             thresholds = parse_thresholds([t for t in re.split(r"[,\s;]+", self.thresholds.text()) if t],
                                           from_text=True)
         except ValueError as exc:
-            problems["thresholds"] = str(exc)[0].upper() + str(exc)[1:] + "."
+            problems["thresholds"] = sentence(str(exc))
         key: str | None = None
         if self._replacing_key:
             key = self.key.text().strip()
             if not key:
-                problems["key"] = "Paste the API key from your provider's dashboard."
+                problems["key"] = self.tr("Paste the API key from your provider's dashboard.")
             elif any(ch in key for ch in "\r\n\0"):
-                problems["key"] = "The key must be one line."
+                problems["key"] = self.tr("The key must be one line.")
             elif problem := key_problem(key):
-                problems["key"] = f"This is not an API key as pasted: {problem}. Copy it again."
-        for name, error in self.errors.items():
-            error.setText(problems.get(name, ""))
-            error.setVisible(name in problems)
-        self._fit()
+                problems["key"] = self.tr("This is not an API key as pasted: {problem}. Copy it again.").format(
+                    problem=problem)
         if problems:
-            first = next(iter(problems))
-            {"provider": self.provider, "label": self.label, "id": self.account_id, "key": self.key,
-             "thresholds": self.thresholds, "base_url": self.base_url}[first].setFocus()
-            return None
+            return problems, custom_problem, None
         assert provider is not None
         write_thresholds = tuple(thresholds) != provider.thresholds
         account = Account(id=account_id, provider_id=provider.id, label=label, base_url=base_url,
                           thresholds=thresholds, enabled=self.account.enabled if self.account else True, custom=custom)
-        return Draft(self.account.id if self.account else None, account, key, write_thresholds)
+        return problems, None, Draft(self.account.id if self.account else None, account, key, write_thresholds)
+
+    def _show_problems(self, problems: dict[str, str], *, interactive: bool) -> None:
+        """Each problem next to its field; ``interactive`` (a click on Save or Test) also moves the focus there."""
+        for name, error in self.errors.items():
+            error.setText(problems.get(name, ""))
+            error.setVisible(name in problems)
+        if interactive and "base_url" in problems:
+            self.advanced.setChecked(True)
+        self._fit()
+        if interactive and problems:
+            first = next(iter(problems))
+            {"provider": self.provider, "label": self.label, "id": self.account_id, "key": self.key,
+             "thresholds": self.thresholds, "base_url": self.base_url}[first].setFocus()
 
     # ------------------------------------------------------------------ actions
     def test(self) -> None:
@@ -482,7 +557,8 @@ class AccountDialog(QDialog):
             return
         self.test_button.setEnabled(False)
         self.test_result.setStyleSheet("")
-        self.test_result.setText("Testing…")
+        self._testing, self._last_test = True, None
+        self.test_result.setText(self.tr("Testing…"))
         language = resolve_language(self.config.language)
         if self.custom_form.handles(draft):  # shows the raw answer and the parsed paths too
             return self.custom_form.test(draft, language)
@@ -491,13 +567,17 @@ class AccountDialog(QDialog):
 
     def _tested(self, draft: Draft, outcome: Outcome | None, error: str | None) -> None:
         self.test_button.setEnabled(True)
+        self._testing, self._last_test = False, (draft, outcome, error)
+        self._show_test(draft, outcome, error)
+        self._fit()
+
+    def _show_test(self, draft: Draft, outcome: Outcome | None, error: str | None) -> None:
         if outcome is None:
-            ok, words = False, error or "the test failed"
+            ok, words = False, error or self.tr("the test failed")
         else:
             ok, words = outcome_text(outcome, draft.account.provider_id)
         self.test_result.setStyleSheet("color: #2E7D32;" if ok else ERROR_STYLE)
         self.test_result.setText(words)
-        self._fit()
 
     def save(self) -> None:
         draft = self.draft()
@@ -522,10 +602,13 @@ class AccountDialog(QDialog):
 
 def confirm_removal(parent: QWidget, account: Account) -> bool:
     """Ask with buttons that say what they do ("Remove", "Cancel"), Cancel the default."""
-    box = QMessageBox(QMessageBox.Icon.Question, "Remove account",
-                      f"Remove “{account.label}” ({texts.provider_name(account.provider_id)})? "
-                      "Its API key will be deleted from your keyring.", parent=parent)
-    remove = box.addButton("&Remove", QMessageBox.ButtonRole.DestructiveRole)
+    question = QCoreApplication.translate(
+        "SettingsWindow", "Remove “{label}” ({provider})? Its API key will be deleted from your keyring.")
+    box = QMessageBox(QMessageBox.Icon.Question, QCoreApplication.translate("SettingsWindow", "Remove account"),
+                      question.format(label=account.label, provider=texts.provider_name(account.provider_id)),
+                      parent=parent)
+    remove = box.addButton(QCoreApplication.translate("SettingsWindow", "&Remove"),
+                           QMessageBox.ButtonRole.DestructiveRole)
     cancel = box.addButton(QMessageBox.StandardButton.Cancel)
     box.setDefaultButton(cancel)
     box.setEscapeButton(cancel)
@@ -533,11 +616,12 @@ def confirm_removal(parent: QWidget, account: Account) -> bool:
     return box.clickedButton() is remove
 
 
-WELCOME = (
+WELCOME = str(QT_TRANSLATE_NOOP(
+    "SettingsWindow",
     "<b>Welcome to Credit Tray.</b> It watches the prepaid credits of your API accounts and "
     "warns you before they run out. Add an account with its API key to begin: the key is stored "
     "in your system's keyring, never in a file. Balances then show in the tray icon's menu."
-)
+))
 
 
 class SettingsWindow(QWidget):
@@ -550,7 +634,6 @@ class SettingsWindow(QWidget):
 
     def __init__(self, engine: Engine, *, autostart: Autostart | None = None) -> None:
         super().__init__()
-        self.setWindowTitle("Settings")  # the desktop adds the app's name
         self.backend = SettingsBackend(engine, self)
         self.backend.finished.connect(self._job_done)
         self.autostart = autostart or Autostart()
@@ -559,24 +642,24 @@ class SettingsWindow(QWidget):
         self.dialog: AccountDialog | None = None
         self._filling = False
         self._writable = True
+        # Says the status line again in the current language (a config error); None: it is shown as it came.
+        self._status_words: Callable[[], str] | None = None
         self.resize(720, 560)
 
         layout = QVBoxLayout(self)
-        self.welcome = QLabel(WELCOME)
+        self.welcome = QLabel()
         self.welcome.setWordWrap(True)
         self.welcome.setTextFormat(Qt.TextFormat.RichText)
-        self.demo_button = QPushButton("Try the &demo first")
-        self.demo_button.setToolTip("Made-up accounts whose balances drain, with no keys and no network")
+        self.demo_button = QPushButton()
         self.demo_button.clicked.connect(self.start_demo)
         welcome_line = QHBoxLayout()
         welcome_line.addWidget(self.welcome, 1)
         welcome_line.addWidget(self.demo_button)
         layout.addLayout(welcome_line)
 
-        accounts_box = QGroupBox("Accounts")
+        accounts_box = self.accounts_box = QGroupBox()
         accounts_layout = QVBoxLayout(accounts_box)
         self.table = QTableWidget(0, 5)
-        self.table.setHorizontalHeaderLabels(["On", "Provider", "Label", "State", "Last balance"])
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -584,18 +667,17 @@ class SettingsWindow(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
-        self.table.setAccessibleName("Accounts")
         self.table.itemChanged.connect(self._enabled_toggled)
         self.table.itemDoubleClicked.connect(lambda _: self.edit_selected())
         self.table.itemSelectionChanged.connect(self._selection_changed)
         accounts_layout.addWidget(self.table)
         buttons = QHBoxLayout()
-        self.add_button = QPushButton("&Add…")
-        self.edit_button = QPushButton("&Edit…")
-        self.remove_button = QPushButton("&Remove…")
-        self.up_button = QPushButton("Move &up")
-        self.down_button = QPushButton("Move do&wn")
-        self.history_button = QPushButton("&History…")
+        self.add_button = QPushButton()
+        self.edit_button = QPushButton()
+        self.remove_button = QPushButton()
+        self.up_button = QPushButton()
+        self.down_button = QPushButton()
+        self.history_button = QPushButton()
         self.history_button.clicked.connect(lambda: self.historyRequested.emit(self.selected_id()))
         actions: list[tuple[QPushButton, Callable[[], None]]] = [
             (self.add_button, self.add_account), (self.edit_button, self.edit_selected),
@@ -609,73 +691,112 @@ class SettingsWindow(QWidget):
         accounts_layout.addLayout(buttons)
         layout.addWidget(accounts_box, 1)
 
-        general = self.general = QGroupBox("General")
+        general = self.general = QGroupBox()
         form = QFormLayout(general)
         self.refresh_minutes = QSpinBox()
         self.refresh_minutes.setRange(1, 1440)
-        self.refresh_minutes.setSuffix(" min")
-        self.refresh_minutes.setAccessibleName("Refresh interval in minutes")
         self.refresh_minutes.editingFinished.connect(
             lambda: self._write_global(refresh_minutes=self.refresh_minutes.value()))
-        self.notifications = QCheckBox("Desktop &notifications on low balances")
+        self.notifications = QCheckBox()
         self.notifications.toggled.connect(lambda on: self._write_global(notifications=on))
-        self.icon_number = QCheckBox("Show the lowest balance on the &icon")
+        self.icon_number = QCheckBox()
         self.icon_number.toggled.connect(lambda on: self._write_global(icon_number=on))
         self.forecast_days = QSpinBox()
         self.forecast_days.setRange(0, 60)
-        self.forecast_days.setSuffix(" days")
-        self.forecast_days.setSpecialValueText("Never")  # 0: no run-out warning
-        self.forecast_days.setAccessibleName("Warn when a balance will run out within this many days")
-        self.forecast_days.setToolTip("At the current pace, from the reading history; 0 turns the warning off.")
+        self.forecast_days.valueChanged.connect(lambda days: self.forecast_days.setSuffix(days_suffix(days)))
         self.forecast_days.editingFinished.connect(
             lambda: self._write_global(forecast_alert_days=self.forecast_days.value()))
-        self.top_ups = QCheckBox("Tell me when a balance is &topped up")
+        self.top_ups = QCheckBox()
         self.top_ups.toggled.connect(lambda on: self._write_global(top_up_notifications=on))
-        self.start_at_login = QCheckBox("&Start at login")
+        self.start_at_login = QCheckBox()
         self.start_at_login.toggled.connect(self._autostart_toggled)
         self.language = QComboBox()
         for value, text in LANGUAGE_CHOICES:
             self.language.addItem(text, value)
-        self.language.setAccessibleName("Language of provider messages")
         self.language.currentIndexChanged.connect(
             lambda _: self._write_global(language=self.language.currentData()))
-        refresh_label = QLabel("Check &every:")
-        refresh_label.setBuddy(self.refresh_minutes)
-        language_label = QLabel("Provider &language:")
-        language_label.setBuddy(self.language)
-        form.addRow(refresh_label, self.refresh_minutes)
+        self.refresh_label = QLabel()
+        self.refresh_label.setBuddy(self.refresh_minutes)
+        self.language_label = QLabel()
+        self.language_label.setBuddy(self.language)
+        form.addRow(self.refresh_label, self.refresh_minutes)
         form.addRow(self.notifications)
-        forecast_label = QLabel("Warn before running &out:")
-        forecast_label.setBuddy(self.forecast_days)
-        form.addRow(forecast_label, self.forecast_days)
+        self.forecast_label = QLabel()
+        self.forecast_label.setBuddy(self.forecast_days)
+        form.addRow(self.forecast_label, self.forecast_days)
         form.addRow(self.top_ups)
         form.addRow(self.icon_number)
         form.addRow(self.start_at_login)
-        form.addRow(language_label, self.language)
+        form.addRow(self.language_label, self.language)
         layout.addWidget(general)
 
         self.status = QLabel()
         self.status.setTextFormat(Qt.TextFormat.PlainText)  # config errors quote the file
         self.status.setWordWrap(True)
         self.status.setStyleSheet(ERROR_STYLE)
-        self.status.setAccessibleName("Status")
         self.status.hide()
         layout.addWidget(self.status)
         close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         close.rejected.connect(self.close)
         layout.addWidget(close)
         QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.close)
+        self.retranslate()
         self._selection_changed()
+
+    # ------------------------------------------------------------------ words
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+
+    def retranslate(self) -> None:
+        """Every text of the window in the current language; the selection and the values stay as they are."""
+        self.setWindowTitle(self.tr("Settings"))  # the desktop adds the app's name
+        self.welcome.setText(QCoreApplication.translate("SettingsWindow", WELCOME))
+        self.demo_button.setText(self.tr("Try the &demo first"))
+        self.demo_button.setToolTip(self.tr("Made-up accounts whose balances drain, with no keys and no network"))
+        self.accounts_box.setTitle(self.tr("Accounts"))
+        self.table.setHorizontalHeaderLabels(
+            [self.tr("On"), self.tr("Provider"), self.tr("Label"), self.tr("State"), self.tr("Last balance")])
+        self.table.setAccessibleName(self.tr("Accounts"))
+        for button, text in ((self.add_button, self.tr("&Add…")), (self.edit_button, self.tr("&Edit…")),
+                             (self.remove_button, self.tr("&Remove…")), (self.up_button, self.tr("Move &up")),
+                             (self.down_button, self.tr("Move do&wn")), (self.history_button, self.tr("&History…"))):
+            button.setText(text)
+        self.general.setTitle(self.tr("General"))
+        self.refresh_label.setText(self.tr("Check &every:"))
+        #: after the number of minutes in "Check every: 15 min"; keep the leading space.
+        self.refresh_minutes.setSuffix(self.tr(" min"))
+        self.refresh_minutes.setAccessibleName(self.tr("Refresh interval in minutes"))
+        self.notifications.setText(self.tr("Desktop &notifications on low balances"))
+        self.icon_number.setText(self.tr("Show the lowest balance on the &icon"))
+        self.forecast_label.setText(self.tr("Warn before running &out:"))
+        self.forecast_days.setSuffix(days_suffix(self.forecast_days.value()))
+        self.forecast_days.setSpecialValueText(self.tr("Never"))  # 0: no run-out warning
+        self.forecast_days.setAccessibleName(self.tr("Warn when a balance will run out within this many days"))
+        self.forecast_days.setToolTip(
+            self.tr("At the current pace, from the reading history; 0 turns the warning off."))
+        self.top_ups.setText(self.tr("Tell me when a balance is &topped up"))
+        self.start_at_login.setText(self.tr("&Start at login"))
+        # The language picks the whole interface's as well as the providers' messages.
+        self.language_label.setText(self.tr("Interface &language:"))
+        self.language.setAccessibleName(self.tr("Language of the interface and of provider messages"))
+        for index, (_value, text) in enumerate(LANGUAGE_CHOICES):
+            self.language.setItemText(index, QCoreApplication.translate("SettingsWindow", text))
+        self.status.setAccessibleName(self.tr("Status"))
+        if self._status_words is not None:
+            self.status.setText(self._status_words())
+        self.set_results(self.results)  # the State column's words
 
     # ------------------------------------------------------------------ data in
     def set_config(self, config: Config | None, error: str | None = None) -> None:
         if error:
-            self.show_status(f"The config file has an error, so changes here are off until it is fixed "
-                             f"(edit the file, or undo the edit): {error}")
+            self.show_status(lambda: self.tr("The config file has an error, so changes here are off until it is "
+                                             "fixed (edit the file, or undo the edit): {error}").format(error=error))
         elif config is not None and config.warnings:  # a misspelt key: the rest works, but say what is ignored
             self.show_status("\n".join(config.warnings))
         else:
-            self.status.hide()
+            self.show_status("")
         self._set_writable(error is None)
         if config is None:
             return
@@ -718,20 +839,20 @@ class SettingsWindow(QWidget):
         enabled.setFlags(Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
         enabled.setCheckState(Qt.CheckState.Checked if account.enabled else Qt.CheckState.Unchecked)
         enabled.setData(Qt.ItemDataRole.UserRole, account.id)
-        enabled.setData(Qt.ItemDataRole.AccessibleTextRole, f"{account.label} enabled")
+        enabled.setData(Qt.ItemDataRole.AccessibleTextRole, self.tr("{label} enabled").format(label=account.label))
         result = self.results.get(account.id)
         # Plain words in the State column; the Last balance column holds a balance or nothing.
         last_balance = texts.balance(result) if result is not None and result.reading is not None else ""
         if account.problem:
-            state = f"Config error: {account.problem}"
+            state = self.tr("Config error: {problem}").format(problem=account.problem)
         elif not account.enabled:
-            state = "Off"
+            state = self.tr("Off")
         elif result is None:
-            state = "Not checked yet"
+            state = self.tr("Not checked yet")
         elif result.error is not None:
             state = texts.error_words(result.error, result.provider_id)
         else:
-            state = texts.STATE_WORDS[result.state]
+            state = shown(texts.STATE_WORDS[result.state])
         labels = texts.labels([(a.id, a.label) for a in self.config.accounts]) if self.config else {}
         cells = [enabled, QTableWidgetItem(texts.provider_name(account.provider_id)),
                  QTableWidgetItem(labels.get(account.id, account.label)), QTableWidgetItem(state),
@@ -770,9 +891,11 @@ class SettingsWindow(QWidget):
             button.setEnabled(chosen)
 
     # ------------------------------------------------------------------ actions
-    def show_status(self, text: str) -> None:
-        self.status.setText(text)
-        self.status.setVisible(bool(text))
+    def show_status(self, text: str | Callable[[], str]) -> None:
+        """Show ``text``; a function that makes it is asked again when the language changes."""
+        self._status_words = text if callable(text) else None
+        self.status.setText(text() if callable(text) else text)
+        self.status.setVisible(bool(self.status.text()))
 
     def _job_done(self, done: _Done) -> None:
         done.callback(done.result, done.error)
