@@ -54,3 +54,10 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, s
 
 # Qt widget tests run headless unless a test session provides a display on purpose.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+# Tests read English unless a test picks a language itself: the machine's locale must not decide
+# (language = "auto" follows LC_ALL, LC_MESSAGES, LANG and LANGUAGE). Subprocesses and the desktop
+# sessions inherit this; a test that wants Chinese sets it in the config or in its own environment.
+for _name in ("LC_ALL", "LC_MESSAGES", "LANGUAGE"):
+    os.environ.pop(_name, None)
+os.environ["LANG"] = "C.UTF-8"

@@ -132,14 +132,15 @@ class RefreshWorker(QObject):
             return
         except Exception as exc:
             log.error("could not write the metrics file (%s)", type(exc).__name__)
-            self.exportFailed.emit(f"{config.prometheus_textfile}: internal error ({type(exc).__name__})")
+            self.exportFailed.emit(self.tr("{file}: internal error ({error})").format(
+                file=config.prometheus_textfile, error=type(exc).__name__))
             return
         self.exportFailed.emit("")
 
     def _failed_report(self, accounts: list[Account], exc: Exception) -> RefreshReport:
         """Every account this refresh did not get to shows the failure, with its last known balance."""
         now = utc_now()
-        error = internal_error(exc, "during the refresh")
+        error = internal_error(exc, "during the refresh")  # untranslated: engine.internal_error glues it in
         done = self._reported
         results = []
         for account in accounts:
