@@ -57,7 +57,7 @@ def wrap(text: str, width: int) -> list[str]:
             if line:
                 line += " "
             continue
-        if line and display_width(line.rstrip() + chunk) > width:
+        if line and display_width(line + chunk) > width:  # the space before the chunk takes a column too
             lines.append(line.rstrip())
             line = ""
         line += chunk
