@@ -251,17 +251,9 @@ def _replace(target: Path, data: bytes) -> None:
     partial.replace(target)
 
 
-def compiled_are_current() -> bool:
-    """Every compiled file exists and is newer than its source (set-up skips the compile then)."""
-    pairs = [(po_path(lo), COMPILED / f"{DOMAIN}.{lo}.mo") for lo in LOCALES]
-    pairs += [(ts_path(lo), COMPILED / f"credit_tray.{lo}.qm") for lo in LOCALES]
-    return all(out.exists() and out.stat().st_mtime >= src.stat().st_mtime for src, out in pairs)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("command", choices=("update", "compile", "check"))
-    parser.add_argument("--if-stale", action="store_true", help="compile only when a source is newer")
     args = parser.parse_args(argv)
     if args.command == "update":
         for locale in LOCALES:
@@ -270,8 +262,6 @@ def main(argv: list[str] | None = None) -> int:
             print(f"updated {po_path(locale).relative_to(ROOT)} and {ts_path(locale).relative_to(ROOT)}")
         return 0
     if args.command == "compile":
-        if args.if_stale and compiled_are_current():
-            return 0
         for locale in LOCALES:
             for written in (compile_po(locale), compile_ts(locale)):
                 print(f"compiled {written.relative_to(ROOT)}")
