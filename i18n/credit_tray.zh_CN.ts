@@ -122,11 +122,11 @@
     </message>
     <message>
         <source>{field} error</source>
-        <translation>{field}错误</translation>
+        <translation>{field}：错误提示</translation>
     </message>
     <message>
         <source>A short unique name: lower-case letters, digits, &apos;-&apos; and &apos;_&apos;.</source>
-        <translation>简短且不与其他账户重复的名称，只能包含小写字母、数字、- 和 _。</translation>
+        <translation>简短且唯一的 ID：只能包含小写字母、数字、“-”和“_”。</translation>
     </message>
     <message>
         <source>Paste the API key</source>
@@ -182,7 +182,7 @@
     </message>
     <message>
         <source>No key is stored yet.</source>
-        <translation>尚未存储密钥。</translation>
+        <translation>尚未保存密钥。</translation>
     </message>
     <message>
         <source>Key from: {where} · unit: {unit}</source>
@@ -206,11 +206,11 @@
     </message>
     <message>
         <source>Use lower-case letters, digits, &apos;-&apos; and &apos;_&apos; (at most 64).</source>
-        <translation>只能使用小写字母、数字、- 和 _（最多 64 个字符）。</translation>
+        <translation>只能使用小写字母、数字、“-”和“_”（最多 64 个字符）。</translation>
     </message>
     <message>
         <source>The id {id} is already used by another account.</source>
-        <translation>ID {id} 已被另一个账户使用。</translation>
+        <translation>ID {id} 已被其他账户使用。</translation>
     </message>
     <message>
         <source>the base URL</source>
@@ -349,7 +349,7 @@
     </message>
     <message>
         <source>{field} error</source>
-        <translation>{field}错误</translation>
+        <translation>{field}：错误提示</translation>
     </message>
     <message>
         <source>Raw response</source>
@@ -397,7 +397,7 @@
     </message>
     <message>
         <source>Any JSON balance endpoint: say below where it is and where the numbers are in its answer.</source>
-        <translation>任意返回 JSON 的余额接口：在下面填写它的地址，以及数字在响应中的位置。</translation>
+        <translation>任意 JSON 余额接口：在下面填写接口地址，以及数字在响应中的位置。</translation>
     </message>
     <message>
         <source>no API key to test with</source>
@@ -592,7 +592,7 @@
     </message>
     <message>
         <source>&lt;b&gt;Welcome to Credit Tray.&lt;/b&gt; It watches the prepaid credits of your API accounts and warns you before they run out. Add an account with its API key to begin: the key is stored in your system&apos;s keyring, never in a file. Balances then show in the tray icon&apos;s menu.</source>
-        <translation>&lt;b&gt;欢迎使用 Credit Tray。&lt;/b&gt;它会关注你各个 API 账户的预付积分，并在用完之前提醒你。先添加一个账户及其 API&amp;nbsp;密钥：密钥保存在系统密钥环中，绝不写入文件。之后，余额会显示在托盘图标的菜单中。</translation>
+        <translation>&lt;b&gt;欢迎使用 Credit Tray。&lt;/b&gt;它会监控你各个 API 账户的预付积分，并在用完之前提醒你。添加账户并填写其 API&amp;nbsp;密钥即可开始：密钥保存在系统密钥环中，绝不写入文件。之后，余额会显示在托盘图标的菜单中。</translation>
     </message>
     <message>
         <source>Settings</source>
@@ -689,11 +689,11 @@
     </message>
     <message>
         <source>Warn when a balance will run out within this many days</source>
-        <translation>余额预计在这么多天内用完时提醒</translation>
+        <translation>余额预计在指定天数内用完时提醒</translation>
     </message>
     <message>
         <source>At the current pace, from the reading history; 0 turns the warning off.</source>
-        <translation>根据历史读数，按当前的消耗速度估算；0 表示关闭此提醒。</translation>
+        <translation>根据余额历史记录，按当前消耗速度估算；设为 0 则关闭此提醒。</translation>
     </message>
     <message>
         <source>Tell me when a balance is &amp;topped up</source>
@@ -733,7 +733,7 @@
     </message>
     <message>
         <source>Not checked yet</source>
-        <translation>尚未检查</translation>
+        <translation>尚未查询</translation>
     </message>
 </context>
 <context>

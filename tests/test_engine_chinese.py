@@ -108,7 +108,7 @@ def test_a_refusal_that_is_not_the_providers_is_worded_in_the_language_set_when_
 
     assert chinese.error is not None
     assert english.error is not None
-    assert chinese.error.message == ("HTTP 401 返回的 HTML 页面不是 MeowLoad 的响应：请检查基础 URL 或中间的代理")
+    assert chinese.error.message == ("HTTP 401 返回的是 HTML 页面，不是 MeowLoad 的响应：请检查基础 URL 或中间的代理")
     assert english.error.message == ("HTTP 401 with an HTML page that is not MeowLoad's answer: "
                                      "check the base URL or the proxy in between")
     # What code reads is the same in both: the kind, the status, the state.
@@ -165,7 +165,7 @@ def test_a_stored_key_that_cannot_be_sent_is_told_apart_by_its_detail_not_its_wo
         assert error is not None
         errors[language] = error
     assert errors["zh"].message.startswith("已保存的 API 密钥无法使用：")
-    assert errors["zh"].message.endswith("；请用 'credit-tray key set ID' 或在设置中重新保存")
+    assert errors["zh"].message.endswith("；请用“credit-tray key set ID”或在设置中重新保存")
     assert errors["en"].message.startswith("the stored API key cannot be used: ")
     assert {(e.kind, e.detail) for e in errors.values()} == {(ErrorKind.NO_KEY, ErrorDetail.KEY_UNUSABLE)}
     assert server.requests == []

@@ -131,7 +131,7 @@ def test_choosing_chinese_turns_open_settings_and_editor_chinese_and_keeps_their
 
     assert dialog.row_labels["key"].text() == "API 密钥(&K)："
     assert dialog.provider.currentText() == "自定义服务商（任意 JSON 接口）"
-    assert dialog.provider_hint.text().startswith("任意返回 JSON 的余额接口")
+    assert dialog.provider_hint.text().startswith("任意 JSON 余额接口")
     assert (dialog.label.text(), dialog.key.text(), url.text()) == (
         "Acme team", "sk-typed-4821", "https://api.acme.example/balance")
     form = dialog.custom_form
@@ -172,7 +172,7 @@ def test_a_shown_problem_and_a_test_result_are_said_again_in_the_new_language(
 
     speak(qtbot, "zh", (settings, "设置"), (dialog, "添加账户"))
     assert dialog.errors["key"].text() == "请从服务商的控制台复制 API 密钥，粘贴到这里。"
-    assert dialog.errors["key"].accessibleName() == "API 密钥错误"
+    assert dialog.errors["key"].accessibleName() == "API 密钥：错误提示"
     assert dialog.label.hasFocus()
 
     qtbot.keyClicks(dialog.key, "sk-meow-test-7")

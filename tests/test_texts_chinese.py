@@ -46,10 +46,10 @@ def test_a_menu_row_and_its_submenu_lines_read_in_chinese(chinese: None) -> None
     usage = Usage(per_day=1234.0, runs_out_at=NOW + timedelta(days=3))
     low = _ok("9999", usage, AccountState.LOW, "10000")
     assert texts.row_text(low, "MeowLoad", NOW) == "MeowLoad — 9,999 积分（低于 10,000） · 约剩 3 天"
-    assert texts.pace_line(low, NOW) == "每天约用 1,234 积分；约 3 天后用完，大约在 11月24日周二"
+    assert texts.pace_line(low, NOW) == "每天约用 1,234 积分；约 3 天后用完（11月24日周二前后）"
     assert texts.fetched_line(NOW - timedelta(minutes=5), NOW) == "余额更新时间：5 分钟前"
     assert texts.row_text(None, "MeowLoad", NOW) == "MeowLoad — 正在查询…"
-    assert texts.tooltip([]) == "Credit Tray — 还没有账户：打开设置添加一个"
+    assert texts.tooltip([]) == "Credit Tray — 还没有账户：请打开设置添加账户"
 
 
 def test_errors_read_in_chinese_with_the_provider_and_status_in_place(chinese: None) -> None:
@@ -73,7 +73,7 @@ def test_notifications_read_in_chinese(chinese: None) -> None:
     summary = texts.notice_for(many, {}, {})
     assert summary is not None
     assert summary.title == "7 个账户需要注意"
-    assert summary.body.splitlines()[-1] == "还有 2 项"
+    assert summary.body.splitlines()[-1] == "另有 2 条"
 
 
 def test_switching_back_to_english_changes_the_next_text_at_once(chinese: None) -> None:
