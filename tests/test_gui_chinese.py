@@ -242,7 +242,7 @@ def test_the_history_charts_read_points_in_chinese(qtbot, tmp_path: Path) -> Non
     bars = window.usage_bars.plot_rect()
     qtbot.mouseClick(window.usage_bars, Qt.MouseButton.LeftButton, pos=QPoint(int(bars.right()) - 3,
                                                                               int(bars.center().y())))
-    assert re.fullmatch(r"\d{4}年\d{1,2}月\d{1,2}日\S*：已用 [\d,]+ \S+", window.hover_line.text()), \
+    assert re.fullmatch(r"\d{4}年\d{1,2}月\d{1,2}日\S*：已用 [\d,.]+ \S+", window.hover_line.text()), \
         window.hover_line.text()
     window.close()
     store.close()
