@@ -95,3 +95,11 @@ def test_english_summary_and_ages_are_singular_for_one() -> None:
     assert notice.body.splitlines()[-1] == "and 1 more"
     usage = Usage(per_day=480.0, runs_out_at=NOW + timedelta(hours=1))
     assert texts.pace_line(_ok("20", usage), NOW).startswith("Uses about 480 credits a day; runs out in about 1 hour,")
+
+
+def test_a_refused_key_notice_ends_its_reason_with_a_chinese_full_stop(chinese: None) -> None:
+    notice = texts.notice_for([Alert("a", AlertKind.AUTH, message="Invalid or expired API Key")], {"a": "MeowLoad"},
+                              {"a": "credits"})
+    assert notice is not None
+    assert notice.body == "Invalid or expired API Key。请在设置中更新密钥。"
+    assert texts.sentence("不存在。") == "不存在。"  # the provider's own full stop is not doubled

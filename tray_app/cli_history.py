@@ -120,7 +120,7 @@ def run(args: argparse.Namespace, store: HistoryStore, *, title: str, unit: str,
                                                               unit=texts.unit_name(unit), moment=_local(top_up.at)))
     pace = texts.pace_line(_as_result(latest, args.id, unit, usage), now, fmt) if latest else ""
     if pace:
-        print(pace + ".")
+        print(texts.sentence(pace))
     if errors:
         failed = sum(e.count for e in errors)
         print(ngettext("{count} failed check in this span (the last: {kind} at {moment})",

@@ -114,7 +114,7 @@ UNIT_WORDS = {"credits": N_("credits"), "message credits": N_("message credits")
 
 
 def unit_name(unit: str) -> str:
-    """A unit as the reader says it: 'credits' is 点 in Chinese; USD stays USD."""
+    """A unit as the reader says it: 'credits' is 积分 in Chinese; USD stays USD."""
     return _(UNIT_WORDS[unit]) if unit in UNIT_WORDS else unit
 
 
@@ -456,10 +456,13 @@ def _alert_line(alert: Alert, title: str, unit: str, fmt: NumberFormat) -> str:
         title=title, amount=_amount_or_unknown(alert.remaining, unit, fmt), threshold=_maybe(alert.threshold, fmt))
 
 
-def _sentence(text: str) -> str:
-    """``text`` ending in a full stop, without doubling the provider's own ("not exist." or "不存在。")."""
+def sentence(text: str) -> str:
+    """``text`` ending in the language's full stop, without doubling one it has ("not exist." or "不存在。")."""
     text = text.rstrip()
-    return text if text.endswith((".", "!", "?", "。", "！", "？", "…")) else text + "."
+    if text.endswith((".", "!", "?", "。", "！", "？", "…")):
+        return text
+    # TRANSLATORS: ends a sentence (an error message, a forecast line) with the language's full stop.
+    return _("{text}.").format(text=text)
 
 
 def notice_for(alerts: Sequence[Alert], titles: dict[str, str], units: dict[str, str],
@@ -476,7 +479,7 @@ def notice_for(alerts: Sequence[Alert], titles: dict[str, str], units: dict[str,
             return Notice(_("{title}: out of {unit}").format(title=title, unit=unit_name(unit)),
                           _("No {unit} left.").format(unit=unit_name(unit)), first.account_id)
         if first.kind is AlertKind.AUTH:
-            reason = _sentence(first.message or _("The key was rejected"))
+            reason = sentence(first.message or _("The key was rejected"))
             return Notice(_("{title}: API key refused").format(title=title),
                           _("{reason} Update the key in Settings.").format(reason=reason),
                           first.account_id, "settings")
