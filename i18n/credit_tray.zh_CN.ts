@@ -13,7 +13,6 @@
     </message>
     <message>
         <source>{name}: {path}</source>
-        <extracomment>a file or folder the app uses, e.g. &quot;Config: /home/me/.config/credit-tray/config.toml&quot;.</extracomment>
         <translation>{name}：{path}</translation>
     </message>
     <message>
@@ -416,7 +415,6 @@
     <name>DesktopNotifier</name>
     <message>
         <source>Open top-up page</source>
-        <extracomment>Action keys: &quot;default&quot; is what a click on the notification does. Notification id -&gt; account id, for the ones still on screen.</extracomment>
         <translation>打开充值页面</translation>
     </message>
     <message>
@@ -440,7 +438,6 @@
     <name>HistoryWindow</name>
     <message>
         <source>24 h</source>
-        <extracomment>The ranges, by their English names (``set_range`` takes these); shown translated.</extracomment>
         <translation>24 小时</translation>
     </message>
     <message>
@@ -457,7 +454,7 @@
     </message>
     <message>
         <source>ddd d</source>
-        <extracomment>Every recorded balance (first seen, last seen, amount) for the table, newest last. Which request this answers: only the latest choice of account and range is shown. a QLocale date pattern for the chart&apos;s axis: weekday and day of month (&quot;Tue 2&quot;).</extracomment>
+        <extracomment>a QLocale date pattern for the chart&apos;s axis: weekday and day of month (&quot;Tue 2&quot;).</extracomment>
         <translation>d日ddd</translation>
     </message>
     <message>
@@ -467,7 +464,6 @@
     </message>
     <message>
         <source>History — {app}</source>
-        <extracomment>Writes the summary line in the current language (again after a language switch).</extracomment>
         <translation>历史记录 — {app}</translation>
     </message>
     <message>
@@ -537,7 +533,6 @@
     <name>RefreshWorker</name>
     <message>
         <source>{file}: internal error ({error})</source>
-        <extracomment>The latest result per account, so a refresh that breaks can still show the last balance. Results of the refresh under way.</extracomment>
         <translation>{file}：内部错误（{error}）</translation>
     </message>
 </context>
@@ -740,12 +735,10 @@
     <name>TrayController</name>
     <message>
         <source>Demo: made-up accounts and balances</source>
-        <extracomment>Makes the engine (off the GUI thread, after the icon shows): the engine and the log file it writes, if any. The tray shows alerts: its alert memory in the history goes by this name. How long to wait for a tray host before showing the balances window. Qt&apos;s answer already means &quot;no StatusNotifierWatcher with a host and no XEmbed tray owner&quot;, so by default the window shows at once; a tray that appears later (a panel starting after us at login) still gets the icon, and the window goes.</extracomment>
         <translation>演示：账户和余额均为虚构</translation>
     </message>
     <message>
         <source>{app}: internal error ({error}); please report it</source>
-        <extracomment>Burn rate and run-out forecast, hidden when the history says nothing yet. The row&apos;s own commands (top up, copy, refresh, history): named again when the language changes. The state whose dot the row shows: a menu icon set again is sent again over D-Bus, so only on a change. Quit ends only this controller and calls this (the demo started from Settings), not the app. Rows whose results changed since the menu was last brought up to date (all of them: ``_all_dirty``). What the tray icon shows now: it is set (and sent over D-Bus, 7 sizes) only when this changes. The language the menu&apos;s words are in; a switch (config or Settings) names them all again. What the menu&apos;s passing lines say (they are written again in a new language).</extracomment>
         <translation>{app}：内部错误（{error}），请报告此问题</translation>
     </message>
     <message>

@@ -54,7 +54,7 @@ class AboutDialog(QDialog):
 
         def where(name: str, path: Path | None) -> str:
             shown = html.escape(str(path)) if path else html.escape(self.tr("not written"))
-            #: a file or folder the app uses, e.g. "Config: /home/me/.config/credit-tray/config.toml".
+            # a file or folder the app uses, e.g. "Config: /home/me/.config/credit-tray/config.toml".
             unbroken = f"<span style='white-space: nowrap'>{shown}</span>"  # untranslated: markup; never wrapped
             return html.escape(self.tr("{name}: {path}")).format(name=html.escape(name), path=unbroken)
 

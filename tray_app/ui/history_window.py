@@ -68,7 +68,7 @@ from tray_app.usage import MIN_SPAN, WINDOW, analyse, daily_usage, points_of, to
 
 log = logging.getLogger(__name__)
 
-#: The ranges, by their English names (``set_range`` takes these); shown translated.
+# The ranges, by their English names (``set_range`` takes these); shown translated.
 RANGES: tuple[tuple[str, timedelta | None], ...] = (
     (str(QT_TRANSLATE_NOOP("HistoryWindow", "24 h")), timedelta(hours=24)),
     (str(QT_TRANSLATE_NOOP("HistoryWindow", "7 d")), timedelta(days=7)),
@@ -93,9 +93,9 @@ class ChartData:
     top_ups: tuple[TopUp, ...] = ()
     usage: Usage = field(default_factory=lambda: Usage(None, None))
     unlimited: bool = False
-    #: Every recorded balance (first seen, last seen, amount) for the table, newest last.
+    # Every recorded balance (first seen, last seen, amount) for the table, newest last.
     rows: tuple[tuple[float, float, float], ...] = ()
-    #: Which request this answers: only the latest choice of account and range is shown.
+    # Which request this answers: only the latest choice of account and range is shown.
     request: int = 0
 
 
@@ -581,7 +581,7 @@ class HistoryWindow(QWidget):
         self._loader = _Loader()
         self._loader.loaded.connect(self._show)
         self._request = 0
-        #: Writes the summary line in the current language (again after a language switch).
+        # Writes the summary line in the current language (again after a language switch).
         self._summary: Callable[[], str] = lambda: ""
         self.retranslate()
         self.picker.currentIndexChanged.connect(lambda _: self.reload())

@@ -26,7 +26,7 @@ def _qt_system_locale() -> str | None:
 
 language.set_system_locale_source(_qt_system_locale)
 
-#: QLocale patterns that give what ``tray_app.i18n.day_name`` gives the command line.
+# QLocale patterns that give what ``tray_app.i18n.day_name`` gives the command line.
 DAY_PATTERNS = {"en": "ddd d MMM", "zh": "MMMd日ddd"}  # untranslated: QLocale date patterns
 QT_LOCALES = {"en": QLocale(QLocale.Language.English, QLocale.Country.UnitedStates),
               "zh": QLocale(QLocale.Language.Chinese, QLocale.Script.SimplifiedHanScript,

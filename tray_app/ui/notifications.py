@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 TIMEOUT_MS = 15_000
 BUS_NAME = "org.freedesktop.Notifications"
 OBJECT_PATH = "/org/freedesktop/Notifications"
-#: Action keys: "default" is what a click on the notification does.
+# Action keys: "default" is what a click on the notification does.
 DEFAULT, TOP_UP, SNOOZE = "default", "top-up", "snooze"
 
 
@@ -63,7 +63,7 @@ class DesktopNotifier(QObject):
         self.icon_path = icon_path
         self._jobs: queue.Queue[Notice | None] = queue.Queue()
         self._thread: threading.Thread | None = None
-        #: Notification id -> account id, for the ones still on screen.
+        # Notification id -> account id, for the ones still on screen.
         self._shown: dict[int, str] = {}
         self._last_id = 0
         self.capabilities: list[str] = []

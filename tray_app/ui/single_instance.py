@@ -24,9 +24,9 @@ log = logging.getLogger(__name__)
 
 
 MESSAGE = ACTIVATE + b"\n"
-#: What a running Credit Tray answers: anything else listening on the name is not us.
+# What a running Credit Tray answers: anything else listening on the name is not us.
 ACK = b"credit-tray ok\n"
-#: How long a hand-over may take; a running tray answers within milliseconds.
+# How long a hand-over may take; a running tray answers within milliseconds.
 HAND_OVER_MS = 3000
 
 __all__ = ["SingleInstance", "server_name", "socket_dir"]
@@ -49,7 +49,7 @@ def _same_user(local_socket: QLocalSocket) -> bool:
 
 class SingleInstance(QObject):
     activated = Signal()
-    #: A connection was ignored; the argument says why (tests wait on it).
+    # A connection was ignored; the argument says why (tests wait on it).
     refused = Signal(str)
     keysChanged = Signal(str)  # account id whose key was stored, replaced or deleted by the command line
 

@@ -50,16 +50,16 @@ if TYPE_CHECKING:
     from tray_app.ui.window import BalancesWindow
     from tray_app.ui.worker import WorkerThread
 
-#: Makes the engine (off the GUI thread, after the icon shows): the engine and the log file it writes, if any.
+# Makes the engine (off the GUI thread, after the icon shows): the engine and the log file it writes, if any.
 EngineLoader = Callable[[], "tuple[Engine, Path | None]"]  # untranslated: a type
 
 log = logging.getLogger(__name__)
-#: The tray shows alerts: its alert memory in the history goes by this name.
+# The tray shows alerts: its alert memory in the history goes by this name.
 TRAY_NOTIFIER = "tray"
 
-#: How long to wait for a tray host before showing the balances window. Qt's answer already means "no
-#: StatusNotifierWatcher with a host and no XEmbed tray owner", so by default the window shows at once;
-#: a tray that appears later (a panel starting after us at login) still gets the icon, and the window goes.
+# How long to wait for a tray host before showing the balances window. Qt's answer already means "no
+# StatusNotifierWatcher with a host and no XEmbed tray owner", so by default the window shows at once;
+# a tray that appears later (a panel starting after us at login) still gets the icon, and the window goes.
 TRAY_WAIT_S = float(os.environ.get("CREDIT_TRAY_TRAY_WAIT_S", "0"))
 TRAY_POLL_MS = 2000
 DEMO_LABEL = str(QT_TRANSLATE_NOOP("TrayController", "Demo: made-up accounts and balances"))
@@ -87,13 +87,13 @@ class _Row:
     menu: QMenu
     status: QAction
     fetched: QAction
-    #: Burn rate and run-out forecast, hidden when the history says nothing yet.
+    # Burn rate and run-out forecast, hidden when the history says nothing yet.
     pace: QAction
     detail: QAction
     copy: QAction
-    #: The row's own commands (top up, copy, refresh, history): named again when the language changes.
+    # The row's own commands (top up, copy, refresh, history): named again when the language changes.
     commands: tuple[QAction, ...] = ()
-    #: The state whose dot the row shows: a menu icon set again is sent again over D-Bus, so only on a change.
+    # The state whose dot the row shows: a menu icon set again is sent again over D-Bus, so only on a change.
     dot: IconState | None = None
 
 
@@ -122,7 +122,7 @@ class TrayController(QObject):
         """With ``engine`` None, ``load_engine`` makes it on a thread of its own once ``start`` showed the icon."""
         super().__init__()
         self.demo = demo
-        #: Quit ends only this controller and calls this (the demo started from Settings), not the app.
+        # Quit ends only this controller and calls this (the demo started from Settings), not the app.
         self.on_quit = on_quit
         self.demo_controller: TrayController | None = None
         self.engine: Engine
@@ -149,19 +149,19 @@ class TrayController(QObject):
         self._quitting = False
         self._first_config = True
         self._known_ids: set[str] | None = None
-        #: Rows whose results changed since the menu was last brought up to date (all of them: ``_all_dirty``).
+        # Rows whose results changed since the menu was last brought up to date (all of them: ``_all_dirty``).
         self._dirty: set[str] = set()
         self._all_dirty = False
         self._flush_queued = False
-        #: What the tray icon shows now: it is set (and sent over D-Bus, 7 sizes) only when this changes.
+        # What the tray icon shows now: it is set (and sent over D-Bus, 7 sizes) only when this changes.
         self._shown_icon: tuple[IconState, str | None] | None = None
 
         self.icons = IconFactory()
         self.engineLoaded.connect(self._on_engine_loaded)
 
-        #: The language the menu's words are in; a switch (config or Settings) names them all again.
+        # The language the menu's words are in; a switch (config or Settings) names them all again.
         self._spoken = i18n.current_language()
-        #: What the menu's passing lines say (they are written again in a new language).
+        # What the menu's passing lines say (they are written again in a new language).
         self._save_error: str | None = None
         self._hook_failure = ""
         self._export_failure = ""

@@ -38,9 +38,9 @@ class RefreshWorker(QObject):
         self._task: asyncio.Task[RefreshReport] | None = None
         self._task_lock = threading.Lock()
         self._cancelled = threading.Event()
-        #: The latest result per account, so a refresh that breaks can still show the last balance.
+        # The latest result per account, so a refresh that breaks can still show the last balance.
         self._latest: dict[str, AccountResult] = {}
-        #: Results of the refresh under way.
+        # Results of the refresh under way.
         self._reported: dict[str, AccountResult] = {}
         # Through a weak reference: the worker holding a runner that holds the worker would be a cycle
         # with a QObject in it, collected at some random moment on some random thread.
