@@ -246,6 +246,11 @@ def test_nothing_is_clipped_at_the_default_size_in_either_language(qtbot, tray: 
     assert dialog.width() <= 1280
     assert dialog.height() <= 720
     shoot(dialog, f"custom-provider-{code}.png")
+    # The Test tab's table shows its three column titles without scrolling sideways.
+    form = dialog.custom_form
+    form.tabs.setCurrentIndex(form.test_tab)
+    qtbot.waitUntil(form.parsed.isVisible, timeout=5000)
+    assert form.parsed.horizontalHeader().length() <= form.parsed.viewport().width()
     dialog.reject()
 
 

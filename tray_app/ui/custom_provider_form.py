@@ -175,6 +175,8 @@ class CustomProviderForm(QWidget):
         self.raw.setPlaceholderText(self.tr("Press Test: the provider's answer appears here (the key taken out)."))
         self.parsed.setAccessibleName(self.tr("Parsed values"))
         self.parsed.setHorizontalHeaderLabels([self.tr("Field"), self.tr("Path"), self.tr("Found")])
+        if not self.parsed.rowCount():  # empty: as wide as the titles (Qt's default 100 px each overflows the pane)
+            self.parsed.resizeColumnsToContents()
         self.tabs.setTabText(self.test_tab, self.tr("Test result"))
         self._show_source()
         if self._problem_shown:
