@@ -5,11 +5,15 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.fakeserver import FakeServer
 from tray_app import i18n
+
+if TYPE_CHECKING:
+    from tests.test_cli import Cli
 
 
 @pytest.fixture(autouse=True)
@@ -50,6 +54,16 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, s
                  "LC_ALL", "LC_MESSAGES", "LANGUAGE"):
         monkeypatch.delenv(name, raising=False)
     return {**os.environ, **env}
+
+
+@pytest.fixture
+def cli(isolated_env: dict[str, str], tmp_path: Path) -> Cli:
+    """The command line as a user runs it (``python -m tray_app``), in the isolated environment."""
+    from tests.test_cli import Cli
+
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    return Cli(env=dict(isolated_env), cwd=cwd)
 
 
 # Qt widget tests run headless unless a test session provides a display on purpose.

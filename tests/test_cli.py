@@ -145,13 +145,6 @@ class Cli:
         return value
 
 
-@pytest.fixture
-def cli(isolated_env: dict[str, str], tmp_path: Path) -> Cli:
-    cwd = tmp_path / "cwd"
-    cwd.mkdir()
-    return Cli(env=dict(isolated_env), cwd=cwd)
-
-
 def parse_utc(text: Any) -> datetime:
     assert isinstance(text, str), text
     assert ISO_UTC.match(text), f"not ISO-8601 UTC: {text!r}"

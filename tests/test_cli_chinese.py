@@ -26,13 +26,6 @@ EN = {"LANG": "C.UTF-8"}
 HEADERS_ZH = ["账户", "服务商", "状态", "余额", "详情"]
 
 
-@pytest.fixture
-def cli(isolated_env: dict[str, str], tmp_path: Path) -> Cli:
-    cwd = tmp_path / "cwd"
-    cwd.mkdir()
-    return Cli(env=dict(isolated_env), cwd=cwd)
-
-
 def chinese(text: str) -> str:
     """``text`` as the compiled Chinese catalogue says it (the words another module owns)."""
     i18n.set_language("zh")
