@@ -29,7 +29,7 @@
     </message>
     <message>
         <source>Prepaid API credit balances in your tray.</source>
-        <translation>在托盘中显示预付费 API 点数余额。</translation>
+        <translation>在托盘中显示预付费 API 的积分余额。</translation>
     </message>
     <message>
         <source>API keys are kept in your OS keyring only.</source>
