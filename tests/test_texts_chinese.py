@@ -103,3 +103,13 @@ def test_a_refused_key_notice_ends_its_reason_with_a_chinese_full_stop(chinese: 
     assert notice is not None
     assert notice.body == "Invalid or expired API Key。请在设置中更新密钥。"
     assert texts.sentence("不存在。") == "不存在。"  # the provider's own full stop is not doubled
+
+
+def test_used_up_reads_right_for_a_word_unit_and_a_currency_code(chinese: None) -> None:
+    out = [Alert("a", AlertKind.EXHAUSTED, remaining=Decimal(0))]
+    credits = texts.notice_for(out, {"a": "MeowLoad"}, {"a": "credits"})
+    usd = texts.notice_for(out, {"a": "OpenRouter"}, {"a": "USD"})
+    assert credits is not None
+    assert (credits.title, credits.body) == ("MeowLoad：积分已用完", "积分已用完。")
+    assert usd is not None
+    assert (usd.title, usd.body) == ("OpenRouter：USD 已用完", "USD 已用完。")

@@ -443,9 +443,25 @@ def _amount_or_unknown(value: Decimal | None, unit: str, fmt: NumberFormat) -> s
         amount="?", unit=unit_name(unit))
 
 
+def _out_of(title: str, unit: str) -> str:
+    """'MeowLoad: out of credits'. A unit we name (积分) and a currency code (USD) are two entries: Chinese
+    writes the code apart from the words around it and the word without a space."""
+    if unit in UNIT_WORDS:
+        return _("{title}: out of {unit}").format(title=title, unit=unit_name(unit))
+    # TRANSLATORS: {currency} is a code such as USD or CNY.
+    return _("{title}: out of {currency}").format(title=title, currency=unit)
+
+
+def _no_left(unit: str) -> str:
+    if unit in UNIT_WORDS:
+        return _("No {unit} left.").format(unit=unit_name(unit))
+    # TRANSLATORS: {currency} is a code such as USD or CNY.
+    return _("No {currency} left.").format(currency=unit)
+
+
 def _alert_line(alert: Alert, title: str, unit: str, fmt: NumberFormat) -> str:
     if alert.kind is AlertKind.EXHAUSTED:
-        return _("{title}: out of {unit}").format(title=title, unit=unit_name(unit))
+        return _out_of(title, unit)
     if alert.kind is AlertKind.AUTH:
         return _("{title}: API key refused").format(title=title)
     if alert.kind is AlertKind.FORECAST:
@@ -476,8 +492,7 @@ def notice_for(alerts: Sequence[Alert], titles: dict[str, str], units: dict[str,
         title = titles.get(first.account_id, first.account_id)
         unit = units.get(first.account_id, "credits")
         if first.kind is AlertKind.EXHAUSTED:
-            return Notice(_("{title}: out of {unit}").format(title=title, unit=unit_name(unit)),
-                          _("No {unit} left.").format(unit=unit_name(unit)), first.account_id)
+            return Notice(_out_of(title, unit), _no_left(unit), first.account_id)
         if first.kind is AlertKind.AUTH:
             reason = sentence(first.message or _("The key was rejected"))
             return Notice(_("{title}: API key refused").format(title=title),
