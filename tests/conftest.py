@@ -66,6 +66,24 @@ def cli(isolated_env: dict[str, str], tmp_path: Path) -> Cli:
     return Cli(env=dict(isolated_env), cwd=cwd)
 
 
+@pytest.fixture
+def english_gui(monkeypatch: pytest.MonkeyPatch, qapp: object) -> Iterator[None]:
+    """English words and US number formats in the GUI whatever the machine's locale, for the tests that read
+    what an English user sees (modules use it with ``pytestmark = pytest.mark.usefixtures("english_gui")``)."""
+    from PySide6.QtCore import QLocale
+
+    from tray_app.ui.i18n import apply_language
+
+    for name in ("LC_ALL", "LC_MESSAGES", "LANGUAGE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")  # language = "auto" (the default) speaks English, here and in the CLI
+    apply_language("en")
+    QLocale.setDefault(QLocale(QLocale.Language.English, QLocale.Country.UnitedStates))
+    yield
+    apply_language("en")
+    QLocale.setDefault(QLocale.system())
+
+
 # Qt widget tests run headless unless a test session provides a display on purpose.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QLocale, QPoint, Qt, QTimer
+from PySide6.QtCore import QPoint, Qt, QTimer
 
 from tests.fakeserver import FakeServer, Reply
 from tests.reliability_support import route_for, store_keys, write_config
@@ -28,11 +28,7 @@ MEOW = Account(id="meow", provider_id="meowload", label="Work",
                thresholds=tuple(Decimal(t) for t in (10000, 2000, 300, 100, 0)))
 
 
-@pytest.fixture(autouse=True)
-def english() -> Iterator[None]:
-    QLocale.setDefault(QLocale(QLocale.Language.English, QLocale.Country.UnitedStates))
-    yield
-    QLocale.setDefault(QLocale.system())
+pytestmark = pytest.mark.usefixtures("english_gui")
 
 
 def burn(store: HistoryStore) -> list[tuple[datetime, int]]:

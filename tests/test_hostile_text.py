@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import shiboken6
-from PySide6.QtCore import QLocale, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import Qt as QtGuiNamespace
 from PySide6.QtWidgets import QApplication
 
@@ -27,7 +27,6 @@ from tray_app.history import HistoryStore
 from tray_app.keys import KeyStore
 from tray_app.model import Alert, AlertKind
 from tray_app.texts import notice_for
-from tray_app.ui.i18n import apply_language
 from tray_app.ui.notifications import dbus_body
 from tray_app.ui.settings import AccountDialog
 from tray_app.ui.tray import TrayController
@@ -61,17 +60,7 @@ def test_the_notification_body_escapes_markup_from_a_provider_message() -> None:
 
 # --------------------------------------------------------------------------- the GUI
 
-@pytest.fixture(autouse=True)
-def english_numbers(monkeypatch: pytest.MonkeyPatch, qapp: QApplication) -> Iterator[None]:
-    """English words and numbers whatever the machine's locale: these tests read what an English user sees."""
-    for name in ("LC_ALL", "LC_MESSAGES", "LANGUAGE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("LANG", "C.UTF-8")  # language = "auto" (the default) speaks English, here and in the CLI
-    apply_language("en")
-    QLocale.setDefault(QLocale(QLocale.Language.English, QLocale.Country.UnitedStates))
-    yield
-    apply_language("en")
-    QLocale.setDefault(QLocale.system())
+pytestmark = pytest.mark.usefixtures("english_gui")
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import shiboken6
-from PySide6.QtCore import QLocale, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from tests.fakeserver import PATHS, FakeServer, Reply
@@ -24,7 +24,6 @@ from tray_app.engine import Engine
 from tray_app.fetch import FetchPolicy
 from tray_app.history import HistoryStore
 from tray_app.keys import KeyStore
-from tray_app.ui.i18n import apply_language
 from tray_app.ui.settings import AccountDialog, SettingsWindow
 from tray_app.ui.tray import TrayController
 
@@ -39,17 +38,7 @@ SHOWN = {"meowload": "282,539 credits", "smarterbot": "3,800 message credits", "
          "unwatermark": "1,234 credits"}
 
 
-@pytest.fixture(autouse=True)
-def english_numbers(monkeypatch: pytest.MonkeyPatch, qapp: QApplication) -> Iterator[None]:
-    """English words and numbers whatever the machine's locale: these tests read what an English user sees."""
-    for name in ("LC_ALL", "LC_MESSAGES", "LANGUAGE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("LANG", "C.UTF-8")  # language = "auto" (the default) speaks English, here and in the CLI
-    apply_language("en")
-    QLocale.setDefault(QLocale(QLocale.Language.English, QLocale.Country.UnitedStates))
-    yield
-    apply_language("en")
-    QLocale.setDefault(QLocale.system())
+pytestmark = pytest.mark.usefixtures("english_gui")
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ from PySide6.QtWidgets import QAbstractButton, QGroupBox, QLabel, QWidget
 
 from tests.fakeserver import PATHS, FakeServer
 from tests.test_settings import GOOD, answer_the_question, config_of, open_add
-from tests.test_settings import english_numbers as english_numbers  # autouse: English, whatever LANG says
 from tests.test_settings import tray as tray  # the fixture
 from tray_app.keys import KeyStore
 from tray_app.ui.i18n import apply_language
@@ -32,6 +31,8 @@ ARTIFACTS = ROOT / "test-artifacts"
 KEPT_LATIN = re.compile(r"Credit Tray|\b(?:API|ID|URL|JSON)\b|\(&[A-Z]\)")
 ZH_HEADERS = ["启用", "服务商", "名称", "状态", "最近余额"]
 EN_HEADERS = ["On", "Provider", "Label", "State", "Last balance"]
+
+pytestmark = pytest.mark.usefixtures("english_gui")
 
 
 def speak(qtbot, code: str, *windows_and_titles: tuple[QWidget, str]) -> None:
