@@ -16,7 +16,7 @@ from tests.test_settings import open_add, rows, save, stored_key
 from tests.test_settings import tray as tray  # the fixture
 from tray_app.keys import KeyStore
 from tray_app.providers.custom import SCHEMA
-from tray_app.ui.settings import AccountDialog
+from tray_app.ui.account_editor import AccountDialog
 from tray_app.ui.tray import TrayController
 
 KEY = "sk-form-8Tg4Nc2Xy6Bv"

@@ -27,8 +27,8 @@ from tray_app.history import HistoryStore
 from tray_app.keys import KeyStore
 from tray_app.model import Alert, AlertKind
 from tray_app.texts import notice_for
+from tray_app.ui.account_editor import AccountDialog
 from tray_app.ui.notifications import dbus_body
-from tray_app.ui.settings import AccountDialog
 from tray_app.ui.tray import TrayController
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -24,7 +24,8 @@ from tray_app.engine import Engine
 from tray_app.fetch import FetchPolicy
 from tray_app.history import HistoryStore
 from tray_app.keys import KeyStore
-from tray_app.ui.settings import AccountDialog, SettingsWindow
+from tray_app.ui.account_editor import AccountDialog
+from tray_app.ui.settings import SettingsWindow
 from tray_app.ui.tray import TrayController
 
 GOOD = {

@@ -21,8 +21,9 @@ from tests.fakeserver import PATHS, FakeServer
 from tests.test_settings import GOOD, answer_the_question, config_of, open_add
 from tests.test_settings import tray as tray  # the fixture
 from tray_app.keys import KeyStore
+from tray_app.ui.account_editor import AccountDialog
 from tray_app.ui.i18n import apply_language
-from tray_app.ui.settings import AccountDialog, SettingsWindow
+from tray_app.ui.settings import SettingsWindow
 from tray_app.ui.tray import TrayController
 
 ROOT = Path(__file__).resolve().parent.parent

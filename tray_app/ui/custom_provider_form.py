@@ -40,7 +40,8 @@ from tray_app.providers.base import HttpAnswer
 from tray_app.providers.custom import CUSTOM_ID, SCHEMA, CustomSpec, SchemaField, SpecError, explain, spec_from_table
 
 if TYPE_CHECKING:
-    from tray_app.ui.settings import AccountDialog, Draft
+    from tray_app.ui.account_editor import AccountDialog
+    from tray_app.ui.settings_backend import Draft
 
 ERROR_STYLE = "color: #C62828;"
 # Fields the dialog itself already asks for (the account's thresholds).
