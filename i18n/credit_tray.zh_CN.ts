@@ -654,8 +654,8 @@
         <translation>常规</translation>
     </message>
     <message>
-        <source>Check &amp;every:</source>
-        <translation>刷新间隔(&amp;E)：</translation>
+        <source>&amp;Check every:</source>
+        <translation>刷新间隔(&amp;C)：</translation>
     </message>
     <message>
         <source> min</source>

@@ -282,3 +282,22 @@ def test_the_config_error_line_is_said_again_in_chinese(qtbot, tray: TrayControl
     assert settings.status.text().startswith("配置文件有错误，修复之前无法在这里更改设置")
     assert str(path) in settings.status.text()  # the engine's own words about where, as they came
     assert settings.status.isVisible()
+
+
+def mnemonics(window: QWidget) -> list[str]:
+    """The Alt+letter keys of a window's own labels and buttons, one per text that has one."""
+    keys = []
+    for text in own_texts(window):
+        found = re.search(r"(?<!&)&(\w)", text.replace("&&", ""))
+        if found:
+            keys.append(found.group(1).lower())
+    return keys
+
+
+@pytest.mark.parametrize(("code", "title"), [("zh", "设置"), ("en", "Settings")])
+def test_each_alt_key_of_settings_does_one_thing(qtbot, tray: TrayController, two_accounts: SettingsWindow,
+                                                 code: str, title: str, back_to_english: None) -> None:
+    speak(qtbot, code, (two_accounts, title))
+    keys = mnemonics(two_accounts)
+    assert len(keys) >= 10
+    assert sorted(keys) == sorted(set(keys)), sorted(keys)

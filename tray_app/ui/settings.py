@@ -226,7 +226,7 @@ class SettingsWindow(QWidget):
                              (self.down_button, self.tr("Move do&wn")), (self.history_button, self.tr("&History…"))):
             button.setText(text)
         self.general.setTitle(self.tr("General"))
-        self.refresh_label.setText(self.tr("Check &every:"))
+        self.refresh_label.setText(self.tr("&Check every:"))
         #: after the number of minutes in "Check every: 15 min"; keep the leading space.
         self.refresh_minutes.setSuffix(self.tr(" min"))
         self.refresh_minutes.setAccessibleName(self.tr("Refresh interval in minutes"))
