@@ -301,3 +301,20 @@ def test_each_alt_key_of_settings_does_one_thing(qtbot, tray: TrayController, tw
     keys = mnemonics(two_accounts)
     assert len(keys) >= 10
     assert sorted(keys) == sorted(set(keys)), sorted(keys)
+
+
+@pytest.mark.parametrize(("code", "title"), [("zh", "设置"), ("en", "Settings")])
+def test_each_alt_key_of_the_account_editor_does_one_thing(qtbot, tray: TrayController, code: str, title: str,
+                                                           back_to_english: None) -> None:
+    settings = tray.settings
+    assert settings is not None
+    speak(qtbot, code, (settings, title))
+    dialog = open_add(qtbot, settings)
+    qtbot.waitUntil(dialog.isVisible, timeout=5000)
+    for provider in ("meowload", "custom"):
+        dialog.provider.setCurrentIndex(dialog.provider.findData(provider))
+        qtbot.waitUntil(lambda p=provider: dialog.custom_form.isVisible() == (p == "custom"), timeout=5000)
+        keys = mnemonics(dialog)
+        assert len(keys) >= 6, keys
+        assert sorted(keys) == sorted(set(keys)), (provider, sorted(keys))
+    dialog.reject()
