@@ -37,7 +37,8 @@ EXCLUDES = (
 
 _PLUGINS = r"PySide6/(?:Qt/)?plugins/"
 _DROP = re.compile(
-    r"PySide6/(?:Qt/)?translations/"
+    # Qt's own translations, but for the one a Chinese interface needs (dialog buttons: 确定, 取消).
+    r"PySide6/(?:Qt/)?translations/(?!qtbase_zh_CN[.]qm$)"
     + "|" + _PLUGINS + r"(?:"
     r"platforms/(?!(?:lib)?q(?:xcb|windows|cocoa)\.)"
     r"|imageformats/(?!(?:lib)?qsvg\.)"

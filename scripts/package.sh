@@ -23,6 +23,8 @@ venv=build/venv-packaging
 pip=("$venv/bin/python" -m pip install -q --disable-pip-version-check)
 rm -rf build/lib build/bdist.*  # setuptools' in-tree leftovers would put stale modules in the wheel
 "${pip[@]}" ".[packaging]"
+# The compiled catalogues go into the wheel, so they are built before it (Babel and lrelease are here now).
+"$venv/bin/python" scripts/translations.py compile
 "${pip[@]}" --no-deps --force-reinstall .  # always this checkout, even at an unchanged version
 rm -rf build/lib build/bdist.*
 exec "$venv/bin/python" packaging/build.py "$@"

@@ -26,7 +26,20 @@ debs=("${APP_DEBS[@]}")
 # and pip, which take seconds, so run-app.sh starts the app at once.
 stamp=.venv/.setup-$kind
 key="$(sha256sum pyproject.toml | cut -d' ' -f1) ${debs[*]}"
+# The interface's translations: i18n/*.po and *.ts compiled to resources/i18n (build output, not in
+# git), again whenever a catalogue is newer than the last compile (a pull), and only then.
+compile_translations() {
+  local done=resources/i18n/.compiled
+  [[ -d i18n ]] || return 0
+  if [[ -f $done && -z $(find i18n -newer "$done" -print -quit) ]]; then
+    return 0
+  fi
+  .venv/bin/python scripts/translations.py compile >/dev/null
+  mkdir -p resources/i18n && touch "$done"
+}
+
 if [[ -x .venv/bin/python && -f $stamp && $(cat "$stamp") == "$key" ]]; then
+  compile_translations
   exit 0
 fi
 
@@ -38,7 +51,8 @@ install_debs "${debs[@]}"
 if [[ ! -x .venv/bin/python ]]; then
   python3 -m venv .venv
 fi
-extra=""
+extra="[i18n]"
 [[ $kind == test ]] && extra="[test]"
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extra}"
+compile_translations
 printf "%s" "$key" > "$stamp"

@@ -13,6 +13,7 @@ and from the ``check --json`` contract in the foundation issue.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -142,13 +143,6 @@ class Cli:
         value = json.loads(self._keyring(script, "", account_id))
         assert value is None or isinstance(value, str)
         return value
-
-
-@pytest.fixture
-def cli(isolated_env: dict[str, str], tmp_path: Path) -> Cli:
-    cwd = tmp_path / "cwd"
-    cwd.mkdir()
-    return Cli(env=dict(isolated_env), cwd=cwd)
 
 
 def parse_utc(text: Any) -> datetime:
@@ -997,3 +991,16 @@ def test_commands_that_fetch_nothing_import_neither_httpx_nor_keyring(cli: Cli) 
     assert "importlib.metadata" not in imported
     version_run = cli.run("--version")
     assert version_run.stdout.strip() == f"credit-tray {version('credit-tray')}"
+
+
+def test_a_reader_that_leaves_early_gets_no_complaint(cli: Cli) -> None:
+    """`credit-tray providers | head -1`: the pipe closes under the writer; it stops quietly, as `ls | head` does."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader has already gone: the first write fails, every time
+    try:
+        proc = subprocess.run([sys.executable, "-m", "tray_app", "providers"], stdout=write_end,
+                              stderr=subprocess.PIPE, text=True, env=cli.env, cwd=cli.cwd, timeout=60, check=False)
+    finally:
+        os.close(write_end)
+    assert proc.stderr == ""
+    assert proc.returncode == 141

@@ -8,7 +8,6 @@ from pathlib import Path
 
 from tests.fakeserver import FakeServer, Reply
 from tests.test_cli import Cli
-from tests.test_cli import cli as cli  # the fixture
 from tests.test_export import key, samples
 from tray_app.providers import BUILT_INS, PRESETS
 

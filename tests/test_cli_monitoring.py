@@ -14,17 +14,8 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from tests.fakeserver import FakeServer, Reply
 from tests.test_cli import Cli, account, route, stderr_lines, write_config
-
-
-@pytest.fixture
-def cli(isolated_env: dict[str, str], tmp_path: Path) -> Cli:
-    cwd = tmp_path / "cwd"
-    cwd.mkdir()
-    return Cli(env=dict(isolated_env), cwd=cwd)
 
 
 def test_a_config_named_with_config_that_does_not_exist_is_exit_66(cli: Cli, tmp_path: Path) -> None:

@@ -8,17 +8,8 @@ from __future__ import annotations
 import unicodedata
 from pathlib import Path
 
-import pytest
-
 from tests.fakeserver import FakeServer, Reply
 from tests.test_cli import Cli, account, write_config
-
-
-@pytest.fixture
-def cli(isolated_env: dict[str, str], tmp_path: Path) -> Cli:
-    cwd = tmp_path / "cwd"
-    cwd.mkdir()
-    return Cli(env=dict(isolated_env), cwd=cwd)
 
 
 def columns(text: str) -> int:

@@ -7,19 +7,21 @@ from __future__ import annotations
 
 import tomllib
 
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLineEdit
 
 from tests.fakeserver import FakeServer, Reply
-from tests.test_settings import english_numbers as english_numbers  # autouse fixture
 from tests.test_settings import open_add, rows, save, stored_key
 from tests.test_settings import tray as tray  # the fixture
 from tray_app.keys import KeyStore
 from tray_app.providers.custom import SCHEMA
-from tray_app.ui.settings import AccountDialog
+from tray_app.ui.account_editor import AccountDialog
 from tray_app.ui.tray import TrayController
 
 KEY = "sk-form-8Tg4Nc2Xy6Bv"
+
+pytestmark = pytest.mark.usefixtures("english_gui")
 
 
 def choose_custom(qtbot, dialog: AccountDialog, label: str) -> None:

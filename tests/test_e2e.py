@@ -377,3 +377,47 @@ def test_tray_starts_without_loading_the_command_line(tmp_path: Path, server: Fa
     imported = imported_modules(run.output)
     assert "tray_app.ui.tray" in imported
     assert not {m for m in imported if m in ("tray_app.cli", "tray_app.cli_history")}
+
+
+
+def test_the_tray_speaks_chinese_on_the_desktop(desktop: DesktopSession, server: FakeServer) -> None:
+    """``language = "zh"``: the menu the tray host reads over D-Bus and the notification dunst draws are in
+    Chinese; the README's Chinese pictures are taken here."""
+    server.route(PATHS["meowload"], Reply(200, {"availableCredits": 1500}))
+    server.route(PATHS["sociavault"], Reply(200, {"credits": 5000, "subscriptionStatus": "active",
+                                                  "subscriptionId": "sub_1"}))
+    config = write_config(desktop, server)
+    config.write_text('language = "zh"\n' + config.read_text("utf-8"), "utf-8")
+    store_key(desktop, "meow-main", CANARY)
+    store_key(desktop, "socia", CANARY + "-2")
+
+    with running(desktop, app()) as run:
+        items = wait_for(lambda: services.tray_items(run.bus), 20, "the tray icon to register with the host")
+        [note] = wait_for(desktop.notifications, 20, "the low-balance notification on D-Bus")
+        # The buttons are the tray's own words (dunst lists the "actions" capability).
+        assert note["actions"][1::2] == ["打开充值页面", "充值", "稍后提醒（1 小时）"]
+        assert note["summary"].startswith("MeowLoad · Main：剩余 1,500"), note["summary"]  # the engine's words
+        ARTIFACTS.mkdir(exist_ok=True)
+        bubble = ARTIFACTS / "e2e-notification-zh.png"
+        wait_for(lambda: desktop.screenshot(bubble) and drawn_pixels(bubble) > 2000, 10, "dunst to draw the bubble")
+        crop_to_content(bubble, ARTIFACTS / "notification-zh.png", 0, 300, left=700)
+
+        props = wait_for(lambda: (p := services.item_properties(run.bus, items[0])) and "1,500" in str(
+            p.get("ToolTip")) and p, 20, "the tooltip with balances")
+        labels = [m["label"] for m in props["menu"] if m["visible"] and m["label"]]
+        for label in ("立即刷新(R)", "稍后提醒(N)", "历史记录(H)…", "设置(S)…", "关于 Credit Tray(A)", "退出(Q)",
+                      "打开充值页面(T)", "复制余额(C)", "刷新此账户(R)"):
+            assert label in labels, labels
+        assert "Refresh now" not in labels
+        assert any(label.startswith("MeowLoad · Main — 1,500 ") and "低于 2,000" in label for label in labels), labels
+
+        # Asked again (a second start), the tray shows its menu on screen.
+        second = subprocess.run(app(), env=desktop.env, cwd=ROOT, capture_output=True, text=True, timeout=30,
+                                check=False)
+        assert second.returncode == 0
+        shot = ARTIFACTS / "e2e-menu-zh.png"
+        wait_for(lambda: desktop.screenshot(shot) and drawn_pixels(shot) > 20000, 10, "the menu on screen")
+        crop_to_content(shot, ARTIFACTS / "menu-zh.png", 300, 800)
+        run.proc.send_signal(signal.SIGINT)
+        assert run.proc.wait(10) == 0
+    assert "Traceback" not in run.output

@@ -32,13 +32,6 @@ PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
 NODE_EXPORTER = shutil.which("prometheus-node-exporter") or "/usr/bin/prometheus-node-exporter"
 
 
-@pytest.fixture
-def cli(isolated_env: dict[str, str], tmp_path: Path) -> Cli:
-    cwd = tmp_path / "cwd"
-    cwd.mkdir()
-    return Cli(env=dict(isolated_env), cwd=cwd)
-
-
 def four_accounts(cli: Cli, server: FakeServer, tmp_path: Path, **globals_: Any) -> Path:
     """meow-low (1,500, below 2,000), sb-limited (757 of 1,000), sb-unlimited, and sv-401 (key refused)."""
     entries = [

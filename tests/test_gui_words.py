@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import shiboken6
-from PySide6.QtCore import QLocale, QObject, Qt, QUrl, Slot
+from PySide6.QtCore import QObject, Qt, QUrl, Slot
 from PySide6.QtGui import QDesktopServices, QPalette
 from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QWidget
 
@@ -28,11 +28,7 @@ MEOW_OK = Reply(200, {"availableCredits": 282539})
 MakeTray = Callable[..., TrayController]
 
 
-@pytest.fixture(autouse=True)
-def english_numbers() -> Iterator[None]:
-    QLocale.setDefault(QLocale(QLocale.Language.English, QLocale.Country.UnitedStates))
-    yield
-    QLocale.setDefault(QLocale.system())
+pytestmark = pytest.mark.usefixtures("english_gui")
 
 
 def account_toml(server: FakeServer, account_id: str, provider: str, label: str | None = None) -> str:

@@ -552,7 +552,7 @@ def test_history_command_prints_days_exports_json_and_csv(meow: tuple[Path, Path
     assert table.stdout.startswith("MeowLoad: 144 balances recorded, since ")
     assert "DAY" in table.stdout
     assert "Uses about 20,000 credits a day; runs out in about 2 days, around " in table.stdout
-    assert "1 failed checks in this span (the last: timeout at " in table.stdout
+    assert "1 failed check in this span (the last: No answer in time at " in table.stdout
 
     exported = json.loads(_cli(isolated_env, config, "history", "meow", "--json").stdout)
     assert len(exported["readings"]) == 144

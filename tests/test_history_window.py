@@ -10,9 +10,10 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
-from PySide6.QtCore import QLocale, QPoint, Qt, QTimer
+from PySide6.QtCore import QPoint, Qt, QTimer
 
 from tests.fakeserver import FakeServer, Reply
 from tests.reliability_support import route_for, store_keys, write_config
@@ -27,11 +28,7 @@ MEOW = Account(id="meow", provider_id="meowload", label="Work",
                thresholds=tuple(Decimal(t) for t in (10000, 2000, 300, 100, 0)))
 
 
-@pytest.fixture(autouse=True)
-def english() -> Iterator[None]:
-    QLocale.setDefault(QLocale(QLocale.Language.English, QLocale.Country.UnitedStates))
-    yield
-    QLocale.setDefault(QLocale.system())
+pytestmark = pytest.mark.usefixtures("english_gui")
 
 
 def burn(store: HistoryStore) -> list[tuple[datetime, int]]:
@@ -203,13 +200,43 @@ def test_history_opens_from_the_menu_and_lets_go_when_closed(qtbot, make_tray: M
     assert controller.history_window is None
 
 
+class _FirstReadHeld:
+    """The store as the window uses it, but its first read answers only after the second one has: the
+    answers cross every time, not only when the threads happen to."""
+
+    def __init__(self, store: HistoryStore) -> None:
+        self._store = store
+        self._reads = 0
+        self._second_done = threading.Event()
+        self.first_answered = threading.Event()
+
+    def series(self, *args: Any, **kwargs: Any) -> Any:
+        self._reads += 1
+        if self._reads == 1:
+            assert self._second_done.wait(10)
+            try:
+                return self._store.series(*args, **kwargs)
+            finally:
+                self.first_answered.set()
+        try:
+            return self._store.series(*args, **kwargs)
+        finally:
+            self._second_done.set()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+
 def test_only_the_latest_choice_is_shown_when_answers_cross(qtbot, store: HistoryStore) -> None:
     burn(store)
+    held = _FirstReadHeld(store)
     config = Config(path=Path("config.toml"), accounts=(MEOW,))
-    window = HistoryWindow(store, config, account_id="meow")  # asks for 7 d ...
+    window = HistoryWindow(held, config, account_id="meow")  # type: ignore[arg-type]  # asks for 7 d ...
     qtbot.addWidget(window)
     with qtbot.waitSignal(window.loaded, timeout=10_000):
         window.set_range("24 h")  # ... and 24 h before that answer is in
+    assert held.first_answered.wait(10)  # the 7 d answer comes after the 24 h one...
+    qtbot.wait(200)  # ... and reaches the GUI thread's queue
     data = window.balance_chart.data
     assert data is not None
     assert data.end - data.start == pytest.approx(86400, abs=60)  # the 7 d answer was never shown

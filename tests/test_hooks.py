@@ -19,7 +19,7 @@ import pytest
 
 from tests.fakeserver import FakeServer, Reply
 from tests.test_cli import CANARY, Cli, account, write_config
-from tests.test_serve import MEOW_ROUTE, cli, serve, wait_for  # noqa: F401 - fixtures used by name
+from tests.test_serve import MEOW_ROUTE, serve, wait_for  # noqa: F401 - fixtures used by name
 from tests.test_tray import make_controller, route, run_refresh, start  # noqa: F401 - fixtures used by name
 
 RECORDER = """#!{python}
@@ -58,7 +58,7 @@ def alive(pid: int) -> bool:
     return Path(f"/proc/{pid}").exists() and "zombie" not in Path(f"/proc/{pid}/status").read_text().lower()
 
 
-def test_serve_runs_each_hook_once_per_event_with_the_event_on_stdin(cli: Cli, server: FakeServer,  # noqa: F811
+def test_serve_runs_each_hook_once_per_event_with_the_event_on_stdin(cli: Cli, server: FakeServer,
                                                                      tmp_path: Path, serve) -> None:  # noqa: F811
     out, pids = tmp_path / "events.jsonl", tmp_path / "sleeper.pids"
     recorder = executable(tmp_path / "record-hook", RECORDER.format(python=sys.executable, out=str(out)))
@@ -146,7 +146,7 @@ timeout = 1
     ('command = "/bin/true"\ntimeout = 0', "timeout must be"),
     ('command = "/bin/true"\nshell = true', "unknown key 'shell'"),
 ])
-def test_a_bad_hook_stops_the_config_with_one_line(cli: Cli, server: FakeServer, tmp_path: Path,  # noqa: F811
+def test_a_bad_hook_stops_the_config_with_one_line(cli: Cli, server: FakeServer, tmp_path: Path,
                                                    hook: str, problem: str) -> None:
     config = tmp_path / "config.toml"
     config.write_text(f"[[hooks]]\n{hook}\n")

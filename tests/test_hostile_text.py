@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import shiboken6
-from PySide6.QtCore import QLocale, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import Qt as QtGuiNamespace
 from PySide6.QtWidgets import QApplication
 
@@ -27,8 +27,8 @@ from tray_app.history import HistoryStore
 from tray_app.keys import KeyStore
 from tray_app.model import Alert, AlertKind
 from tray_app.texts import notice_for
+from tray_app.ui.account_editor import AccountDialog
 from tray_app.ui.notifications import dbus_body
-from tray_app.ui.settings import AccountDialog
 from tray_app.ui.tray import TrayController
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,11 +60,7 @@ def test_the_notification_body_escapes_markup_from_a_provider_message() -> None:
 
 # --------------------------------------------------------------------------- the GUI
 
-@pytest.fixture(autouse=True)
-def english_numbers() -> Iterator[None]:
-    QLocale.setDefault(QLocale(QLocale.Language.English, QLocale.Country.UnitedStates))
-    yield
-    QLocale.setDefault(QLocale.system())
+pytestmark = pytest.mark.usefixtures("english_gui")
 
 
 @pytest.fixture

@@ -281,7 +281,8 @@ def test_qt_trim_keeps_the_plugins_the_tray_loads_and_drops_the_rest() -> None:
             assert gone not in kept
     translations = [p.relative_to(qt.parent.parent).as_posix() for p in (qt / "translations").glob("*.qm")]
     assert translations
-    assert all(qt_trim.dropped(t) for t in translations)
+    # Qt's own words for a Chinese interface stay (dialog buttons); the other ~100 catalogues go.
+    assert {t for t in translations if not qt_trim.dropped(t)} == {"PySide6/Qt/translations/qtbase_zh_CN.qm"}
     assert not qt_trim.dropped("PySide6/Qt/lib/libQt6Gui.so.6")
     assert not qt_trim.dropped("PySide6/Qt/lib/libQt6DBus.so.6")
     assert qt_trim.dropped("PySide6\\opengl32sw.dll")
@@ -463,8 +464,11 @@ def test_deb_installs_the_documented_layout() -> None:
     keyring_meta = next(internal.glob("keyring-*.dist-info"))
     assert "SecretService = keyring.backends.SecretService" in (keyring_meta / "entry_points.txt").read_text()
     assert (internal / "certifi" / "cacert.pem").stat().st_size > 100_000
-    # And what it must not: Qt translations, unused platforms, plaintext keyrings, test tools.
-    assert not list(internal.rglob("*.qm"))
+    # The interface in Chinese: our two compiled catalogues and Qt's own for its dialogs, no other Qt ones.
+    assert (internal / "tray_app" / "resources" / "i18n" / "credit-tray.zh_CN.mo").is_file()
+    assert (internal / "tray_app" / "resources" / "i18n" / "credit_tray.zh_CN.qm").is_file()
+    assert sorted(p.name for p in internal.rglob("*.qm")) == ["credit_tray.zh_CN.qm", "qtbase_zh_CN.qm"]
+    # And what it must not: unused platforms, plaintext keyrings, test tools.
     platforms = sorted(p.name for p in (internal / "PySide6" / "Qt" / "plugins" / "platforms").iterdir())
     assert platforms == ["libqxcb.so"]
     for absent in ("keyrings", "pytest", "hypothesis", "tkinter", "libgtk-3.so.0"):
@@ -478,6 +482,20 @@ def test_installed_command_reports_the_pyproject_version() -> None:
                           env={"PATH": "/usr/bin:/bin", "HOME": "/nonexistent"})
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == f"{appmeta.APP_ID} {VERSION}"
+
+
+@packaging_test
+@pytest.mark.usefixtures("installed")
+def test_installed_command_speaks_chinese_from_its_bundled_catalogue() -> None:
+    """The frozen app finds its compiled catalogue in the bundle: a Chinese locale gets Chinese, C gets English."""
+    env = {"PATH": "/usr/bin:/bin", "HOME": "/nonexistent"}
+    chinese = subprocess.run([str(INSTALLED), "providers"], capture_output=True, text=True, timeout=60, check=False,
+                             env={**env, "LANG": "zh_CN.UTF-8"})
+    assert chinese.returncode == 0, chinese.stderr
+    assert chinese.stdout.split()[:2] == ["ID", "名称"], chinese.stdout
+    english = subprocess.run([str(INSTALLED), "providers"], capture_output=True, text=True, timeout=60, check=False,
+                             env={**env, "LANG": "C.UTF-8"})
+    assert english.stdout.split()[:2] == ["ID", "NAME"], english.stdout
 
 
 @packaging_test

@@ -32,13 +32,6 @@ MEOW_ROUTE = "/meow/openapi/available-credits"
 RULES = Path(__file__).resolve().parent.parent / "packaging" / "prometheus" / "credit-tray.rules.yml"
 
 
-@pytest.fixture
-def cli(isolated_env: dict[str, str], tmp_path: Path) -> Cli:
-    cwd = tmp_path / "cwd"
-    cwd.mkdir()
-    return Cli(env=dict(isolated_env), cwd=cwd)
-
-
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import shiboken6
-from PySide6.QtCore import QLocale, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from tests.fakeserver import PATHS, FakeServer, Reply
@@ -26,7 +26,8 @@ from tray_app.engine import Engine
 from tray_app.fetch import FetchPolicy
 from tray_app.history import HistoryStore
 from tray_app.keys import KeyStore
-from tray_app.ui.settings import AccountDialog, SettingsWindow
+from tray_app.ui.account_editor import AccountDialog
+from tray_app.ui.settings import SettingsWindow
 from tray_app.ui.tray import TrayController
 
 GOOD = {
@@ -40,11 +41,7 @@ SHOWN = {"meowload": "282,539 credits", "smarterbot": "3,800 message credits", "
          "unwatermark": "1,234 credits"}
 
 
-@pytest.fixture(autouse=True)
-def english_numbers() -> Iterator[None]:
-    QLocale.setDefault(QLocale(QLocale.Language.English, QLocale.Country.UnitedStates))
-    yield
-    QLocale.setDefault(QLocale.system())
+pytestmark = pytest.mark.usefixtures("english_gui")
 
 
 @pytest.fixture

@@ -47,3 +47,8 @@ def test_setup_skips_the_debian_check_and_pip_when_nothing_changed(tmp_path: Pat
     assert "dpkg-query" in again
     assert any(line.startswith("python -m pip install") for line in again)
     assert setup() == []
+    # A pulled catalogue is compiled again at the next start, once; the rest is still skipped.
+    (repo / "i18n").mkdir()
+    (repo / "i18n" / "zh_CN.po").write_text("# a new translation\n")
+    assert setup() == ["python scripts/translations.py compile"]
+    assert setup() == []

@@ -12,7 +12,7 @@ from PySide6.QtCore import QCoreApplication
 
 from tray_app import texts
 from tray_app.demo import DemoEngine
-from tray_app.model import AccountResult, AccountState, Alert, AlertKind, ErrorKind, FetchError, Reading
+from tray_app.model import AccountResult, AccountState, Alert, AlertKind, ErrorDetail, ErrorKind, FetchError, Reading
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 
@@ -45,8 +45,6 @@ def _result(provider: str, error: FetchError) -> AccountResult:
     (ErrorKind.RATE_LIMITED, "too many requests", None, "Rate limited: retrying at the next refresh"),
     (ErrorKind.NETWORK, "x refused", None, "Can't reach MeowLoad: check your connection"),
     (ErrorKind.NO_KEY, "no API key stored: run 'credit-tray key set meowload'", None, "No API key: add it in Settings"),
-    (ErrorKind.NO_KEY, "key unavailable: the keyring is locked: unlock it", None,
-     "Key unavailable: the keyring is locked: unlock it"),
     (ErrorKind.CONFIG, "unknown provider 'x'", None, "Config error: unknown provider 'x'"),
     (ErrorKind.REQUEST, "Parameter error", None, "Request refused: Parameter error"),
 ])
@@ -54,6 +52,18 @@ def test_errors_in_plain_words(kind: ErrorKind, message: str, retry: float | Non
     error = FetchError(kind, message, 401, retry)
     assert texts.error_words(error, "meowload") == words
     assert texts.row_text(_result("meowload", error), "MeowLoad", NOW) == f"MeowLoad — {words}"
+
+
+def test_key_troubles_are_told_by_their_detail_not_by_their_words() -> None:
+    """The message is in the user's language; which key trouble it is travels as ``detail``."""
+    keyring = FetchError(ErrorKind.NO_KEY, "key unavailable: the keyring is locked: unlock it",
+                         detail=ErrorDetail.KEY_UNAVAILABLE)
+    assert texts.error_words(keyring, "meowload") == "Key unavailable: the keyring is locked: unlock it"
+    unusable = FetchError(ErrorKind.NO_KEY, "钥匙不能用", detail=ErrorDetail.KEY_UNUSABLE)
+    assert texts.error_words(unusable, "meowload") == "Stored API key unusable: replace it in Settings"
+    locked_zh = FetchError(ErrorKind.NO_KEY, "无法读取密钥：系统密钥环已锁定", detail=ErrorDetail.KEY_UNAVAILABLE)
+    assert texts.error_words(locked_zh, "meowload") == "无法读取密钥：系统密钥环已锁定"
+    assert texts.error_words(FetchError(ErrorKind.NO_KEY, "x"), "meowload") == "No API key: add it in Settings"
 
 
 def test_a_single_exhausted_alert_and_an_auth_alert() -> None:

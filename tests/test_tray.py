@@ -45,11 +45,7 @@ UNWATERMARK_BAD_KEY = Reply(200, {"code": 800002, "result": None,
 MEOW_EXHAUSTED = Reply(402, {"message": "Credits exhausted"})
 
 
-@pytest.fixture(autouse=True)
-def english_numbers() -> Iterator[None]:
-    QLocale.setDefault(QLocale(QLocale.Language.English, QLocale.Country.UnitedStates))
-    yield
-    QLocale.setDefault(QLocale.system())
+pytestmark = pytest.mark.usefixtures("english_gui")
 
 
 def write_config(path: Path, server: FakeServer, accounts: list[tuple[str, str]], extra: str = "") -> None:

@@ -4,7 +4,7 @@ The engine modules in this package import no Qt, so the command line starts fast
 and runs headless; only ``tray_app.ui`` imports PySide6.
 """
 
-APP_NAME = "Credit Tray"
+APP_NAME = "Credit Tray"  # untranslated: the product's name
 APP_ID = "credit-tray"
 
 
@@ -15,7 +15,7 @@ def __getattr__(name: str) -> str:
     start (the tray's icon, ``check``) some milliseconds for a string few of them show.
     """
     if name != "__version__":
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")  # untranslated: Python's words
     from importlib.metadata import PackageNotFoundError, version
 
     try:

@@ -58,7 +58,7 @@ def desktop_entry(args: Sequence[str]) -> str:
         "[Desktop Entry]\n"
         "Type=Application\n"
         f"Name={APP_NAME}\n"
-        "Comment=Prepaid API credit balances in your tray\n"
+        "Comment=Prepaid API credit balances in your tray\n"  # untranslated: written once, read by any desktop
         f"Exec={desktop_exec(args)}\n"
         f"Icon={APP_ID}\n"
         "Terminal=false\n"
@@ -73,8 +73,8 @@ def launch_agent(args: Sequence[str]) -> bytes:
         "ProgramArguments": list(args),
         "RunAtLoad": True,
         "KeepAlive": False,
-        "ProcessType": "Interactive",
-        "LimitLoadToSessionType": "Aqua",
+        "ProcessType": "Interactive",  # untranslated: launchd's value
+        "LimitLoadToSessionType": "Aqua",  # untranslated: launchd's value
     })
 
 
@@ -129,7 +129,7 @@ class Autostart:
 
     def _file(self) -> Path:
         if self.platform == "darwin":
-            return self.home / "Library" / "LaunchAgents" / f"{BUNDLE_ID}.plist"
+            return self.home / "Library" / "LaunchAgents" / f"{BUNDLE_ID}.plist"  # untranslated: a folder
         return Path(platformdirs.user_config_dir()) / "autostart" / f"{APP_ID}.desktop"
 
     def _registry(self) -> RunKey:

@@ -16,16 +16,17 @@ import getpass
 import json
 import locale
 import logging
+import os
 import sys
 import tomllib
-import unicodedata
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, NoReturn
 
-from tray_app import APP_ID, cli_history, paths, texts
+from tray_app import APP_ID, cli_history, i18n, paths, texts
+from tray_app.columns import display_width, pad, wrap
 from tray_app.config import (
     ID_PATTERN,
     Account,
@@ -46,6 +47,7 @@ from tray_app.config import (
 from tray_app.engine import Engine, RefreshReport
 from tray_app.hardening import forbid_core_dumps
 from tray_app.history import HistoryError
+from tray_app.i18n import N_, _, ngettext
 from tray_app.instance import tell_keys_changed
 from tray_app.keys import KeyStore, KeyUnavailable, key_problem
 from tray_app.model import AccountResult, AccountState, ErrorKind
@@ -64,7 +66,23 @@ from tray_app.safetext import for_terminal, hide_keys, looks_like_key, text_prob
 EX_OK, EX_LOW, EX_EXHAUSTED, EX_UNKNOWN = 0, 1, 2, 3
 EX_CANCELLED = 1
 EX_USAGE, EX_DATAERR, EX_NOINPUT, EX_UNAVAILABLE, EX_SOFTWARE, EX_TEMPFAIL, EX_CONFIG = 64, 65, 66, 69, 70, 75, 78
+#: The reader of our output went away: 128 + SIGPIPE, what a shell reports for a tool that signal stopped.
+EX_BROKEN_PIPE = 141
 CHECK_FORMATS = ("table", "json", "prometheus", "nagios", "waybar")
+
+#: argparse's own words (it looks them up through ``argparse._``, pointed at our catalogue by
+#: ``_speak``): declared here so they are extracted and translated with ours. The msgids are
+#: argparse's (Python 3.11), placeholders and all; the ones our parser cannot produce are left out.
+ARGPARSE_WORDS = (
+    N_("usage: "), N_("positional arguments"), N_("options"), N_("show this help message and exit"),
+    N_("show program's version number and exit"), N_("argument %(argument_name)s: %(message)s"),
+    N_("unknown parser %(parser_name)r (choices: %(choices)s)"), N_("unrecognized arguments: %s"),
+    N_("not allowed with argument %s"), N_("ignored explicit argument %r"),
+    N_("the following arguments are required: %s"), N_("one of the arguments %s is required"),
+    N_("expected one argument"), N_("expected at most one argument"), N_("expected at least one argument"),
+    N_("ambiguous option: %(option)s could match %(matches)s"), N_("unexpected option string: %s"),
+    N_("invalid %(type)s value: %(value)r"), N_("invalid choice: %(value)r (choose from %(choices)s)"),
+)
 
 
 class UsageError(Exception):
@@ -80,9 +98,9 @@ def _seconds(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+        raise argparse.ArgumentTypeError(_("{value!r} is not a number of seconds").format(value=text)) from None
     if not 0 < value < 86400:
-        raise argparse.ArgumentTypeError(f"{text!r} must be more than 0 and less than a day")
+        raise argparse.ArgumentTypeError(_("{value!r} must be more than 0 and less than a day").format(value=text))
     return value
 
 
@@ -93,8 +111,38 @@ class _Parser(argparse.ArgumentParser):
         # argparse quotes what was typed ("unrecognized arguments: --key=sk-…"): a key pasted on the
         # command line must not be printed back (into a terminal's scrollback, a CI log).
         usage = " ".join(self.format_usage().split())
-        sys.stderr.write(f"{usage}\n{self.prog}: error: {for_terminal(hide_keys(message))}\n")
+        error = _("{program}: error: {problem}").format(program=self.prog, problem=for_terminal(hide_keys(message)))
+        sys.stderr.write(f"{usage}\n{error}\n")
         raise SystemExit(EX_USAGE)
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's help, wrapped by the columns text takes on screen (a Chinese character takes two)."""
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        return wrap(text, width)
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        return "\n".join(indent + line for line in wrap(text, width - display_width(indent)))
+
+    def _format_usage(self, usage: str | None, actions: Any, groups: Any, prefix: str | None) -> str:
+        # argparse indents the usage's continuation lines by len(prefix): laid out with blanks as wide
+        # as "用法：" on screen, then the words put in their place, the lines stay under each other.
+        words = _("usage: ") if prefix is None else prefix
+        blanks = " " * display_width(words)
+        text = super()._format_usage(usage, actions, groups, blanks)
+        return words + text[len(blanks):] if text.startswith(blanks) else text
+
+    class _Section(argparse.HelpFormatter._Section):
+        """A section whose heading ends as the language ends one ("options:", "选项：")."""
+
+        def format_help(self) -> str:
+            text: str = super().format_help()
+            heading = self.heading
+            if heading and heading is not argparse.SUPPRESS and f"{heading}:\n" in text:
+                # TRANSLATORS: a heading in --help, such as "options:".
+                text = text.replace(f"{heading}:\n", _("{heading}:").format(heading=heading) + "\n", 1)
+            return text
 
 
 class _VersionAction(argparse.Action):
@@ -102,7 +150,7 @@ class _VersionAction(argparse.Action):
 
     def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS) -> None:
         super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS,
-                         help="show program's version number and exit")
+                         help=_("show program's version number and exit"))
 
     def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
                  option_string: str | None = None) -> None:
@@ -117,7 +165,7 @@ def _default_config_text() -> str:
     try:
         path = paths.config_file()
     except paths.NoHome:  # said as one clear line when a command needs the path, not while building --help
-        return "the config folder of your home"
+        return _("the config folder of your home")
     try:
         return f"~/{path.relative_to(Path.home())}"
     except (ValueError, RuntimeError):
@@ -125,75 +173,85 @@ def _default_config_text() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog=APP_ID, description="Prepaid API credit balances in your system tray. "
-                     "With no command, starts the tray app; with a command, does that and exits.")
+    parser = _Parser(prog=APP_ID, formatter_class=_HelpFormatter,
+                     description=_("Prepaid API credit balances in your system tray. With no command, starts the "
+                                   "tray app; with a command, does that and exits."))
     parser.add_argument("--config", type=Path, metavar="PATH", default=None,
-                        help=f"config file (default: {_default_config_text()})")
+                        help=_("config file (default: {path})").format(path=_default_config_text()))
     parser.add_argument("--version", action=_VersionAction)
-    parser.add_argument("--demo", action="store_true", help="run the tray with demo accounts (no keys, no network)")
+    parser.add_argument("--demo", action="store_true",
+                        help=_("run the tray with demo accounts (no keys, no network)"))
     commands = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
 
-    check = commands.add_parser("check", help="check balances once and print them")
-    check.add_argument("--json", action="store_true", help="print one JSON object (same as --format json)")
+    def command(container: Any, name: str, help_text: str, **options: Any) -> argparse.ArgumentParser:
+        parser: argparse.ArgumentParser = container.add_parser(name, help=help_text, formatter_class=_HelpFormatter,
+                                                               **options)
+        return parser
+
+    check = command(commands, "check", _("check balances once and print them"))
+    check.add_argument("--json", action="store_true", help=_("print one JSON object (same as --format json)"))
     check.add_argument("--format", choices=CHECK_FORMATS, default=None,
-                       help="table (default), json, prometheus (text exposition), nagios (plugin output) "
-                            "or waybar (status-bar JSON)")
+                       help=_("table (default), json, prometheus (text exposition), nagios (plugin output) "
+                              "or waybar (status-bar JSON)"))
     check.add_argument("--output", type=Path, metavar="FILE",
-                       help="write the output to FILE atomically instead of printing it "
-                            "(e.g. for node_exporter's textfile collector)")
+                       help=_("write the output to FILE atomically instead of printing it "
+                              "(e.g. for node_exporter's textfile collector)"))
     check.add_argument("-w", "--warning", metavar="RANGE",
-                       help="nagios: warning range replacing the accounts' levels, e.g. 2000:")
+                       help=_("nagios: warning range replacing the accounts' levels, e.g. 2000:"))
     check.add_argument("-c", "--critical", metavar="RANGE",
-                       help="nagios: critical range replacing running out (@~:0), e.g. 100:")
-    check.add_argument("--account", action="append", metavar="ID", help="only this account (repeatable)")
+                       help=_("nagios: critical range replacing running out (@~:0), e.g. 100:"))
+    check.add_argument("--account", action="append", metavar="ID", help=_("only this account (repeatable)"))
     check.add_argument("--timeout", type=_seconds, metavar="SECONDS",
-                       help="the whole run's time limit; accounts that have not answered by then are reported "
-                            "as 'timeout' (default: up to 30 s per account)")
+                       help=_("the whole run's time limit; accounts that have not answered by then are reported "
+                              "as 'timeout' (default: up to 30 s per account)"))
 
-    serve = commands.add_parser("serve", help="serve Prometheus metrics (/metrics, /healthz) for servers; no GUI")
+    serve = command(commands, "serve", _("serve Prometheus metrics (/metrics, /healthz) for servers; no GUI"))
     serve.add_argument("--listen", metavar="HOST:PORT",
-                       help="address to listen on (default: 127.0.0.1:9731, this machine only)")
+                       help=_("address to listen on (default: 127.0.0.1:9731, this machine only)"))
 
-    accounts = commands.add_parser("accounts", help="list, add or remove accounts")
+    accounts = command(commands, "accounts", _("list, add or remove accounts"))
     accounts_sub = accounts.add_subparsers(dest="action", parser_class=_Parser, metavar="ACTION", required=True)
-    listing = accounts_sub.add_parser("list", help="list the configured accounts")
+    listing = command(accounts_sub, "list", _("list the configured accounts"))
     listing.add_argument("--json", action="store_true")
-    add = accounts_sub.add_parser("add", help="add an account")
-    add.add_argument("provider", metavar="PROVIDER", help="one of: " + ", ".join([*PROVIDERS, CUSTOM_ID]))
-    add.add_argument("--id", help="a unique slug, e.g. meow-main (default: made from the provider and label)")
-    add.add_argument("--label", help="the name shown in the tray (default: the provider's name, numbered if taken)")
-    add.add_argument("--base-url", metavar="URL", help="mirror or proxy replacing scheme, host and port")
-    add.add_argument("--thresholds", metavar="N,N,...", help="alert thresholds, e.g. 1000,100,0")
+    add = command(accounts_sub, "add", _("add an account"))
+    add.add_argument("provider", metavar="PROVIDER",
+                     help=_("one of: {providers}").format(providers=", ".join([*PROVIDERS, CUSTOM_ID])))
+    add.add_argument("--id", help=_("a unique slug, e.g. meow-main (default: made from the provider and label)"))
+    add.add_argument("--label",
+                     help=_("the name shown in the tray (default: the provider's name, numbered if taken)"))
+    add.add_argument("--base-url", metavar="URL", help=_("mirror or proxy replacing scheme, host and port"))
+    add.add_argument("--thresholds", metavar="N,N,...", help=_("alert thresholds, e.g. 1000,100,0"))
     add.add_argument("--from", dest="from_file", type=Path, metavar="FILE",
-                     help="custom: a TOML file with the provider's fields (see docs/providers/custom.md)")
-    custom = add.add_argument_group("custom provider fields (override --from)")
+                     help=_("custom: a TOML file with the provider's fields (see docs/providers/custom.md)"))
+    custom = add.add_argument_group(_("custom provider fields (override --from)"))
     for spec_field in SCHEMA:
         if spec_field.name != "thresholds":
             custom.add_argument(f"--{spec_field.name.replace('_', '-')}", dest=f"custom_{spec_field.name}",
-                                metavar=spec_field.kind.upper(), help=spec_field.help.replace("%", "%%"))
-    remove = accounts_sub.add_parser("remove", help="remove an account and its key")
+                                metavar=spec_field.kind.upper(), help=_(spec_field.help).replace("%", "%%"))
+    remove = command(accounts_sub, "remove", _("remove an account and its key"))
     remove.add_argument("id", metavar="ID")
 
-    key = commands.add_parser("key", help="store or delete an account's API key in the OS keyring")
+    key = command(commands, "key", _("store or delete an account's API key in the OS keyring"))
     key_sub = key.add_subparsers(dest="action", parser_class=_Parser, metavar="ACTION", required=True)
-    key_set = key_sub.add_parser(
-        "set", help="store an account's key: typed at a hidden prompt, or read from standard input",
-        description="Store an account's API key in the OS keyring. On a terminal the key is typed at a "
-                    "hidden prompt; otherwise it is read from standard input (e.g. a pipe). It is never "
-                    "taken from the command line, where other users and the shell history could see it.")
+    key_set = command(
+        key_sub, "set", _("store an account's key: typed at a hidden prompt, or read from standard input"),
+        description=_("Store an account's API key in the OS keyring. On a terminal the key is typed at a "
+                      "hidden prompt; otherwise it is read from standard input (e.g. a pipe). It is never "
+                      "taken from the command line, where other users and the shell history could see it."))
     key_set.add_argument("id", metavar="ID")
     # Catch a key typed after the id, so the usage error never echoes it back.
     key_set.add_argument("typed", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
-    key_delete = key_sub.add_parser("delete", help="delete the stored key")
+    key_delete = command(key_sub, "delete", _("delete the stored key"))
     key_delete.add_argument("id", metavar="ID")
 
-    autostart = commands.add_parser("autostart", help="start the tray at login: on, off or status")
+    autostart = command(commands, "autostart", _("start the tray at login: on, off or status"))
     autostart.add_argument("state", choices=("on", "off", "status"))
 
-    cli_history.add_parser(commands)
+    cli_history.add_parser(commands, formatter_class=_HelpFormatter)
 
-    providers = commands.add_parser("providers", help="list the built-in providers and presets, or show one")
-    providers.add_argument("id", nargs="?", metavar="ID", help="show a preset's fields as an [accounts.custom] table")
+    providers = command(commands, "providers", _("list the built-in providers and presets, or show one"))
+    providers.add_argument("id", nargs="?", metavar="ID",
+                           help=_("show a preset's fields as an [accounts.custom] table"))
     providers.add_argument("--json", action="store_true")
     return parser
 
@@ -264,25 +322,19 @@ def balances_json(result: AccountResult) -> list[dict[str, Any]]:
 
 def detail_text(result: AccountResult) -> str:
     if result.error:
-        stale = " (last known balance)" if result.reading else ""
         error = result.error
         if error.kind in (ErrorKind.NO_KEY, ErrorKind.CONFIG):  # the message says it all, with what to do
-            return f"{texts.error_detail(error)}{stale}"
-        until = texts.rate_limited_until(error)
-        return f"{until or texts.ERROR_KIND_WORDS[error.kind]}: {error.message}{stale}"
+            detail = texts.error_detail(error)
+        else:
+            kind = texts.rate_limited_until(error) or texts.ERROR_KIND_WORDS[error.kind]
+            # TRANSLATORS: a failed check in the table: what went wrong, then the provider's own message.
+            detail = _("{kind}: {message}").format(kind=kind, message=error.message)
+        # TRANSLATORS: the balance shown is the one read before this failure.
+        return _("{detail} (last known balance)").format(detail=detail) if result.reading else detail
     if result.state is AccountState.LOW and result.threshold is not None:
-        return f"below {grouped(result.threshold)}"
+        # TRANSLATORS: a low balance's detail: it fell below this alert level.
+        return _("below {amount}").format(amount=grouped(result.threshold))
     return ""
-
-
-def display_width(text: str) -> int:
-    """Columns a terminal gives ``text``: two for wide (CJK) characters, none for combining marks."""
-    width = 0
-    for char in text:
-        if unicodedata.combining(char) or unicodedata.category(char) in ("Mn", "Me", "Cf"):
-            continue
-        width += 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
-    return width
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[int] = ()) -> str:
@@ -293,8 +345,7 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence
     def line(cells: Sequence[str]) -> str:
         out = []
         for i, (cell, width) in enumerate(zip(cells, widths, strict=True)):
-            pad = " " * (width - display_width(cell))
-            out.append(pad + cell if i in right else cell + pad)
+            out.append(pad(cell, width, right=i in right))
         return "  ".join(out).rstrip()
 
     return "\n".join([line(headers), *(line(r) for r in rows)])
@@ -318,18 +369,19 @@ def _require_account(config: Config, account_id: str) -> Account:
     if account is None:
         if looks_like_key(account_id):
             # Probably a key pasted where the id goes: say so without repeating it.
-            raise UsageError(f"no such account in {config.path} (what was given looks like an API key, so it is "
-                             f"not repeated here; keys are read from standard input by '{APP_ID} key set ID')")
-        raise UsageError(f"no account with id {account_id!r} in {config.path}")
+            raise UsageError(_("no such account in {path} (what was given looks like an API key, so it is not "
+                               "repeated here; keys are read from standard input by '{program} key set ID')")
+                             .format(path=config.path, program=APP_ID))
+        raise UsageError(_("no account with id {id!r} in {path}").format(id=account_id, path=config.path))
     return account
 
 
 def _check_format(args: argparse.Namespace) -> str:
     if args.json and args.format not in (None, "json"):
-        raise UsageError("--json and --format are two ways to choose one format; give one")
+        raise UsageError(_("--json and --format are two ways to choose one format; give one"))
     fmt: str = "json" if args.json else args.format or "table"
     if (args.warning is not None or args.critical is not None) and fmt != "nagios":
-        raise UsageError("-w/--warning and -c/--critical go with --format nagios")
+        raise UsageError(_("-w/--warning and -c/--critical go with --format nagios"))
     return fmt
 
 
@@ -376,13 +428,17 @@ def render_report(fmt: str, args: argparse.Namespace, config: Config, report: Re
     rows = [[labels[r.account_id],
              PROVIDERS[r.provider_id].name if r.provider_id in PROVIDERS else r.provider_id or "?",
              texts.STATE_WORDS[r.state], texts.balance(r, grouped), detail_text(r)] for r in report.results]
-    return table(["ACCOUNT", "PROVIDER", "STATE", "BALANCE", "DETAIL"], rows, right=(3,)), status
+    headers = [_("ACCOUNT"), _("PROVIDER"), _("STATE"), _("BALANCE"), _("DETAIL")]
+    return table(headers, rows, right=(3,)), status
 
 
 def cmd_check(args: argparse.Namespace, config: Config, engine: Engine) -> int:
     fmt = _check_format(args)
     if fmt == "nagios":
         _nagios_ranges(args)  # bad ranges are a usage error before anything is fetched
+        # The plugin line is parsed by Nagios/Icinga and read in its web page: the same words in every
+        # language, the messages made during the fetch included.
+        _speak("en")
     if args.account:
         for account_id in args.account:
             _require_account(config, account_id)
@@ -399,7 +455,7 @@ def cmd_check(args: argparse.Namespace, config: Config, engine: Engine) -> int:
 
     report = asyncio.run(run())
     if report.save_error:
-        sys.stderr.write(f"{APP_ID}: warning: {report.save_error}\n")
+        sys.stderr.write(_warning(report.save_error) + "\n")
     text, status = render_report(fmt, args, config, report)
     if not report.results and fmt == "json":
         sys.stderr.write(f"{APP_ID}: {_nothing_to_check(config)}\n")
@@ -416,9 +472,23 @@ def cmd_check(args: argparse.Namespace, config: Config, engine: Engine) -> int:
 def _nothing_to_check(config: Config) -> str:
     """Why a check checked nothing: monitoring must see UNKNOWN, not OK, and a person must see why."""
     if config.accounts:
-        return (f"nothing to check: all {len(config.accounts)} accounts in {config.path} are disabled "
-                f"(name one with --account ID, or enable it)")
-    return f"nothing to check: no accounts in {config.path}; add one with: {APP_ID} accounts add PROVIDER"
+        return ngettext("nothing to check: the one account in {path} is disabled "
+                        "(name it with --account ID, or enable it)",
+                        "nothing to check: all {count} accounts in {path} are disabled "
+                        "(name one with --account ID, or enable it)",
+                        len(config.accounts)).format(count=len(config.accounts), path=config.path)
+    return _("nothing to check: no accounts in {path}; add one with: {program} accounts add PROVIDER").format(
+        path=config.path, program=APP_ID)
+
+
+def _warning(problem: object) -> str:
+    """'credit-tray: warning: …', one line for stderr."""
+    return _("{program}: warning: {problem}").format(program=APP_ID, problem=problem)
+
+
+def _error(problem: object) -> str:
+    """'credit-tray: error: …', one line for stderr."""
+    return _("{program}: error: {problem}").format(program=APP_ID, problem=problem)
 
 
 def cmd_history(args: argparse.Namespace, config: Config, engine: Engine) -> int:
@@ -434,7 +504,8 @@ def cmd_history(args: argparse.Namespace, config: Config, engine: Engine) -> int
         return cli_history.run(args, engine.history, title=title, unit=provider.unit if provider else "credits",
                                iso=iso, fmt=grouped)
     except HistoryError as exc:
-        sys.stderr.write(f"{APP_ID}: cannot read the history: {exc}\n")
+        sys.stderr.write(_("{program}: cannot read the history: {problem}").format(program=APP_ID, problem=exc)
+                         + "\n")
         return EX_UNAVAILABLE
 
 
@@ -464,20 +535,22 @@ def cmd_accounts(args: argparse.Namespace, config: Config, engine: Engine) -> in
         engine.keys.delete(account.id)
         tell_keys_changed(account.id)
     except KeyUnavailable as exc:
-        print(f"{APP_ID}: {account.id} was not removed, because its key could not be deleted: {exc}",
-              file=sys.stderr)
+        print(_("{program}: {id} was not removed, because its key could not be deleted: {problem}").format(
+            program=APP_ID, id=account.id, problem=exc), file=sys.stderr)
         return EX_UNAVAILABLE
     try:
         remove_account(config.path, account.id)
     except ConfigWriteError as exc:
-        print(f"{APP_ID}: error: deleted the key of {account.id}, but could not remove the account from "
-              f"{exc.path}: {exc.reason}; run this again once that is fixed", file=sys.stderr)
+        print(_error(_("deleted the key of {id}, but could not remove the account from {path}: {reason}; "
+                       "run this again once that is fixed").format(id=account.id, path=exc.path, reason=exc.reason)),
+              file=sys.stderr)
         return EX_TEMPFAIL if isinstance(exc, ConfigBusy) else EX_CONFIG
     try:
         engine.forget(account.id)
     except HistoryError as exc:  # only old readings are left behind: the removal itself is done
-        print(f"{APP_ID}: warning: could not forget the history of {account.id}: {exc}", file=sys.stderr)
-    print(f"Removed {account.id} and its key.")
+        print(_warning(_("could not forget the history of {id}: {problem}").format(id=account.id, problem=exc)),
+              file=sys.stderr)
+    print(_("Removed {id} and its key.").format(id=account.id))
     return EX_OK
 
 
@@ -501,13 +574,15 @@ def _accounts_list(args: argparse.Namespace, config: Config, engine: Engine) -> 
         print(json.dumps(entries, ensure_ascii=False, indent=2))
         return EX_OK
     if not entries:
-        print(f"No accounts in {config.path}. Add one with: {APP_ID} accounts add PROVIDER")
+        print(_("No accounts in {path}. Add one with: {program} accounts add PROVIDER").format(
+            path=config.path, program=APP_ID))
         return EX_OK
-    rows = [[e["id"], e["provider"], e["label"], "yes" if e["enabled"] else "no",
-             {True: "yes", False: "no", None: "?"}[e["has_key"]],
+    answers = {True: _("yes"), False: _("no"), None: "?"}
+    rows = [[e["id"], e["provider"], e["label"], answers[bool(e["enabled"])], answers[e["has_key"]],
              " / ".join(grouped(Decimal(str(t))) for t in e["thresholds"]),
              e["problem"] or e["base_url"] or ""] for e in entries]
-    print(table(["ID", "PROVIDER", "LABEL", "ENABLED", "KEY", "THRESHOLDS", "URL / PROBLEM"], rows))
+    headers = ["ID", _("PROVIDER"), _("LABEL"), _("ENABLED"), _("KEY"), _("THRESHOLDS"), _("URL / PROBLEM")]
+    print(table(headers, rows))
     return EX_OK
 
 
@@ -517,8 +592,9 @@ def _custom_spec(args: argparse.Namespace) -> CustomSpec | None:
              if getattr(args, f"custom_{f.name}", None) is not None}
     if args.provider != CUSTOM_ID:
         if args.from_file is not None or flags:
-            raise UsageError(f"--from and the custom fields are for '{CUSTOM_ID}' only (a preset's fields are "
-                             f"fixed: 'accounts add {CUSTOM_ID}' with the fields of '{APP_ID} providers ID')")
+            raise UsageError(_("--from and the custom fields are for '{custom}' only (a preset's fields are "
+                               "fixed: 'accounts add {custom}' with the fields of '{program} providers ID')")
+                             .format(custom=CUSTOM_ID, program=APP_ID))
         return None
     table: dict[str, Any] = {}
     if args.from_file is not None:
@@ -527,20 +603,22 @@ def _custom_spec(args: argparse.Namespace) -> CustomSpec | None:
     try:
         return spec_from_table(table)
     except SpecError as exc:
-        raise UsageError(f"{exc}; nothing added") from None
+        raise UsageError(_("{problem}; nothing added").format(problem=exc)) from None
 
 
 def _read_custom_file(path: Path) -> dict[str, Any]:
     try:
         raw = read_bytes(path)
     except ConfigFileError as exc:
-        raise UsageError(f"{for_terminal(str(path))} {exc.problem}") from None
+        # TRANSLATORS: {problem} is one of the config file's problems, e.g. "is a directory, not a file".
+        raise UsageError(_("{path} {problem}").format(path=for_terminal(str(path)), problem=exc.problem)) from None
     if raw is None:
-        raise UsageError(f"{for_terminal(str(path))} does not exist")
+        raise UsageError(_("{path} does not exist").format(path=for_terminal(str(path))))
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError) as exc:
-        raise UsageError(f"{for_terminal(str(path))} is not a TOML file: {exc}") from None
+        raise UsageError(_("{path} is not a TOML file: {problem}").format(path=for_terminal(str(path)),
+                                                                         problem=exc)) from None
     # The file may be the fields alone, or a config snippet with an [accounts.custom] or [custom] table.
     accounts = data.get("accounts")
     if isinstance(accounts, dict) and isinstance(accounts.get("custom"), dict):
@@ -554,23 +632,27 @@ def _accounts_add(args: argparse.Namespace, config: Config) -> int:
     spec = _custom_spec(args)
     provider = get_provider(args.provider) if spec is None else provider_for(CUSTOM_ID, spec)
     if provider is None:
-        shown = "(it looks like an API key, so it is not repeated here)" if looks_like_key(args.provider) \
-            else repr(args.provider)
-        raise UsageError(f"unknown provider {shown} (known: {', '.join([*PROVIDERS, CUSTOM_ID])})")
+        known = ", ".join([*PROVIDERS, CUSTOM_ID])
+        if looks_like_key(args.provider):
+            raise UsageError(_("unknown provider (it looks like an API key, so it is not repeated here) "
+                               "(known: {known})").format(known=known))
+        raise UsageError(_("unknown provider {provider!r} (known: {known})").format(provider=args.provider,
+                                                                                   known=known))
     taken_labels = {a.label for a in config.accounts}
     label = args.label.strip() if args.label and args.label.strip() else unique_label(provider.name, taken_labels)
     if args.id is None:  # as Settings does: made from the provider and the label, unique
         args.id = suggest_id(provider.id, label, {a.id for a in config.accounts})
     if not ID_PATTERN.fullmatch(args.id):
-        shown = "the id (it looks like an API key, so it is not repeated here)" if looks_like_key(args.id) \
-            else f"id {args.id!r}"
-        raise UsageError(f"{shown} must be a slug of lower-case letters, digits, '-' and '_'")
-    if args.label is not None and (problem := text_problem("the label", args.label)):
-        raise UsageError(f"{problem}; nothing added")
+        if looks_like_key(args.id):
+            raise UsageError(_("the id (it looks like an API key, so it is not repeated here) must be a slug of "
+                               "lower-case letters, digits, '-' and '_'"))
+        raise UsageError(_("id {id!r} must be a slug of lower-case letters, digits, '-' and '_'").format(id=args.id))
+    if args.label is not None and (problem := text_problem(_("the label"), args.label)):
+        raise UsageError(_("{problem}; nothing added").format(problem=problem))
     if config.account(args.id) is not None:
-        raise UsageError(f"id {args.id!r} is already in use")
+        raise UsageError(_("id {id!r} is already in use").format(id=args.id))
     if args.base_url is not None and spec is not None:
-        raise UsageError("a custom provider has no --base-url: its --url is the whole address")
+        raise UsageError(_("a custom provider has no --base-url: its --url is the whole address"))
     if args.base_url is not None and (problem := base_url_problem(args.base_url)):
         raise UsageError(problem)
     thresholds = provider.thresholds
@@ -585,8 +667,9 @@ def _accounts_add(args: argparse.Namespace, config: Config) -> int:
         add_account(config.path, account, write_thresholds=args.thresholds is not None)
     except ValueError as exc:  # the id was taken by another writer since we read the config
         raise UsageError(str(exc)) from None
-    print(f"Added {args.id} ({provider.name}, “{label}”) to {config.path}.")
-    print(f"Now store its key: {APP_ID} key set {args.id}")
+    print(_("Added {id} ({provider}, “{label}”) to {path}.").format(id=args.id, provider=provider.name, label=label,
+                                                                    path=config.path))
+    print(_("Now store its key: {program} key set {id}").format(program=APP_ID, id=args.id))
     return EX_OK
 
 
@@ -595,7 +678,7 @@ def _read_key() -> str:
         return ""
     if sys.stdin.isatty():
         try:
-            return getpass.getpass("API key (not shown): ")
+            return getpass.getpass(_("API key (not shown): "))
         except EOFError:  # Ctrl-D at the prompt: the user changed their mind
             raise KeyEntryCancelled from None
     return sys.stdin.read()
@@ -603,32 +686,39 @@ def _read_key() -> str:
 
 def cmd_key(args: argparse.Namespace, config: Config, engine: Engine) -> int:
     if getattr(args, "typed", None):
-        raise UsageError("the key is read from standard input, never from the command line; nothing stored")
+        raise UsageError(_("the key is read from standard input, never from the command line; nothing stored"))
     if args.action == "set":
         account = _require_account(config, args.id)
         key = _read_key().strip()
         if not key:
-            print(f"{APP_ID}: no key on standard input; nothing stored", file=sys.stderr)
+            print(_("{program}: no key on standard input; nothing stored").format(program=APP_ID), file=sys.stderr)
             return EX_DATAERR
         if any(ch in key for ch in "\r\n\0"):
-            print(f"{APP_ID}: the key has more than one line; nothing stored", file=sys.stderr)
+            print(_("{program}: the key has more than one line; nothing stored").format(program=APP_ID),
+                  file=sys.stderr)
             return EX_DATAERR
         if problem := key_problem(key):
-            print(f"{APP_ID}: not an API key: {problem}; copy it again; nothing stored", file=sys.stderr)
+            print(_("{program}: not an API key: {problem}; copy it again; nothing stored").format(
+                program=APP_ID, problem=problem), file=sys.stderr)
             return EX_DATAERR
         engine.keys.set(account.id, key)
         tell_keys_changed(account.id)
-        print(f"Stored the key for {account.id} in the keyring.")
+        print(_("Stored the key for {id} in the keyring.").format(id=account.id))
         return EX_OK
     # No account needed: a key left behind by an account removed earlier must be reachable too.
     if not ID_PATTERN.fullmatch(args.id):
         _require_account(config, args.id)  # not an id at all: say so as for any unknown account
     # An id not in the config is not repeated: it may be a key pasted in the wrong place.
-    shown = args.id if config.account(args.id) is not None else "that id (not in the config)"
+    known = config.account(args.id) is not None
     deleted = engine.keys.delete(args.id)
-    if config.account(args.id) is not None:  # a running tray knows only configured ids
+    if known:  # a running tray knows only configured ids
         tell_keys_changed(args.id)
-    print(f"Deleted the key for {shown}." if deleted else f"No key was stored for {shown}.")
+    if known:
+        said = _("Deleted the key for {id}.") if deleted else _("No key was stored for {id}.")
+    else:
+        said = _("Deleted the key for that id (not in the config).") if deleted \
+            else _("No key was stored for that id (not in the config).")
+    print(said.format(id=args.id))
     return EX_OK
 
 
@@ -654,24 +744,31 @@ def cmd_providers(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(entries, ensure_ascii=False, indent=2))
     else:
-        rows = [[e["id"], e["name"], e["kind"], e["unit"],
+        rows = [[e["id"], e["name"], _(PROVIDER_KINDS[e["kind"]]), texts.unit_name(e["unit"]),
                  " / ".join(grouped(Decimal(str(t))) for t in e["thresholds"]), e["top_up_url"]] for e in entries]
-        rows.append([CUSTOM_ID, "Any JSON endpoint", "custom", "any", "", "docs/providers/custom.md"])
-        print(table(["ID", "NAME", "KIND", "UNIT", "THRESHOLDS", "TOP UP"], rows))
+        rows.append([CUSTOM_ID, _("Any JSON endpoint"), _(PROVIDER_KINDS[CUSTOM_ID]), _("any"), "",
+                     "docs/providers/custom.md"])
+        print(table(["ID", _("NAME"), _("KIND"), _("UNIT"), _("THRESHOLDS"), _("TOP UP")], rows))
     return EX_OK
+
+
+#: The providers table's KIND column (the JSON keeps the English word).
+PROVIDER_KINDS = {"built-in": N_("built-in"), "preset": N_("preset"), CUSTOM_ID: N_("custom")}
 
 
 def _show_preset(args: argparse.Namespace) -> int:
     """A preset's fields, ready to copy into a custom provider (and to see how it works)."""
     spec = PRESETS.get(args.id)
     if spec is None:
-        known = "built-in, with no fields to show" if args.id in BUILT_INS else "not a preset"
-        raise UsageError(f"{args.id!r} is {known} (presets: {', '.join(PRESETS)})")
+        known = _("{id!r} is built-in, with no fields to show (presets: {presets})") if args.id in BUILT_INS \
+            else _("{id!r} is not a preset (presets: {presets})")
+        raise UsageError(known.format(id=args.id, presets=", ".join(PRESETS)))
     if args.json:
         print(json.dumps(spec_to_table(spec), ensure_ascii=False, indent=2))
     else:
-        print(f"# {spec.name}: what the '{args.id}' preset does, as a custom provider would say it.")
-        print(f"# Source: {spec.documentation}")
+        print(_("# {name}: what the '{id}' preset does, as a custom provider would say it.").format(
+            name=spec.name, id=args.id))
+        print(_("# Source: {url}").format(url=spec.documentation))
         print(spec_to_toml(spec), end="")
     return EX_OK
 
@@ -684,8 +781,8 @@ def cmd_autostart(args: argparse.Namespace) -> int:
         autostart.enable()
     elif args.state == "off":
         autostart.disable()
-    state = "on" if autostart.enabled() else "off"
-    print(f"Start at login: {state} ({autostart.location})")
+    said = _("Start at login: on ({location})") if autostart.enabled() else _("Start at login: off ({location})")
+    print(said.format(location=autostart.location))
     return EX_OK
 
 
@@ -698,7 +795,8 @@ def start_tray(args: argparse.Namespace) -> int:
     try:
         from tray_app.ui.app import run
     except ImportError:
-        print(f"{APP_ID}: the tray app is not part of this build yet; use '{APP_ID} check'.")
+        print(_("{program}: the tray app is not part of this build yet; use '{program} check'.").format(
+            program=APP_ID))
         return EX_OK
     return run(config_path=args.config, demo=args.demo)
 
@@ -708,16 +806,48 @@ def _creates_config(args: argparse.Namespace) -> bool:
     return bool(args.command == "accounts" and args.action == "add")
 
 
+def _speak(setting: str) -> str:
+    """Speak the language ``setting`` names, argparse's own words included; returns the language now spoken."""
+    # argparse looks its words up through its module's ``_``/``ngettext`` (gettext's, with its own
+    # domain): pointed at our catalogue, "usage:" and its errors follow the same setting as ours.
+    argparse._ = i18n._  # type: ignore[attr-defined]
+    argparse.ngettext = i18n.ngettext  # type: ignore[attr-defined]
+    return i18n.use_setting(setting)
+
+
+def _language_setting(argv: Sequence[str]) -> str:
+    """The config's ``language`` before the arguments are parsed: the config is named by ``--config``
+    (or is the default one); "auto" (the locale) when there is none or it cannot be read."""
+    path: Path | None = None
+    for index, arg in enumerate(argv):
+        if arg == "--config" and index + 1 < len(argv):
+            path = Path(argv[index + 1])
+        elif arg.startswith("--config="):
+            path = Path(arg.removeprefix("--config="))
+        elif not arg.startswith("-"):
+            break  # the command: what follows is its own
+    try:
+        raw = read_bytes(path or paths.config_file())
+        setting = tomllib.loads(raw.decode("utf-8")).get("language", "auto") if raw else "auto"
+    except Exception:  # a config that cannot be read says so itself, once loaded
+        return "auto"
+    return setting if isinstance(setting, str) else "auto"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     with contextlib.suppress(locale.Error):
         locale.setlocale(locale.LC_ALL, "")
+    # --help and usage errors come before the config is loaded: they speak the language its
+    # ``language`` setting names too, looked up on the side ("auto" when it cannot be told).
+    spoken = _speak(_language_setting(sys.argv[1:] if argv is None else argv))
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command in (None, "check", "accounts", "key"):
         forbid_core_dumps()  # these read keys (the tray, Settings, has_key, key set): no core file may hold one
     try:
         if args.config is not None and not args.demo and not _creates_config(args) and not args.config.exists():
-            sys.stderr.write(f"{APP_ID}: config file not found: {args.config}\n")
+            sys.stderr.write(_("{program}: config file not found: {path}").format(program=APP_ID, path=args.config)
+                             + "\n")
             return EX_NOINPUT
         if args.command is None:
             return start_tray(args)
@@ -726,8 +856,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger().addHandler(logging.NullHandler())
         config_path = args.config or paths.config_file()
         config = load(config_path)
+        if _speak(config.language) != spoken:
+            config = load(config_path)  # again, so its problems and warnings are in the language it asks for
         for warning in config.warnings:
-            sys.stderr.write(f"{APP_ID}: warning: {warning}\n")
+            sys.stderr.write(_warning(warning) + "\n")
         if args.command == "providers":
             return cmd_providers(args)
         if args.command == "autostart":
@@ -738,31 +870,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         handler = {"check": cmd_check, "accounts": cmd_accounts, "key": cmd_key, "history": cmd_history}[args.command]
         return handler(args, config, engine)
     except UsageError as exc:
-        sys.stderr.write(f"{APP_ID}: error: {for_terminal(str(exc))}\n")
+        sys.stderr.write(_error(for_terminal(str(exc))) + "\n")
         return EX_USAGE
     except KeyEntryCancelled:
-        sys.stderr.write(f"\n{APP_ID}: no key entered; nothing stored\n")
+        sys.stderr.write("\n" + _("{program}: no key entered; nothing stored").format(program=APP_ID) + "\n")
         return EX_CANCELLED
     except ConfigFileError as exc:
-        sys.stderr.write(f"{APP_ID}: config error: {for_terminal(str(exc))}\n")
+        sys.stderr.write(_("{program}: config error: {problem}").format(program=APP_ID,
+                                                                        problem=for_terminal(str(exc))) + "\n")
         return EX_CONFIG
     except ConfigWriteError as exc:
-        sys.stderr.write(f"{APP_ID}: error: {exc}\n")
+        sys.stderr.write(_error(exc) + "\n")
         return EX_TEMPFAIL if isinstance(exc, ConfigBusy) else EX_CONFIG
     except KeyUnavailable as exc:
         sys.stderr.write(f"{APP_ID}: {exc}\n")
         return EX_UNAVAILABLE
+    except BrokenPipeError:
+        # The reader left (`| head`): stop quietly, as other command-line tools do, and keep Python's
+        # final flush of stdout from failing again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EX_BROKEN_PIPE
     except OSError as exc:
         where = for_terminal(str(exc.filename or ""))
         sys.stderr.write(f"{APP_ID}: {exc.strerror or type(exc).__name__}: {where}".rstrip() + "\n")
         return EX_CONFIG if exc.filename and str(exc.filename).endswith(".toml") else EX_SOFTWARE
     except paths.NoHome as exc:
-        sys.stderr.write(f"{APP_ID}: error: {exc}\n")
+        sys.stderr.write(_error(exc) + "\n")
         return EX_CONFIG
     except KeyboardInterrupt:
         return 130
     except Exception as exc:
-        sys.stderr.write(f"{APP_ID}: internal error ({type(exc).__name__}); please report it\n")
+        sys.stderr.write(_("{program}: internal error ({error}); please report it").format(
+            program=APP_ID, error=type(exc).__name__) + "\n")
         return EX_SOFTWARE
 
 

@@ -17,7 +17,9 @@ from decimal import Decimal
 from typing import Any
 
 from tray_app import texts
+from tray_app.columns import display_width, pad
 from tray_app.history import HistoryStore
+from tray_app.i18n import _, ngettext
 from tray_app.model import AccountResult, AccountState, utc_now
 from tray_app.usage import analyse, daily_usage, top_ups
 
@@ -31,18 +33,20 @@ def parse_since(text: str) -> timedelta | None:
         return None
     found = _SPAN.match(text.strip().lower())
     if not found:
-        raise ValueError(f"--since {text!r}: use a number and m, h, d or w (e.g. 24h, 7d) or 'all'")
+        raise ValueError(_("--since {value!r}: use a number and m, h, d or w (e.g. 24h, 7d) or 'all'").format(
+            value=text))
     return timedelta(**{_UNITS[found.group(2)]: int(found.group(1))})
 
 
-def add_parser(commands: Any) -> None:
-    history = commands.add_parser("history", help="an account's recorded balances, usage per day and forecast")
+def add_parser(commands: Any, **options: Any) -> None:
+    history = commands.add_parser("history", help=_("an account's recorded balances, usage per day and forecast"),
+                                  **options)
     history.add_argument("id", metavar="ID")
     history.add_argument("--since", default="7d", metavar="SPAN",
-                         help="how far back: 24h, 7d, 30d, ... or all (default: %(default)s)")
+                         help=_("how far back: 24h, 7d, 30d, ... or all (default: %(default)s)"))
     output = history.add_mutually_exclusive_group()
-    output.add_argument("--json", action="store_true", help="every reading, usage and forecast as JSON")
-    output.add_argument("--csv", action="store_true", help="every reading as CSV")
+    output.add_argument("--json", action="store_true", help=_("every reading, usage and forecast as JSON"))
+    output.add_argument("--csv", action="store_true", help=_("every reading as CSV"))
 
 
 def run(args: argparse.Namespace, store: HistoryStore, *, title: str, unit: str,
@@ -87,10 +91,16 @@ def run(args: argparse.Namespace, store: HistoryStore, *, title: str, unit: str,
         }
         print(json.dumps(payload, ensure_ascii=False, indent=2))
         return 0
-    scope = "all recorded" if span is None else f"since {_local(since)}" if since else ""
-    print(f"{title}: {len(points)} balances recorded, {scope}")
+    if span is None:
+        heading = ngettext("{title}: {count} balance recorded, all recorded",
+                           "{title}: {count} balances recorded, all recorded", len(points))
+    else:
+        heading = ngettext("{title}: {count} balance recorded, since {moment}",
+                           "{title}: {count} balances recorded, since {moment}", len(points))
+    print(heading.format(title=title, count=len(points), moment=_local(since)))
     if not points:
-        print("Nothing recorded yet: the tray and 'credit-tray check' record every balance they read.")
+        print(_("Nothing recorded yet: the tray and '{program} check' record every balance they read.").format(
+            program="credit-tray"))  # untranslated: the command's name
         return 0
     rows = []
     for day, amount in days[-31:]:
@@ -101,18 +111,21 @@ def run(args: argparse.Namespace, store: HistoryStore, *, title: str, unit: str,
         if reading is not None:
             row[2] = texts.balance(_as_result(reading, args.id, unit), fmt)
     if rows:
-        width = [max(len(r[i]) for r in [["DAY", "USED", "BALANCE AT THE END"], *rows]) for i in range(3)]
-        print(f"{'DAY':<{width[0]}}  {'USED':>{width[1]}}  BALANCE AT THE END")
-        for day_text, used, balance in rows:
-            print(f"{day_text:<{width[0]}}  {used:>{width[1]}}  {balance}".rstrip())
+        headers = [_("DAY"), _("USED"), _("BALANCE AT THE END")]
+        width = [max(display_width(r[i]) for r in [headers, *rows]) for i in range(3)]
+        for day_text, used, balance in [headers, *rows]:
+            print(f"{pad(day_text, width[0])}  {pad(used, width[1], right=True)}  {balance}".rstrip())
     for top_up in top_ups(series, unlimited=unlimited):
-        print(f"Top-up: +{fmt(Decimal(round(top_up.amount)))} {unit} at {_local(top_up.at)}")
+        print(_("Top-up: +{amount} {unit} at {moment}").format(amount=fmt(Decimal(round(top_up.amount))),
+                                                              unit=texts.unit_name(unit), moment=_local(top_up.at)))
     pace = texts.pace_line(_as_result(latest, args.id, unit, usage), now, fmt) if latest else ""
     if pace:
-        print(pace + ".")
+        print(texts.sentence(pace))
     if errors:
         failed = sum(e.count for e in errors)
-        print(f"{failed} failed checks in this span (the last: {errors[-1].kind} at {_local(errors[-1].last_at)})")
+        print(ngettext("{count} failed check in this span (the last: {kind} at {moment})",
+                       "{count} failed checks in this span (the last: {kind} at {moment})", failed).format(
+            count=failed, kind=texts.ERROR_KIND_WORDS[errors[-1].kind], moment=_local(errors[-1].last_at)))
     return 0
 
 

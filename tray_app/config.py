@@ -26,6 +26,7 @@ import tomlkit
 import tomlkit.exceptions
 
 from tray_app.fileio import FileBusy, atomic_write, exclusive_lock, private_dir
+from tray_app.i18n import _
 from tray_app.providers import provider_for
 from tray_app.providers.base import Provider, is_loopback_host
 from tray_app.providers.custom import CUSTOM_ID, CustomSpec, SpecError, inline_value, spec_from_table, spec_to_table
@@ -60,7 +61,7 @@ class ConfigWriteError(OSError):
         self.path, self.reason = path, reason
 
     def __str__(self) -> str:
-        return f"could not change {self.path}: {self.reason}; nothing was changed"
+        return _("could not change {path}: {reason}; nothing was changed").format(path=self.path, reason=self.reason)
 
 
 class ConfigBusy(ConfigWriteError):
@@ -91,7 +92,7 @@ class Account:
     def url(self) -> str:
         provider = self.provider
         if provider is None:
-            raise ValueError(f"unknown provider {self.provider_id!r}")
+            raise ValueError(_("unknown provider {provider!r}").format(provider=self.provider_id))
         return endpoint_url(provider.url, self.base_url)
 
 
@@ -135,15 +136,15 @@ def base_url_problem(url: str, name: str = "base_url") -> str | None:
     try:
         parts = urlsplit(url)
         host = parts.hostname or ""
-        _ = parts.port
+        _port = parts.port  # a bad port raises ValueError here
     except ValueError:
-        return f"{name} {url!r} is not a valid URL"
+        return _("{name} {url!r} is not a valid URL").format(name=name, url=url)
     if parts.scheme not in ("http", "https") or not host:
-        return f"{name} {url!r} is not an http(s) URL"
+        return _("{name} {url!r} is not an http(s) URL").format(name=name, url=url)
     if parts.username or parts.password or parts.query or parts.fragment:
-        return f"{name} may not carry credentials, a query or a fragment"
+        return _("{name} may not carry credentials, a query or a fragment").format(name=name)
     if parts.scheme != "https" and not is_loopback_host(host):
-        return f"{name} must be https (plain http is allowed only on loopback): {url!r}"
+        return _("{name} must be https (plain http is allowed only on loopback): {url!r}").format(name=name, url=url)
     return None
 
 
@@ -208,8 +209,11 @@ def _unknown_key_warning(path: Path, text: str, key: str, known: Sequence[str], 
         line = text.count("\n", 0, header.start()) + 1 if header else None
     where = f"{path}:{line}" if line else str(path)
     nearest = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
-    hint = f"did you mean {nearest[0]!r}?" if nearest else f"known: {', '.join(known)}"
-    return f"{where}: unknown setting {key!r} ignored ({hint})"
+    if nearest:
+        return _("{where}: unknown setting {key!r} ignored (did you mean {nearest!r}?)").format(
+            where=where, key=key, nearest=nearest[0])
+    return _("{where}: unknown setting {key!r} ignored (known: {known})").format(where=where, key=key,
+                                                                                 known=", ".join(known))
 
 
 def unknown_keys(path: Path, text: str, data: dict[str, Any]) -> tuple[str, ...]:
@@ -234,20 +238,23 @@ def _parse_text(path: Path, raw: bytes) -> tuple[str, dict[str, Any]]:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ConfigFileError(path, "the file is not UTF-8 text", raw.count(b"\n", 0, exc.start) + 1) from None
+        raise ConfigFileError(path, _("the file is not UTF-8 text"), raw.count(b"\n", 0, exc.start) + 1) from None
     try:
         return text, tomllib.loads(text)
     except RecursionError:
-        raise ConfigFileError(path, "invalid TOML: values are nested too deeply") from None
+        raise ConfigFileError(path, _("invalid TOML: values are nested too deeply")) from None
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         found = re.search(r"\(at line (\d+), column \d+\)", message)
-        problem = re.sub(r"\s*\(at line \d+, column \d+\)", "", message) or "invalid TOML"
+        # tomllib's own words (English only) follow "invalid TOML:".
+        problem = re.sub(r"\s*\(at line \d+, column \d+\)", "", message)
         line: int | None = int(found.group(1)) if found else None
         if found is None and "end of document" in message:
-            problem = f"{problem} (the file ends too early)"
             line = max(1, len(text.splitlines()))  # the error is at the last line there is
-        raise ConfigFileError(path, f"invalid TOML: {problem}", line) from None
+            raise ConfigFileError(path, _("invalid TOML: {problem} (the file ends too early)").format(
+                problem=problem), line) from None
+        said = _("invalid TOML: {problem}").format(problem=problem) if problem else _("invalid TOML")
+        raise ConfigFileError(path, said, line) from None
 
 
 def parse_thresholds(values: Any, *, from_text: bool = False) -> tuple[Decimal, ...]:
@@ -257,25 +264,25 @@ def parse_thresholds(values: Any, *, from_text: bool = False) -> tuple[Decimal, 
     in the TOML file a quoted threshold is a mistake worth pointing out.
     """
     if not isinstance(values, list):
-        raise ValueError("thresholds must be a list of numbers")
+        raise ValueError(_("thresholds must be a list of numbers"))
     out: set[Decimal] = set()
     for value in values:
         allowed = (int, float, str) if from_text else (int, float)
         if isinstance(value, bool) or not isinstance(value, allowed):
-            raise ValueError(f"threshold {value!r} is not a number")
+            raise ValueError(_("threshold {value!r} is not a number").format(value=value))
         try:
             number = Decimal(str(value).strip())
         except InvalidOperation:
-            raise ValueError(f"threshold {value!r} is not a number") from None
+            raise ValueError(_("threshold {value!r} is not a number").format(value=value)) from None
         if not number.is_finite() or number < 0:
-            raise ValueError(f"threshold {value!r} must be a number of 0 or more")
+            raise ValueError(_("threshold {value!r} must be a number of 0 or more").format(value=value))
         out.add(number.normalize() if number != number.to_integral_value() else number.quantize(Decimal(1)))
     return tuple(sorted(out, reverse=True))
 
 
 def _account(entry: Any, index: int, seen: set[str]) -> Account:
     if not isinstance(entry, dict):
-        return Account(id=f"accounts[{index}]", provider_id="", label="", problem="not a table")
+        return Account(id=f"accounts[{index}]", provider_id="", label="", problem=_("not a table"))
     raw_id = entry.get("id")
     provider_id = entry.get("provider")
     custom: CustomSpec | None = None
@@ -307,34 +314,36 @@ def _account(entry: Any, index: int, seen: set[str]) -> Account:
     if not isinstance(raw_id, str) or not ID_PATTERN.fullmatch(raw_id):
         if isinstance(raw_id, str) and (problem := text_problem("id", raw_id)):
             return bad(problem)
-        return bad("id must be a slug of lower-case letters, digits, '-' and '_'" if raw_id else "id is missing")
+        return bad(_("id must be a slug of lower-case letters, digits, '-' and '_'") if raw_id
+                   else _("id is missing"))
     if raw_id in seen:
-        return bad(f"id {raw_id!r} is already used by an earlier account")
+        return bad(_("id {id!r} is already used by an earlier account").format(id=raw_id))
     seen.add(raw_id)
     if custom_problem:
         return bad(custom_problem)
     if provider is None:
-        return bad(f"unknown provider {provider_id!r}" if provider_id else "provider is missing")
+        return bad(_("unknown provider {provider!r}").format(provider=provider_id) if provider_id
+                   else _("provider is missing"))
     if "custom" in entry and provider_id != CUSTOM_ID:
-        return bad(f"a [accounts.custom] table needs provider = \"{CUSTOM_ID}\"")
+        return bad(_("a [accounts.custom] table needs provider = \"{custom}\"").format(custom=CUSTOM_ID))
     if not isinstance(entry.get("enabled", True), bool):
-        return bad("enabled must be true or false")
+        return bad(_("{key} must be true or false").format(key="enabled"))
     if "label" in entry and not isinstance(label, str):
-        return bad("label must be a string")
+        return bad(_("label must be a string"))
     if isinstance(label, str) and (problem := text_problem("label", label)):
         return bad(problem)
     if "base_url" in entry:
         if provider_id == CUSTOM_ID:
-            return bad("a custom provider has no base_url: its custom.url is the whole address")
+            return bad(_("a custom provider has no base_url: its custom.url is the whole address"))
         if not isinstance(entry["base_url"], str):
-            return bad("base_url must be a string")
+            return bad(_("base_url must be a string"))
         problem = base_url_problem(entry["base_url"])
         if problem:
             return bad(problem)
     if "key_file" in entry:
         key_file = entry["key_file"]
         if not isinstance(key_file, str) or not Path(key_file).is_absolute():
-            return bad("key_file must be an absolute path, e.g. \"/run/secrets/meow-main\"")
+            return bad(_("key_file must be an absolute path, e.g. \"/run/secrets/meow-main\""))
         base = Account(**{**base.__dict__, "key_file": key_file})
     if "thresholds" in entry:
         try:
@@ -346,8 +355,8 @@ def _account(entry: Any, index: int, seen: set[str]) -> Account:
 
 
 def _no_custom_table() -> Any:
-    raise SpecError("", "is missing: a custom provider needs an [accounts.custom] table with at least url and "
-                        "remaining")
+    raise SpecError("", _("is missing: a custom provider needs an [accounts.custom] table with at least url and "
+                          "remaining"))
 
 
 def _custom_table(spec: CustomSpec) -> Any:
@@ -361,14 +370,14 @@ def _not_a_file(mode: int) -> str | None:
     if stat.S_ISREG(mode):
         return None
     if stat.S_ISDIR(mode):
-        return "is a directory, not a file"
+        return _("is a directory, not a file")
     if stat.S_ISFIFO(mode):
-        return "is a named pipe (FIFO), not a regular file"
+        return _("is a named pipe (FIFO), not a regular file")
     if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "is a device, not a regular file"
+        return _("is a device, not a regular file")
     if stat.S_ISSOCK(mode):
-        return "is a socket, not a regular file"
-    return "is not a regular file"
+        return _("is a socket, not a regular file")
+    return _("is not a regular file")
 
 
 def read_bytes(path: Path) -> bytes | None:
@@ -383,9 +392,9 @@ def read_bytes(path: Path) -> bytes | None:
     except FileNotFoundError:
         return None
     except IsADirectoryError:
-        raise ConfigFileError(path, "is a directory, not a file") from None
+        raise ConfigFileError(path, _("is a directory, not a file")) from None
     except OSError as exc:
-        raise ConfigFileError(path, f"cannot be read ({exc.strerror})") from None
+        raise ConfigFileError(path, _("cannot be read ({reason})").format(reason=exc.strerror)) from None
     try:
         info = os.fstat(fd)
     except OSError:
@@ -393,7 +402,7 @@ def read_bytes(path: Path) -> bytes | None:
         raise
     problem = _not_a_file(info.st_mode)
     if problem is None and info.st_size > MAX_CONFIG_BYTES:
-        problem = f"is too large for a config file ({info.st_size:,} bytes; at most 1 MiB)"
+        problem = _("is too large for a config file ({size} bytes; at most 1 MiB)").format(size=f"{info.st_size:,}")
     if problem:
         os.close(fd)
         raise ConfigFileError(path, problem)
@@ -405,9 +414,9 @@ def read_bytes(path: Path) -> bytes | None:
                 chunks.append(chunk)
                 size += len(chunk)
         except OSError as exc:
-            raise ConfigFileError(path, f"cannot be read ({exc.strerror})") from None
+            raise ConfigFileError(path, _("cannot be read ({reason})").format(reason=exc.strerror)) from None
     if size > MAX_CONFIG_BYTES:  # it grew while we read it
-        raise ConfigFileError(path, "is too large for a config file (at most 1 MiB)")
+        raise ConfigFileError(path, _("is too large for a config file (at most 1 MiB)"))
     return b"".join(chunks)
 
 
@@ -422,30 +431,33 @@ def load(path: Path) -> Config:
 def _load_from(path: Path, raw: bytes) -> Config:
     text, data = _parse_text(path, raw)
 
-    def wrong(key: str, expected: str) -> ConfigFileError:
-        return ConfigFileError(path, f"{key} must be {expected}", _line_of(text, key))
+    def wrong(key: str, problem: str) -> ConfigFileError:
+        """``problem`` says what ``key`` must be, with the key as its ``{key}``."""
+        return ConfigFileError(path, problem.format(key=key), _line_of(text, key))
 
     refresh = data.get("refresh_minutes", DEFAULT_REFRESH_MINUTES)
     if isinstance(refresh, bool) or not isinstance(refresh, int | float) or not 1 <= refresh <= 1440:
-        raise wrong("refresh_minutes", "a number of minutes from 1 to 1440")
+        raise wrong("refresh_minutes", _("{key} must be a number of minutes from 1 to 1440"))
     notifications = data.get("notifications", True)
     if not isinstance(notifications, bool):
-        raise wrong("notifications", "true or false")
+        raise wrong("notifications", _("{key} must be true or false"))
     icon_number = data.get("icon_number", False)
     if not isinstance(icon_number, bool):
-        raise wrong("icon_number", "true or false")
+        raise wrong("icon_number", _("{key} must be true or false"))
     forecast_days = data.get("forecast_alert_days", 3)
     if isinstance(forecast_days, bool) or not isinstance(forecast_days, int | float) or not 0 <= forecast_days <= 60:
-        raise wrong("forecast_alert_days", "a number of days from 0 (off) to 60")
+        raise wrong("forecast_alert_days", _("{key} must be a number of days from 0 (off) to 60"))
     top_ups = data.get("top_up_notifications", False)
     if not isinstance(top_ups, bool):
-        raise wrong("top_up_notifications", "true or false")
+        raise wrong("top_up_notifications", _("{key} must be true or false"))
     language = data.get("language", "auto")
     if language not in LANGUAGES:
-        raise wrong("language", "one of " + ", ".join(f'"{v}"' for v in LANGUAGES))
+        raise wrong("language", _("{key} must be one of {choices}").format(
+            key="{key}", choices=", ".join(f'"{v}"' for v in LANGUAGES)))
     entries = data.get("accounts", [])
     if not isinstance(entries, list):
-        raise ConfigFileError(path, "accounts must be an array of tables ([[accounts]])", _line_of(text, "accounts"))
+        raise ConfigFileError(path, _("accounts must be an array of tables ([[accounts]])"),
+                              _line_of(text, "accounts"))
     seen: set[str] = set()
     accounts = tuple(_account(entry, index, seen) for index, entry in enumerate(entries, 1))
     hooks = _hooks(path, text, data.get("hooks", []))
@@ -463,39 +475,40 @@ def _hooks(path: Path, text: str, entries: Any) -> tuple[Hook, ...]:
         return ConfigFileError(path, f"hooks[{index}]: {problem}", _line_of(text, "command") or _line_of(text, "hooks"))
 
     if not isinstance(entries, list):
-        raise ConfigFileError(path, "hooks must be an array of tables ([[hooks]])", _line_of(text, "hooks"))
+        raise ConfigFileError(path, _("hooks must be an array of tables ([[hooks]])"), _line_of(text, "hooks"))
     hooks = []
     for index, entry in enumerate(entries, 1):
         if not isinstance(entry, dict):
-            raise wrong(index, "not a table")
+            raise wrong(index, _("not a table"))
         unknown = set(entry) - {"command", "args", "events", "timeout"}
         if unknown:
-            raise wrong(index, f"unknown key {sorted(unknown)[0]!r} (known: command, args, events, timeout)")
+            raise wrong(index, _("unknown key {key!r} (known: command, args, events, timeout)").format(
+                key=sorted(unknown)[0]))
         command = entry.get("command")
         if not isinstance(command, str) or not Path(command).is_absolute():
-            raise wrong(index, "command must be the program's absolute path (it runs without a shell)")
+            raise wrong(index, _("command must be the program's absolute path (it runs without a shell)"))
         args = entry.get("args", [])
         if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
-            raise wrong(index, "args must be a list of strings")
+            raise wrong(index, _("args must be a list of strings"))
         events = entry.get("events", list(HOOK_EVENTS))
         if not isinstance(events, list) or not events or not all(e in HOOK_EVENTS for e in events):
-            raise wrong(index, "events must be a list of: " + ", ".join(HOOK_EVENTS))
+            raise wrong(index, _("events must be a list of: {events}").format(events=", ".join(HOOK_EVENTS)))
         timeout = entry.get("timeout", DEFAULT_HOOK_TIMEOUT)
         if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= 300:
-            raise wrong(index, "timeout must be a number of seconds above 0 and at most 300")
+            raise wrong(index, _("timeout must be a number of seconds above 0 and at most 300"))
         hooks.append(Hook(command, tuple(args), frozenset(events), float(timeout)))
     return tuple(hooks)
 
 
 def _textfile(path: Path, text: str, table: Any) -> Path | None:
     if not isinstance(table, dict) or set(table) - {"textfile"}:
-        raise ConfigFileError(path, "[prometheus] takes one key: textfile = \"/path/credit-tray.prom\"",
+        raise ConfigFileError(path, _("[prometheus] takes one key: textfile = \"/path/credit-tray.prom\""),
                               _line_of(text, "textfile"))
     value = table.get("textfile")
     if value is None:
         return None
     if not isinstance(value, str) or not Path(value).is_absolute() or not value.endswith(".prom"):
-        raise ConfigFileError(path, "prometheus.textfile must be an absolute path ending in .prom",
+        raise ConfigFileError(path, _("prometheus.textfile must be an absolute path ending in .prom"),
                               _line_of(text, "textfile"))
     return Path(value)
 
@@ -520,7 +533,8 @@ def _changing(path: Path) -> Iterator[None]:
         with exclusive_lock(target):
             yield
     except FileBusy as exc:
-        raise ConfigBusy(path, f"another program is changing it (waited {exc.waited:g} s)") from None
+        raise ConfigBusy(path, _("another program is changing it (waited {seconds} s)").format(
+            seconds=f"{exc.waited:g}")) from None
     except ConfigWriteError:
         raise
     except OSError as exc:
@@ -549,15 +563,15 @@ def _document(path: Path) -> tomlkit.TOMLDocument:
     raw = read_bytes(path)
     if raw is None:
         doc = tomlkit.document()
-        doc.add(tomlkit.comment("Credit Tray settings. Keys are kept in the OS keyring, never here."))
+        doc.add(tomlkit.comment(_("Credit Tray settings. Keys are kept in the OS keyring, never here.")))
         return doc
     _load_from(path, raw)
     try:
         return tomlkit.parse(raw.decode("utf-8"))
     except tomlkit.exceptions.ParseError as exc:
-        raise ConfigFileError(path, f"invalid TOML: {exc}") from None
+        raise ConfigFileError(path, _("invalid TOML: {problem}").format(problem=exc)) from None
     except RecursionError:
-        raise ConfigFileError(path, "invalid TOML: values are nested too deeply") from None
+        raise ConfigFileError(path, _("invalid TOML: values are nested too deeply")) from None
 
 
 TEMPLATE = """\
@@ -566,7 +580,7 @@ TEMPLATE = """\
 
 refresh_minutes = 10     # how often balances are checked (1 to 1440)
 notifications = true     # desktop notifications on low balances
-language = "auto"        # "auto", "en" or "zh": the language of providers' messages
+language = "auto"        # "auto", "en" or "zh": the app's language and the one providers answer in
 icon_number = false      # show the lowest balance on the tray icon
 forecast_alert_days = 3  # notify once when a balance will run out within this many days (0: never)
 top_up_notifications = false   # notify when a balance rises
@@ -577,7 +591,7 @@ top_up_notifications = false   # notify when a balance rises
 # provider = "meowload"       # see `credit-tray providers`, or "custom" with an [accounts.custom] table
 # label = "Work"
 # thresholds = [10000, 2000, 300, 100, 0]
-"""
+"""  # untranslated: a file's contents (keys and examples), like the documentation's
 
 
 def ensure_file(path: Path) -> None:
@@ -611,7 +625,7 @@ def add_account(path: Path, account: Account, *, write_thresholds: bool) -> None
     if account.custom is not None:
         table.add("custom", _custom_table(account.custom))
     if any(isinstance(t, dict) and t.get("id") == account.id for t in _tables(doc)):
-        raise ValueError(f"id {account.id!r} is already in use")  # added by another writer meanwhile
+        raise ValueError(_("id {id!r} is already in use").format(id=account.id))  # added by another writer meanwhile
     accounts = doc.get("accounts")
     if accounts is None:
         accounts = tomlkit.aot()
@@ -711,7 +725,7 @@ def set_globals(path: Path, **values: Any) -> None:
     unknown = set(values) - {"refresh_minutes", "notifications", "language", "icon_number", "forecast_alert_days",
                              "top_up_notifications"}
     if unknown:
-        raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
+        raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")  # untranslated: a programming error
     doc = _document(path)
     for key, value in values.items():
         doc[key] = value

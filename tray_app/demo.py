@@ -18,6 +18,7 @@ from tray_app.config import Account, Config
 from tray_app.engine import Engine
 from tray_app.fetch import FetchPolicy
 from tray_app.history import HistoryStore
+from tray_app.i18n import N_, _
 from tray_app.keys import KeyStore
 from tray_app.model import Outcome, Reading, utc_now
 from tray_app.providers import get_provider
@@ -26,10 +27,10 @@ DEMO_REFRESH_SECONDS = 5.0
 
 # account id -> (provider, label, starting balance or None for unlimited, drain per second)
 _DEMO = {
-    "demo-meowload": ("meowload", "Demo", Decimal(10_450), Decimal(30)),
-    "demo-sociavault": ("sociavault", "Demo", Decimal(160), Decimal("1.5")),
-    "demo-smarterbot": ("smarterbot", "Demo", None, Decimal(2)),
-    "demo-unwatermark": ("unwatermark", "Demo", Decimal(4_321), Decimal(0)),
+    "demo-meowload": ("meowload", N_("Demo"), Decimal(10_450), Decimal(30)),
+    "demo-sociavault": ("sociavault", N_("Demo"), Decimal(160), Decimal("1.5")),
+    "demo-smarterbot": ("smarterbot", N_("Demo"), None, Decimal(2)),
+    "demo-unwatermark": ("unwatermark", N_("Demo"), Decimal(4_321), Decimal(0)),
 }
 
 
@@ -43,15 +44,15 @@ class DemoEngine(Engine):
 
     def load_config(self) -> Config:
         accounts = []
-        for account_id, (provider_id, label, _, _) in _DEMO.items():
+        for account_id, (provider_id, label, *_numbers) in _DEMO.items():
             provider = get_provider(provider_id)
             assert provider is not None
-            accounts.append(Account(id=account_id, provider_id=provider_id, label=label,
+            accounts.append(Account(id=account_id, provider_id=provider_id, label=_(label),
                                     thresholds=provider.thresholds))
         return Config(path=self.config_path, refresh_minutes=DEMO_REFRESH_SECONDS / 60, accounts=tuple(accounts))
 
     async def _outcome(self, account: Account, language: str) -> Outcome:
-        provider_id, _, start, drain = _DEMO[account.id]
+        provider_id, _label, start, drain = _DEMO[account.id]
         await asyncio.sleep(0.2 if provider_id != "unwatermark" else 0.6)  # feel like a network call
         elapsed = Decimal(self._clock() - self._started).quantize(Decimal(1))
         provider = get_provider(provider_id)

@@ -23,12 +23,14 @@ from tray_app import usage as usage_module
 from tray_app.alerts import AlertMemory
 from tray_app.config import Account, Config, load
 from tray_app.history import Entry, HistoryError, HistoryStore, Series
+from tray_app.i18n import N_, _
 from tray_app.keys import KeyStore, KeyUnavailable
 from tray_app.language import resolve_language as resolve_language  # re-exported: the UI imports it from here
 from tray_app.model import (
     AccountResult,
     AccountState,
     Alert,
+    ErrorDetail,
     ErrorKind,
     FetchError,
     Outcome,
@@ -48,8 +50,8 @@ ResultCallback = Callable[[AccountResult], None]
 
 #: How long a refresh waits for the keyring (a locked one may be showing its password prompt).
 KEY_TIMEOUT = 60.0
-KEYRING_SILENT = ("key unavailable: the keyring did not answer (locked, or waiting for its password?): "
-                  "unlock it, then refresh")
+KEYRING_SILENT = N_("key unavailable: the keyring did not answer (locked, or waiting for its password?): "
+                    "unlock it, then refresh")
 
 
 @dataclass(frozen=True)
@@ -61,9 +63,24 @@ class RefreshReport:
     save_error: str | None = None
 
 
+#: ``internal_error``'s message for each ``where``, the exception's type in ``{error}``.
+_INTERNAL_ERRORS = {
+    "while checking": N_("internal error while checking ({error}); see the log"),
+    "while refreshing": N_("internal error while refreshing ({error}); see the log"),
+    "during the refresh": N_("internal error during the refresh ({error}); see the log"),
+}
+
+
 def internal_error(exc: BaseException, where: str) -> FetchError:
-    """A bug turned into one account's error; only the exception's type, never its text (it may hold a key)."""
-    return FetchError(ErrorKind.BAD_RESPONSE, f"internal error {where} ({type(exc).__name__}); see the log")
+    """A bug turned into one account's error; only the exception's type, never its text (it may hold a key).
+
+    ``where`` is a key of ``_INTERNAL_ERRORS`` ("while checking"); the sentence is translated when made.
+    """
+    error = type(exc).__name__
+    if where in _INTERNAL_ERRORS:
+        return FetchError(ErrorKind.BAD_RESPONSE, _(_INTERNAL_ERRORS[where]).format(error=error))
+    return FetchError(ErrorKind.BAD_RESPONSE, _("internal error {where} ({error}); see the log").format(
+        where=where, error=error))
 
 
 def failed_result(account: Account, error: FetchError, last_good: Reading | None, now: datetime) -> AccountResult:
@@ -259,12 +276,13 @@ class Engine:
                 raise TimeoutError
             return await asyncio.wait_for(self._checked_outcome(account, language), left)
         except TimeoutError:
-            return FetchError(ErrorKind.TIMEOUT, f"no answer within the {whole_seconds(self.budget_s or 0)} s allowed")
+            return FetchError(ErrorKind.TIMEOUT, _("no answer within the {seconds} s allowed").format(
+                seconds=whole_seconds(self.budget_s or 0)))
 
     async def _checked_outcome(self, account: Account, language: str) -> Outcome:
         provider = account.provider
         if account.problem or provider is None:
-            return FetchError(ErrorKind.CONFIG, account.problem or "unknown provider")
+            return FetchError(ErrorKind.CONFIG, account.problem or _("unknown provider"))
         held = self._honour_retry_after(account, None)
         if held is not None:
             return held
@@ -275,17 +293,19 @@ class Engine:
             else:
                 key = await self._read_key(account.id)
         except KeyUnavailable as exc:
-            return FetchError(ErrorKind.NO_KEY, f"key unavailable: {exc}")
+            return FetchError(ErrorKind.NO_KEY, _("key unavailable: {problem}").format(problem=exc),
+                              detail=ErrorDetail.KEY_UNAVAILABLE)
         except TimeoutError:
-            return FetchError(ErrorKind.NO_KEY, KEYRING_SILENT)
+            return FetchError(ErrorKind.NO_KEY, _(KEYRING_SILENT), detail=ErrorDetail.KEY_UNAVAILABLE)
         if not key:
             self.keys.forget(account.id)  # the next refresh looks again: the key may be stored elsewhere meanwhile
-            return FetchError(ErrorKind.NO_KEY, f"no API key stored: run 'credit-tray key set {account.id}'")
+            return FetchError(ErrorKind.NO_KEY, _("no API key stored: run 'credit-tray key set {id}'").format(
+                id=account.id))
         try:
             outcome = await self._fetcher_for_loop().fetch(provider, account.url, key, language)
         except Exception as exc:  # a bug must cost one account one refresh, not the app
             log.error("internal error while checking %s: %s", account.id, type(exc).__name__)
-            return internal_error(exc, "while checking")
+            return internal_error(exc, "while checking")  # untranslated: a key of _INTERNAL_ERRORS
         if isinstance(outcome, FetchError) and outcome.kind is ErrorKind.AUTH:
             self.keys.forget(account.id)  # refused: perhaps replaced in the keyring since we read it
         return self._honour_retry_after(account, outcome) or outcome
@@ -376,7 +396,8 @@ class Engine:
                 result = replace(make_result(account, outcome, previous, now), usage=usage)
             except Exception as exc:  # any bug: this account shows an error this time, the rest go on
                 log.error("internal error while refreshing %s: %s", account.id, type(exc).__name__)
-                result = failed_result(account, internal_error(exc, "while refreshing"), previous, utc_now())
+                where = "while refreshing"  # untranslated: a key of _INTERNAL_ERRORS
+                result = failed_result(account, internal_error(exc, where), previous, utc_now())
             results[index] = result
             if on_result is not None:
                 try:
@@ -391,11 +412,13 @@ class Engine:
                 await self._on_history_thread(
                     lambda: self.history.record(entries, notifier=self.notifier, memories=changed))
             except HistoryError as exc:
-                save_error = f"could not save the balances to {exc.path}: {exc.reason}"
-                log.error("%s", save_error)
+                log.error("could not save the balances to %s: %s", exc.path, exc.reason)
+                save_error = _("could not save the balances to {path}: {reason}").format(path=exc.path,
+                                                                                        reason=exc.reason)
             except Exception as exc:
-                save_error = f"could not save the balances to {self.history.path} ({type(exc).__name__})"
-                log.exception("%s", save_error)
+                log.exception("could not save the balances to %s (%s)", self.history.path, type(exc).__name__)
+                save_error = _("could not save the balances to {path} ({error})").format(
+                    path=self.history.path, error=type(exc).__name__)
         order = {a.id: i for i, a in enumerate(accounts)}
         found_alerts.sort(key=lambda a: order.get(a.account_id, 0))
         return RefreshReport(

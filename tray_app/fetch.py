@@ -23,13 +23,24 @@ from urllib.parse import urlsplit
 import httpx
 
 from tray_app.config import base_url_problem
+from tray_app.i18n import _
 from tray_app.keys import key_problem
 from tray_app.logs import redact
-from tray_app.model import KEY_UNUSABLE, TRANSIENT_KINDS, ErrorKind, FetchError, Outcome, utc_now, whole_seconds
+from tray_app.model import (
+    KEY_UNUSABLE,
+    TRANSIENT_KINDS,
+    ErrorDetail,
+    ErrorKind,
+    FetchError,
+    Outcome,
+    utc_now,
+    whole_seconds,
+)
 from tray_app.providers.base import HttpAnswer, Provider, clean_message, interpret
 
 MAX_BODY = 1024 * 1024
-REDACTED = "[API key]"
+#: What a key echoed by a server becomes; also in the raw answer Settings' Test shows, so it stays one token.
+REDACTED = "[API key]"  # untranslated: a marker in raw server text, not a sentence
 MAX_REDIRECTS = 3
 
 
@@ -52,7 +63,8 @@ class FetchPolicy:
     per_host: int = 8
 
 
-INVALID_REDIRECT = "redirected to an invalid address; not followed, the key was not sent"
+def _invalid_redirect() -> str:
+    return _("redirected to an invalid address; not followed, the key was not sent")
 
 
 class _UnusableAnswer(Exception):
@@ -73,14 +85,24 @@ def _network_message(exc: httpx.TransportError, host: str) -> FetchError:
     text = str(exc)
     lowered = text.lower()
     if isinstance(exc, httpx.ConnectError) and ("certificate" in lowered or "ssl" in lowered):
-        return FetchError(ErrorKind.NETWORK, f"secure connection to {host} failed: its TLS certificate is not valid")
-    if "refused" in lowered:
-        return FetchError(ErrorKind.NETWORK, f"{host} refused the connection")
-    if "name or service not known" in lowered or "nodename nor servname" in lowered or "getaddrinfo" in lowered:
-        return FetchError(ErrorKind.NETWORK, f"{host} could not be found (DNS)")
-    if isinstance(exc, httpx.ConnectError):
-        return FetchError(ErrorKind.NETWORK, f"could not connect to {host}")
-    return FetchError(ErrorKind.NETWORK, f"the connection to {host} broke before the answer was complete")
+        message = _("secure connection to {host} failed: its TLS certificate is not valid")
+    elif "refused" in lowered:
+        message = _("{host} refused the connection")
+    elif "name or service not known" in lowered or "nodename nor servname" in lowered or "getaddrinfo" in lowered:
+        message = _("{host} could not be found (DNS)")
+    elif isinstance(exc, httpx.ConnectError):
+        message = _("could not connect to {host}")
+    else:
+        message = _("the connection to {host} broke before the answer was complete")
+    return FetchError(ErrorKind.NETWORK, message.format(host=host))
+
+
+def _no_answer_within(seconds: float) -> str:
+    return _("no answer within {seconds} s").format(seconds=whole_seconds(seconds))
+
+
+def _too_large(limit: int) -> str:
+    return _("the answer is larger than {size} KiB").format(size=limit // 1024)
 
 
 def _scrub(text: str, key: str) -> str:
@@ -142,8 +164,9 @@ class Fetcher:
         if problem:
             return FetchError(ErrorKind.CONFIG, problem)
         if key and (problem := key_problem(key)):  # stored before keys were checked where they are entered
-            return FetchError(ErrorKind.NO_KEY, f"{KEY_UNUSABLE}: {problem}; store it again with "
-                                                "'credit-tray key set ID' or in Settings")
+            return FetchError(ErrorKind.NO_KEY, _("{unusable}: {problem}; store it again with "
+                                                  "'credit-tray key set ID' or in Settings").format(
+                unusable=_(KEY_UNUSABLE), problem=problem), detail=ErrorDetail.KEY_UNUSABLE)
         origin = _origin(url)  # redirects are followed within the same origin only
         host_slots = self._host_slots.setdefault(origin, asyncio.Semaphore(self.policy.per_host))
         async with host_slots, self._slots:
@@ -154,7 +177,7 @@ class Fetcher:
         policy = self.policy
         loop = asyncio.get_running_loop()
         deadline = loop.time() + policy.total_timeout
-        outcome: Outcome = FetchError(ErrorKind.TIMEOUT, f"no answer within {whole_seconds(policy.total_timeout)} s")
+        outcome: Outcome = FetchError(ErrorKind.TIMEOUT, _no_answer_within(policy.total_timeout))
         for attempt in range(policy.max_attempts):
             budget = deadline - loop.time()
             if budget <= 0:
@@ -163,7 +186,7 @@ class Fetcher:
             try:
                 outcome = await asyncio.wait_for(self._attempt(provider, url, key, language), limit)
             except TimeoutError:
-                outcome = FetchError(ErrorKind.TIMEOUT, f"no answer within {whole_seconds(limit)} s")
+                outcome = FetchError(ErrorKind.TIMEOUT, _no_answer_within(limit))
             if not isinstance(outcome, FetchError) or outcome.kind not in TRANSIENT_KINDS:
                 return outcome
             if attempt + 1 >= policy.max_attempts:
@@ -186,13 +209,13 @@ class Fetcher:
         if problem:
             return None, FetchError(ErrorKind.CONFIG, problem)
         if key and (problem := key_problem(key)):
-            return None, FetchError(ErrorKind.NO_KEY, f"{KEY_UNUSABLE}: {problem}")
+            return None, FetchError(ErrorKind.NO_KEY, _("{unusable}: {problem}").format(
+                unusable=_(KEY_UNUSABLE), problem=problem), detail=ErrorDetail.KEY_UNUSABLE)
         try:
             exchanged = await asyncio.wait_for(self._exchange(provider, url, key, language),
                                                self.policy.attempt_timeout)
         except TimeoutError:
-            waited = whole_seconds(self.policy.attempt_timeout)
-            exchanged = FetchError(ErrorKind.TIMEOUT, f"no answer within {waited} s")
+            exchanged = FetchError(ErrorKind.TIMEOUT, _no_answer_within(self.policy.attempt_timeout))
         if isinstance(exchanged, FetchError):
             return None, _scrubbed(exchanged, key)
         return exchanged, _scrubbed(interpret(provider, exchanged, language, utc_now()), key)
@@ -214,7 +237,7 @@ class Fetcher:
         try:
             answer = await self._send(request)
         except httpx.TimeoutException:
-            return FetchError(ErrorKind.TIMEOUT, f"{host} did not answer in time")
+            return FetchError(ErrorKind.TIMEOUT, _("{host} did not answer in time").format(host=host))
         except _UnusableAnswer as unusable:
             return FetchError(ErrorKind.BAD_RESPONSE, unusable.message, unusable.status)
         except httpx.TransportError as exc:
@@ -225,21 +248,21 @@ class Fetcher:
 
     async def _send(self, request: httpx.Request) -> HttpAnswer:
         status = 0
-        for _ in range(MAX_REDIRECTS + 1):
+        for _hop in range(MAX_REDIRECTS + 1):
             try:
                 response = await self._client.send(request, stream=True)
             except (UnicodeError, httpx.InvalidURL):  # httpx reading a Location with an "xn--" host that is not IDNA
-                raise _UnusableAnswer(INVALID_REDIRECT, None) from None
+                raise _UnusableAnswer(_invalid_redirect(), None) from None
             try:
                 if response.next_request is not None:
                     target = response.next_request
                     try:
                         elsewhere, where = _origin(target.url) != _origin(request.url), target.url.host or "?"
                     except (UnicodeError, httpx.InvalidURL):  # e.g. an "xn--" host that is not valid IDNA
-                        raise _UnusableAnswer(INVALID_REDIRECT, response.status_code) from None
+                        raise _UnusableAnswer(_invalid_redirect(), response.status_code) from None
                     if elsewhere:
-                        raise _UnusableAnswer(f"redirected to another host ({where}); "
-                                              "not followed, the key was not sent", response.status_code)
+                        raise _UnusableAnswer(_("redirected to another host ({host}); not followed, the key was "
+                                                "not sent").format(host=where), response.status_code)
                     method = request.method if response.status_code in (307, 308) else target.method
                     # Same method, same request (SmarterBot's GET carries a body); a 303 or a POST
                     # turned GET drops the body and the headers describing it.
@@ -259,7 +282,7 @@ class Fetcher:
                 return HttpAnswer(response.status_code, headers, body)
             finally:
                 await response.aclose()
-        raise _UnusableAnswer("too many redirects", status)
+        raise _UnusableAnswer(_("too many redirects"), status)
 
     async def _read_bounded(self, response: httpx.Response) -> bytes:
         """The decoded body, refusing more than ``max_body`` bytes on the wire or decoded.
@@ -270,7 +293,7 @@ class Fetcher:
         """
         limit = self.policy.max_body
         status = response.status_code
-        too_large = _UnusableAnswer(f"the answer is larger than {limit // 1024} KiB", status)
+        too_large = _UnusableAnswer(_too_large(limit), status)
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
             raise too_large  # compressed or not, a body this large on the wire is refused unread
@@ -286,7 +309,7 @@ class Fetcher:
 _DECODE_STEP = 64 * 1024
 _GZIP = ("gzip", "x-gzip")
 #: What we tell servers we can undo; anything else in Content-Encoding is refused.
-ACCEPT_ENCODING = "gzip, deflate"
+ACCEPT_ENCODING = "gzip, deflate"  # untranslated: HTTP header value
 
 
 class _BoundedDecoder:
@@ -302,8 +325,8 @@ class _BoundedDecoder:
         names = [n for n in names if n and n != "identity"]
         unknown = [n for n in names if n not in (*_GZIP, "deflate")]
         if unknown:
-            raise _UnusableAnswer(f"the answer is compressed in a way that was not asked for "
-                                  f"({clean_message(unknown[0])[:20]})", status)
+            raise _UnusableAnswer(_("the answer is compressed in a way that was not asked for ({encoding})").format(
+                encoding=clean_message(unknown[0])[:20]), status)
         # Encodings are applied in the order listed, so they are undone in reverse.
         self._names = list(reversed(names))
         self._layers: list[Any] = [None] * len(self._names)
@@ -311,7 +334,7 @@ class _BoundedDecoder:
         self._sizes = [0] * (len(self._names) + 1)
 
     def _broken(self) -> _UnusableAnswer:
-        return _UnusableAnswer("the answer's compressed body is broken", self._status)
+        return _UnusableAnswer(_("the answer's compressed body is broken"), self._status)
 
     def _layer(self, index: int, first: bytes) -> Any:
         """Layer ``index``, made on its first two bytes; None while fewer have arrived."""
@@ -331,7 +354,7 @@ class _BoundedDecoder:
         """Feed ``data`` to layer ``index``; yield what leaves the last layer, a bounded piece at a time."""
         self._sizes[index] += len(data)
         if self._sizes[index] > self._limit:
-            raise _UnusableAnswer(f"the answer is larger than {self._limit // 1024} KiB", self._status)
+            raise _UnusableAnswer(_too_large(self._limit), self._status)
         if index == len(self._names):
             yield data
             return

@@ -10,6 +10,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from tray_app.i18n import _
+
 
 def atomic_write(path: Path, data: bytes, *, mode: int = 0o600) -> None:
     """Write to a temp file beside ``path``, fsync it, rename over ``path``, fsync the folder.
@@ -74,7 +76,8 @@ class FileBusy(Exception):
 
     def __init__(self, path: Path, waited: float) -> None:
         self.path, self.waited = path, waited
-        super().__init__(f"{path} is being changed by another program (waited {waited:g} s)")
+        super().__init__(_("{path} is being changed by another program (waited {seconds} s)").format(
+            path=path, seconds=f"{waited:g}"))
 
 
 def lock_path(path: Path) -> Path:

@@ -35,6 +35,7 @@ from typing import Any
 
 from tray_app.alerts import AlertMemory
 from tray_app.fileio import private_dir
+from tray_app.i18n import _
 from tray_app.model import ErrorKind, FetchError, Outcome, Reading
 
 log = logging.getLogger(__name__)
@@ -178,7 +179,7 @@ def _memory_from_row(fired: str, auth_alerted: int, imported_level: str | None, 
                      ) -> AlertMemory:
     levels = json.loads(fired)
     if not isinstance(levels, list):
-        raise ValueError("fired levels are not a list")
+        raise ValueError("fired levels are not a list")  # untranslated: only its type is logged
     return AlertMemory(fired=frozenset(Decimal(str(level)) for level in levels),
                        auth_alerted=bool(auth_alerted), imported_level=_amount(imported_level),
                        forecast_alerted=bool(forecast_alerted))
@@ -192,7 +193,7 @@ def series_of(rows: Sequence[Sequence[Any]]) -> Series:
     return Series(first, last, remaining, used, tuple(bool(u) for u in unlimited))
 
 
-_SERIES_COLUMNS = "first_seen, last_seen, CAST(remaining AS REAL), CAST(used AS REAL), unlimited"
+_SERIES_COLUMNS = "first_seen, last_seen, CAST(remaining AS REAL), CAST(used AS REAL), unlimited"  # untranslated: SQL
 _MISSING = float("nan")  # a missing amount in the compact columns (CAST never gives NaN)
 
 
@@ -376,7 +377,8 @@ class HistoryStore:
         try:
             os.replace(path, aside)
         except OSError as move_error:
-            raise HistoryError(path, f"damaged, and cannot be moved aside: {_reason(move_error)}") from None
+            raise HistoryError(path, _("damaged, and cannot be moved aside: {reason}").format(
+                reason=_reason(move_error))) from None
         for suffix in ("-wal", "-shm"):
             with contextlib.suppress(OSError):
                 os.replace(f"{path}{suffix}", f"{aside}{suffix}")
@@ -732,7 +734,7 @@ class HistoryStore:
             data = json.loads(raw)
             accounts = data["accounts"] if isinstance(data, dict) else None
             if not isinstance(accounts, dict):
-                raise ValueError("no accounts")
+                raise ValueError("no accounts")  # untranslated: only its type is logged
         except (ValueError, KeyError, RecursionError) as exc:
             log.warning("old state file %s is damaged (%s); nothing imported", path, type(exc).__name__)
             return path
@@ -749,7 +751,7 @@ class HistoryStore:
 
     def _import_entry(self, db: sqlite3.Connection, account_id: str, entry: Any) -> None:
         if not isinstance(entry, dict):
-            raise TypeError("entry is not an object")
+            raise TypeError("entry is not an object")  # untranslated: only its type is logged
         reading = _legacy_reading(entry["last_good"]) if entry.get("last_good") is not None else None
         auth_alerted = entry.get("auth_alerted") is True
         ref = self._account_ref(db, account_id, create=True)
@@ -773,19 +775,19 @@ class HistoryStore:
 
 def _legacy_reading(data: Any) -> Reading:
     if not isinstance(data, dict):
-        raise TypeError("reading is not an object")
+        raise TypeError("reading is not an object")  # untranslated: only its type is logged
     fetched = datetime.fromisoformat(str(data["fetched_at"]))
     if fetched.tzinfo is None:
-        raise ValueError("fetched_at has no time zone")
+        raise ValueError("fetched_at has no time zone")  # untranslated: only its type is logged
 
     def amount(value: Any) -> Decimal | None:
         if value is None:
             return None
         if not isinstance(value, str):
-            raise TypeError("amount is not text")
+            raise TypeError("amount is not text")  # untranslated: only its type is logged
         number = Decimal(value)
         if not number.is_finite():
-            raise ValueError("amount is not finite")
+            raise ValueError("amount is not finite")  # untranslated: only its type is logged
         return number
 
     status, sub_id = data.get("subscription_status"), data.get("subscription_id")

@@ -26,6 +26,7 @@ from typing import Any
 
 from tray_app.config import Config, Hook
 from tray_app.engine import RefreshReport
+from tray_app.i18n import _
 from tray_app.logs import redact
 from tray_app.model import AccountResult, AlertKind, ErrorKind
 
@@ -134,7 +135,8 @@ class HookRunner:
                 try:
                     self.run(hook, event)
                 except Exception as exc:  # a bug here costs this hook, never the caller
-                    self._failed(f"hook {hook.command} ({event.name}): internal error ({type(exc).__name__})")
+                    self._failed(_("hook {command} ({event}): internal error ({error})").format(
+                        command=hook.command, event=event.name, error=type(exc).__name__))
 
     def _scrub(self, text: str) -> str:
         return redact(text, list(self._known_keys()))
@@ -151,31 +153,36 @@ class HookRunner:
         data = payload(event, self.source)
         stdin = self._scrub(json.dumps(data, ensure_ascii=False)).encode("utf-8")
         env = {**os.environ, **{k: self._scrub(v) for k, v in environment(data).items()}}
-        where = f"hook {hook.command} ({event.name} {event.result.account_id})"
+        where = _("hook {command} ({event} {id})").format(command=hook.command, event=event.name,
+                                                         id=event.result.account_id)
         try:
             proc = subprocess.Popen([hook.command, *hook.args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                     stderr=subprocess.STDOUT, env=env, start_new_session=True, close_fds=True)
         except OSError as exc:
-            self._failed(f"{where} could not start: {exc.strerror or type(exc).__name__}")
+            self._failed(_("{hook} could not start: {problem}").format(hook=where,
+                                                                     problem=exc.strerror or type(exc).__name__))
             return False
         self._running = proc
         if self._stopped:  # stop() came while this one was starting
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(proc.pid, signal.SIGKILL)
         try:
-            output, _ = proc.communicate(stdin, timeout=hook.timeout)
+            output = proc.communicate(stdin, timeout=hook.timeout)[0]
         except subprocess.TimeoutExpired:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.communicate(timeout=2)
-            self._failed(f"{where} was killed after its timeout of {hook.timeout:g} s")
+            self._failed(_("{hook} was killed after its timeout of {seconds} s").format(
+                hook=where, seconds=f"{hook.timeout:g}"))
             return False
         finally:
             self._running = None
         if proc.returncode != 0:
             excerpt = " ".join(output.decode("utf-8", "replace").split())[:OUTPUT_EXCERPT]
-            self._failed(f"{where} failed with exit status {proc.returncode}" + (f": {excerpt}" if excerpt else ""))
+            failed = _("{hook} failed with exit status {status}").format(hook=where, status=proc.returncode)
+            self._failed(_("{hook} failed with exit status {status}: {output}").format(
+                hook=where, status=proc.returncode, output=excerpt) if excerpt else failed)
             return False
         log.info("%s ran", where)
         return True

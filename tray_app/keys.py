@@ -19,13 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from tray_app import APP_ID
+from tray_app.i18n import N_, _
 
 # ``keyring`` is imported where a key is first read or written, not here: importing it costs
 # tens of milliseconds, and neither the tray's icon nor commands that read no key should wait.
 
 SERVICE = APP_ID
 
-NO_BACKEND = (
+NO_BACKEND = N_(
     "no usable keyring: install and start a Secret Service provider "
     "(gnome-keyring or KWallet) and log in to your desktop session"
 )
@@ -55,13 +56,14 @@ def _explain(exc: BaseException) -> KeyUnavailable:
     import keyring.errors
 
     if isinstance(exc, keyring.errors.NoKeyringError):
-        return KeyUnavailable(NO_BACKEND)
+        return KeyUnavailable(_(NO_BACKEND))
     if isinstance(exc, keyring.errors.KeyringLocked):
-        return KeyUnavailable("the keyring is locked: unlock it (log in again or open your password manager)")
+        return KeyUnavailable(_("the keyring is locked: unlock it (log in again or open your password manager)"))
     name = type(exc).__name__
     if "Dismissed" in name or "Prompt" in name:
-        return KeyUnavailable("unlocking the keyring was cancelled: refresh to be asked again")
-    return KeyUnavailable(f"the keyring failed ({name}): check that your keyring service is running")
+        return KeyUnavailable(_("unlocking the keyring was cancelled: refresh to be asked again"))
+    return KeyUnavailable(_("the keyring failed ({error}): check that your keyring service is running").format(
+        error=name))
 
 
 def _native_backend() -> Any | None:
@@ -133,11 +135,11 @@ class KeyStore:
             except Exception as exc:
                 raise _explain(exc) from None
             if not _acceptable(backend) and type(backend).__module__.startswith("keyring.backends.fail"):
-                raise KeyUnavailable(NO_BACKEND)
+                raise KeyUnavailable(_(NO_BACKEND))
             if _empty_chain(backend):
                 # What keyring picks when every real backend was filtered out: it stores nothing
                 # and finds nothing, so "no key stored" would be a lie and "key set" a silent no-op.
-                raise KeyUnavailable(NO_BACKEND)
+                raise KeyUnavailable(_(NO_BACKEND))
             self._backend = backend
         return self._backend
 
@@ -207,23 +209,24 @@ class KeyStore:
         try:
             fd = os.open(path, os.O_RDONLY)
         except OSError as exc:
-            raise KeyUnavailable(f"key file {path}: {exc.strerror or type(exc).__name__}") from None
+            raise KeyUnavailable(_("key file {path}: {problem}").format(
+                path=path, problem=exc.strerror or type(exc).__name__)) from None
         with os.fdopen(fd, "rb") as handle:
             info = os.fstat(handle.fileno())
             if not stat.S_ISREG(info.st_mode):
-                raise KeyUnavailable(f"key file {path} is not a regular file")
+                raise KeyUnavailable(_("key file {path} is not a regular file").format(path=path))
             if info.st_mode & 0o077:
-                raise KeyUnavailable(f"key file {path} may be read by others (mode {stat.S_IMODE(info.st_mode):04o}): "
-                                     f"chmod 600 {path}")
+                raise KeyUnavailable(_("key file {path} may be read by others (mode {mode}): chmod 600 {path}").format(
+                    path=path, mode=f"{stat.S_IMODE(info.st_mode):04o}"))
             data = handle.read(64 * 1024 + 1)
         if len(data) > 64 * 1024:
-            raise KeyUnavailable(f"key file {path} is too large to hold one key")
+            raise KeyUnavailable(_("key file {path} is too large to hold one key").format(path=path))
         try:
             key = data.decode("utf-8").strip()
         except UnicodeDecodeError:
-            raise KeyUnavailable(f"key file {path} is not UTF-8 text") from None
+            raise KeyUnavailable(_("key file {path} is not UTF-8 text").format(path=path)) from None
         if not key or any(ch in key for ch in "\r\n\0"):
-            raise KeyUnavailable(f"key file {path} must hold exactly one key on one line")
+            raise KeyUnavailable(_("key file {path} must hold exactly one key on one line").format(path=path))
         with self._cache_lock:
             self._seen.add(key)
         return key
@@ -242,8 +245,8 @@ def key_problem(key: str) -> str | None:
     else), and no provider's key has a space: one inside is a paste gone wrong.
     """
     if any(ch.isspace() for ch in key):
-        return "it has a space or a line break inside (API keys have none; a 'Bearer ' prefix is not part of it)"
+        return _("it has a space or a line break inside (API keys have none; a 'Bearer ' prefix is not part of it)")
     if not (key.isascii() and key.isprintable()):
-        return ("it has a character that is not plain ASCII (a letter from another alphabet, a curly quote "
-                "or a look-alike dash?)")
+        return _("it has a character that is not plain ASCII (a letter from another alphabet, a curly quote "
+                 "or a look-alike dash?)")
     return None

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import locale
 import os
-from collections.abc import Mapping
+import sys
+from collections.abc import Callable, Mapping
 
 
 def _is_c(name: str) -> bool:
@@ -35,5 +36,25 @@ def resolve_language(setting: str, environ: Mapping[str, str] | None = None) -> 
         if preferred and not _is_c(preferred[0]):
             return _code(preferred[0])
         return _code(current)
-    code = locale.getlocale()[0]
+    code = _system_locale()
     return _code(code) if code and not _is_c(code) else "en"
+
+
+def _python_system_locale() -> str | None:
+    """The user's locale where no variable names it: Windows' UI language, else the C library's."""
+    if sys.platform == "win32":
+        import ctypes
+
+        # e.g. 0x0804 → "zh_CN"; Python's getlocale() says "C" until setlocale() and then a display name.
+        return locale.windows_locale.get(ctypes.windll.kernel32.GetUserDefaultUILanguage())  # type: ignore[attr-defined]
+    return locale.getlocale()[0]
+
+
+_system_locale: Callable[[], str | None] = _python_system_locale
+
+
+def set_system_locale_source(source: Callable[[], str | None]) -> None:
+    """Where ``auto`` looks when no variable names a locale: the GUI asks Qt, which knows the desktop's
+    language on macOS and Windows (an app started from Finder or the Start menu has no LANG)."""
+    global _system_locale
+    _system_locale = source

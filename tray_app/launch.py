@@ -81,8 +81,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 78 if exc.filename and str(exc.filename).endswith(".toml") else 70
     except Exception as exc:
         from tray_app import APP_ID
+        from tray_app.i18n import _
 
-        sys.stderr.write(f"{APP_ID}: internal error ({type(exc).__name__}); please report it\n")
+        sys.stderr.write(_("{program}: internal error ({error}); please report it").format(
+            program=APP_ID, error=type(exc).__name__) + "\n")
         return 70
 
 

@@ -120,8 +120,10 @@ class _LogFile(PrivateRotatingFileHandler):
         self.stopped = True
         reason = problem.strerror or type(problem).__name__
         with contextlib.suppress(Exception):  # no stderr either (a windowed build): nothing left to tell
-            sys.stderr.write(f"credit-tray: cannot write the log {self.baseFilename} ({reason}); "
-                             "logging stopped\n")
+            from tray_app.i18n import _
+
+            sys.stderr.write(_("{program}: cannot write the log {path} ({reason}); logging stopped").format(
+                program="credit-tray", path=self.baseFilename, reason=reason) + "\n")  # untranslated: the name
 
 
 def setup_file_logging(folder: Path, known_keys: Callable[[], Iterable[str]], *, level: int = logging.INFO) -> Path:

@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
 
+from tray_app.i18n import N_
+
 
 class ErrorKind(StrEnum):
     """The closed set of ways a balance check can fail."""
@@ -26,8 +28,18 @@ class ErrorKind(StrEnum):
     REQUEST = "request"
 
 
-#: How a ``no_key`` error about a stored key that cannot be sent begins (the menu words it shorter).
-KEY_UNUSABLE = "the stored API key cannot be used"
+#: How a ``no_key`` error about a stored key that cannot be sent begins in English (the menu words it
+#: shorter); the message is in the user's language, so code tests ``FetchError.detail`` instead.
+KEY_UNUSABLE = N_("the stored API key cannot be used")
+
+
+class ErrorDetail(StrEnum):
+    """A finer reason within an ``ErrorKind`` for code to test: the message is words in the user's language."""
+
+    #: ``no_key``: a key is stored but cannot be sent (control characters, not Latin-1).
+    KEY_UNUSABLE = "key_unusable"
+    #: ``no_key``: the keyring could not be read (locked, missing, not answering).
+    KEY_UNAVAILABLE = "key_unavailable"
 
 #: Kinds worth another attempt within the same refresh.
 TRANSIENT_KINDS = frozenset({ErrorKind.NETWORK, ErrorKind.TIMEOUT, ErrorKind.SERVER, ErrorKind.RATE_LIMITED})
@@ -80,6 +92,8 @@ class FetchError:
     retry_after: float | None = None
     #: When a rate-limited account may be asked again (its Retry-After as a moment), once the engine knows it.
     retry_at: datetime | None = None
+    #: What code may test about this error besides its kind (never its message, which is translated).
+    detail: ErrorDetail | None = None
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.message}"

@@ -9,6 +9,7 @@ from pathlib import Path
 import platformdirs
 
 from tray_app import APP_ID
+from tray_app.i18n import _
 
 
 class NoHome(Exception):
@@ -20,9 +21,13 @@ def _folder(where: Callable[..., str], variable: str) -> Path:
         return Path(where(APP_ID, appauthor=False))
     except RuntimeError:  # platformdirs: "could not determine the home directory"
         uid = os.getuid() if hasattr(os, "getuid") else None
-        who = f"user {uid} has no home in the password database" if uid is not None else "no home is known"
-        raise NoHome(f"cannot tell where your files go: HOME is not set and {who}; "
-                     f"set HOME (or {variable})") from None
+        if uid is not None:
+            problem = _("cannot tell where your files go: HOME is not set and user {uid} has no home in the "
+                        "password database; set HOME (or {variable})").format(uid=uid, variable=variable)
+        else:
+            problem = _("cannot tell where your files go: HOME is not set and no home is known; set HOME "
+                        "(or {variable})").format(variable=variable)
+        raise NoHome(problem) from None
 
 
 def config_file() -> Path:

@@ -15,6 +15,8 @@ import unicodedata
 from collections import Counter
 from itertools import pairwise
 
+from tray_app.i18n import _
+
 #: Joins emoji into one picture and moves nothing: allowed in labels although it is format (Cf).
 _ALLOWED_FORMAT = {"\u200d"}
 
@@ -41,7 +43,7 @@ def text_problem(field: str, text: str) -> str | None:
     if not codes:
         return None
     shown = ", ".join(codes[:3]) + (" …" if len(codes) > 3 else "")
-    return f"{field} contains control or invisible formatting characters ({shown})"
+    return _("{field} contains control or invisible formatting characters ({codes})").format(field=field, codes=shown)
 
 
 def for_terminal(text: str) -> str:
@@ -99,14 +101,15 @@ def looks_like_key(text: str) -> bool:
     return letters >= 4 and switches >= 4 and _entropy_bits(value) >= 3.0
 
 
-def hide_keys(text: str, placeholder: str = "[hidden: looks like an API key]") -> str:
+def hide_keys(text: str, placeholder: str | None = None) -> str:
     """``text`` with every word that looks like a key replaced (for messages that quote what was typed)."""
+    hidden = _("[hidden: looks like an API key]") if placeholder is None else placeholder
 
     def replace(match: re.Match[str]) -> str:
         word = match.group(0)
         name, sep, value = word.partition("=")
         if sep and value and looks_like_key(value):
-            return f"{name}={placeholder}"
-        return placeholder if looks_like_key(word) else word
+            return f"{name}={hidden}"
+        return hidden if looks_like_key(word) else word
 
     return _KEY_TOKEN.sub(replace, text)

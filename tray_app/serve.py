@@ -30,6 +30,7 @@ from prometheus_client import make_wsgi_app
 from tray_app import APP_ID
 from tray_app.config import Config, ConfigFileError
 from tray_app.engine import Engine, RefreshReport
+from tray_app.i18n import _
 from tray_app.logs import RedactKeys
 from tray_app.metrics import Snapshot, SnapshotCollector, registry_for
 from tray_app.model import AccountResult
@@ -52,7 +53,8 @@ def parse_listen(text: str) -> tuple[str, int]:
     host, sep, port_text = text.rpartition(":")
     host = host.strip("[]")
     if not sep or not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
-        raise ValueError(f"--listen {text!r} is not HOST:PORT (e.g. {DEFAULT_LISTEN} or [::1]:{DEFAULT_PORT})")
+        raise ValueError(_("--listen {value!r} is not HOST:PORT (e.g. {example} or [::1]:{port})").format(
+            value=text, example=DEFAULT_LISTEN, port=DEFAULT_PORT))
     return host, int(port_text)
 
 
@@ -111,10 +113,10 @@ class Exporter:
         now = time.monotonic()
         if self._last_cycle is None:
             if now - self._started > STALL_SLACK_S:
-                return False, "the first refresh has not finished"
+                return False, "the first refresh has not finished"  # untranslated: read by monitoring
             return True, "starting"
         if now - self._last_cycle > interval + STALL_SLACK_S:
-            return False, f"no refresh finished for {now - self._last_cycle:.0f} s"
+            return False, f"no refresh finished for {now - self._last_cycle:.0f} s"  # untranslated: for monitoring
         return True, "ok"
 
     def _expected_host(self, environ: dict[str, Any]) -> bool:
@@ -129,22 +131,23 @@ class Exporter:
     def _app(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if not self._expected_host(environ):
-            start_response("403 Forbidden", [("Content-Type", "text/plain; charset=utf-8")])
+            start_response("403 Forbidden", [("Content-Type", "text/plain; charset=utf-8")])  # untranslated: HTTP
             return [b"this exporter answers requests addressed to loopback only\n"]
         if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
-            start_response("405 Method Not Allowed", [("Content-Type", "text/plain"), ("Allow", "GET, HEAD")])
+            start_response("405 Method Not Allowed",  # untranslated: HTTP
+                           [("Content-Type", "text/plain"), ("Allow", "GET, HEAD")])  # untranslated: HTTP
             return [b"GET or HEAD only\n"]
         if path == "/metrics":
             return list(self._metrics_app(environ, start_response))
         if path == "/healthz":
             ok, why = self.healthy()
-            start_response("200 OK" if ok else "503 Service Unavailable",
-                           [("Content-Type", "text/plain; charset=utf-8")])
+            start_response("200 OK" if ok else "503 Service Unavailable",  # untranslated: HTTP
+                           [("Content-Type", "text/plain; charset=utf-8")])  # untranslated: HTTP
             return [f"{why}\n".encode()]
         if path == "/":
-            start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8")])
+            start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8")])  # untranslated: HTTP
             return [b"Credit Tray exporter: /metrics, /healthz\n"]
-        start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8")])
+        start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8")])  # untranslated: HTTP
         return [b"not found: try /metrics\n"]
 
     # ------------------------------------------------------------------ refreshing
@@ -241,7 +244,8 @@ def serve(engine: Engine, config: Config, listen: str | None) -> int:
     try:
         exporter = Exporter(engine, config, host, port)
     except OSError as exc:
-        sys.stderr.write(f"{APP_ID}: cannot listen on {host}:{port}: {exc.strerror or exc}\n")
+        sys.stderr.write(_("{program}: cannot listen on {host}:{port}: {problem}").format(
+            program=APP_ID, host=host, port=port, problem=exc.strerror or exc) + "\n")
         return 69
     if not is_loopback_host(host):
         log.warning("listening on %s: anyone who can reach this address can read the balances", exporter.address)

@@ -2,18 +2,22 @@
 
 Pure functions, no Qt: the tray, the fallback window and the tests share them.
 Numbers come pre-formatted through ``fmt`` so the UI can use QLocale while the
-command line uses the C library locale.
+command line uses the C library locale. Every sentence is looked up in the catalogue
+(``tray_app.i18n``) when it is made, so the words follow the language setting at once.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TypeVar
 
-from tray_app.model import KEY_UNUSABLE, AccountResult, AccountState, Alert, AlertKind, ErrorKind, FetchError
+from tray_app import i18n
+from tray_app.i18n import N_, _, ngettext
+from tray_app.model import AccountResult, AccountState, Alert, AlertKind, ErrorDetail, ErrorKind, FetchError
 
 NumberFormat = Callable[[Decimal], str]
 
@@ -58,15 +62,24 @@ def _places(amount: Decimal, places: int) -> str:
 #: The icon's number: at most this many characters, and a minus sign.
 COMPACT_BUDGET = 4
 
+#: How each language counts big numbers on the icon: thousands (K, M, B, T) in English, ten-thousands
+#: in Chinese (万 = 10⁴, 亿 = 10⁸, 万亿 = 10¹²), as a Chinese reader would say the amount.
+_SCALES = {"en": ((3, "K"), (6, "M"), (9, "B"), (12, "T")),
+           "zh": ((4, "万"), (8, "亿"), (12, "万亿"))}  # untranslated: number scale suffixes, per language
+#: Below this, the plain digits fit: 9,800 is "9800" in Chinese (4 digits), "9.8K" in English.
+_PLAIN_BELOW = {"en": Decimal("999.5"), "zh": Decimal("9999.5")}
 
-def compact_number(value: Decimal) -> str:
-    """At most four characters (and a sign) for the icon: <0.1, 0.5, 950, 9.8K, 282K, 1.2M, 3.0B, 999T, huge.
+
+def compact_number(value: Decimal, language: str | None = None) -> str:
+    """At most four characters (and a sign) for the icon: <0.1, 0.5, 950, 9.8K, 282K, 1.2M, 3.0B, 999T, huge;
+    in Chinese 9800, 1.2万, 282万, 3.0亿, 999万亿.
 
     Never "0" for an amount that is not zero (a balance of 0.3 is not used up), never
     scientific notation, never wider than the icon's band.
     """
     if value.is_nan():
         return "?"
+    language = language or i18n.current_language()
     sign = "-" if value < 0 else ""
     amount = abs(value)
     if amount == 0:
@@ -75,15 +88,17 @@ def compact_number(value: Decimal) -> str:
         return ">-0.1" if sign else "<0.1"
     if amount < 1:
         return sign + _places(amount, 1)
-    if amount < Decimal("999.5"):
+    if amount < _PLAIN_BELOW.get(language, _PLAIN_BELOW["en"]):
         return sign + _places(amount, 0)
-    for scale, suffix in ((3, "K"), (6, "M"), (9, "B"), (12, "T")):
+    for scale, suffix in _SCALES.get(language, _SCALES["en"]):
         scaled = amount.scaleb(-scale)
         if scaled < Decimal("9.95"):
             return f"{sign}{_places(scaled, 1)}{suffix}"
         if scaled < Decimal("999.5"):
             return f"{sign}{_places(scaled, 0)}{suffix}"
-    return f"{sign}huge"  # a thousand trillion or more: no provider sells that much, the menu has the digits
+    # A thousand trillion or more: no provider sells that much, the menu has the digits.
+    # TRANSLATORS: the icon's number for an amount too big to show; at most 4 characters.
+    return sign + _("huge")
 
 
 def provider_name(provider_id: str) -> str:
@@ -92,8 +107,22 @@ def provider_name(provider_id: str) -> str:
 
     provider = get_provider(provider_id)
     if provider is None and provider_id == "custom":
-        return "Custom"
-    return provider.name if provider else (provider_id or "Unknown provider")
+        return _("Custom")
+    return provider.name if provider else (provider_id or _("Unknown provider"))
+
+
+#: Units the app names itself (providers' own, and the default); currency codes stay as they are.
+UNIT_WORDS = {"credits": N_("credits"), "message credits": N_("message credits"), "characters": N_("characters")}
+
+
+def unit_name(unit: str) -> str:
+    """A unit as the reader says it: 'credits' is 积分 in Chinese; USD stays USD."""
+    return _(UNIT_WORDS[unit]) if unit in UNIT_WORDS else unit
+
+
+def amount_text(value: Decimal, unit: str, fmt: NumberFormat) -> str:
+    # TRANSLATORS: an amount and its unit, e.g. "9,999 credits", "12.50 USD".
+    return _("{amount} {unit}").format(amount=fmt(value), unit=unit_name(unit))
 
 
 def account_title(result: AccountResult) -> str:
@@ -104,7 +133,7 @@ def account_title(result: AccountResult) -> str:
 
 #: A reading stamped more than this after "now" was taken while the clock was wrong.
 CLOCK_SLACK = timedelta(minutes=2)
-UNKNOWN_AGE = "age unknown"
+UNKNOWN_AGE = N_("age unknown")
 
 
 def reading_age(moment: datetime, now: datetime) -> timedelta | None:
@@ -118,15 +147,34 @@ def reading_age(moment: datetime, now: datetime) -> timedelta | None:
     return max(age, timedelta(0))
 
 
+Key = TypeVar("Key")
+
+
+class TranslatedWords(Mapping[Key, str]):
+    """A table of words declared once (marked with ``N_``) and read in the current language each time."""
+
+    def __init__(self, words: dict[Key, str]) -> None:
+        self._words = words
+
+    def __getitem__(self, key: Key) -> str:
+        return _(self._words[key])
+
+    def __iter__(self) -> Iterator[Key]:
+        return iter(self._words)
+
+    def __len__(self) -> int:
+        return len(self._words)
+
+
 #: How states and error kinds read on screen (the enum values are for JSON and code only).
-STATE_WORDS = {AccountState.OK: "OK", AccountState.LOW: "Low", AccountState.EXHAUSTED: "Used up",
-               AccountState.ERROR: "Error"}
-ERROR_KIND_WORDS = {
-    ErrorKind.AUTH: "Key refused", ErrorKind.RATE_LIMITED: "Rate limited", ErrorKind.SERVER: "Server trouble",
-    ErrorKind.NETWORK: "Can't connect", ErrorKind.TIMEOUT: "No answer in time",
-    ErrorKind.BAD_RESPONSE: "Unexpected answer", ErrorKind.NO_KEY: "No key", ErrorKind.CONFIG: "Config error",
-    ErrorKind.REQUEST: "Request refused",
-}
+STATE_WORDS = TranslatedWords({AccountState.OK: N_("OK"), AccountState.LOW: N_("Low"),
+                               AccountState.EXHAUSTED: N_("Used up"), AccountState.ERROR: N_("Error")})
+ERROR_KIND_WORDS = TranslatedWords({
+    ErrorKind.AUTH: N_("Key refused"), ErrorKind.RATE_LIMITED: N_("Rate limited"),
+    ErrorKind.SERVER: N_("Server trouble"), ErrorKind.NETWORK: N_("Can't connect"),
+    ErrorKind.TIMEOUT: N_("No answer in time"), ErrorKind.BAD_RESPONSE: N_("Unexpected answer"),
+    ErrorKind.NO_KEY: N_("No key"), ErrorKind.CONFIG: N_("Config error"), ErrorKind.REQUEST: N_("Request refused"),
+})
 
 
 def error_detail(error: FetchError) -> str:
@@ -134,7 +182,8 @@ def error_detail(error: FetchError) -> str:
     message = error.message.strip()
     text = message[:1].upper() + message[1:]
     if error.http_status and error.http_status >= 400:
-        text += f" (HTTP {error.http_status})"
+        # TRANSLATORS: an error message followed by the HTTP status it came with.
+        text = _("{message} (HTTP {status})").format(message=text, status=error.http_status)
     return text
 
 
@@ -155,44 +204,49 @@ def titles(accounts: Sequence[tuple[str, str, str]]) -> dict[str, str]:
 def labels(accounts: Sequence[tuple[str, str]]) -> dict[str, str]:
     """Labels by account id from (id, label), with the id added where two labels are the same."""
     counts: dict[str, int] = {}
-    for _, label in accounts:
+    for _account_id, label in accounts:
         counts[label] = counts.get(label, 0) + 1
     return {i: f"{label} ({i})" if counts[label] > 1 else label for i, label in accounts}
 
 
 def ago(moment: datetime | None, now: datetime) -> str:
     if moment is None:
-        return "never"
+        return _("never")
     age = reading_age(moment, now)
     if age is None:
-        return UNKNOWN_AGE
+        return _(UNKNOWN_AGE)
     seconds = int(age.total_seconds())
     if seconds < 60:
-        return "just now"
+        return _("just now")
     if seconds < 3600:
-        return f"{seconds // 60} min ago"
+        return _("{count} min ago").format(count=seconds // 60)
     if seconds < 86400:
-        return f"{seconds // 3600} h ago"
+        return _("{count} h ago").format(count=seconds // 3600)
     days = seconds // 86400
-    return "yesterday" if days == 1 else f"{days} days ago"
+    if days == 1:
+        return _("yesterday")
+    return ngettext("{count} day ago", "{count} days ago", days).format(count=days)
 
 
 def balance(result: AccountResult, fmt: NumberFormat = plain_number) -> str:
     reading = result.reading
     if reading is None:
-        return "no balance yet"
+        return _("no balance yet")
     if reading.unlimited:
-        return f"{fmt(reading.used)} used · no limit" if reading.used is not None else "no limit"
+        if reading.used is None:
+            return _("no limit")
+        return _("{amount} used · no limit").format(amount=fmt(reading.used))
     if reading.remaining is None:
-        return "no balance yet"
+        return _("no balance yet")
     # Each currency on its own: amounts in different units are never added or compared.
     amounts = [(b.remaining, b.unit) for b in reading.balances] or [(reading.remaining, reading.unit)]
-    text = " · ".join(f"{fmt(value)} {unit}" for value, unit in amounts)
+    parts = [amount_text(value, unit, fmt) for value, unit in amounts]
     if reading.resets_at is not None:
-        text += f" · resets {day_name(reading.resets_at)}"
+        parts.append(_("resets {day}").format(day=day_name(reading.resets_at)))
     if reading.subscription_status and reading.subscription_status != "active":
-        text += f" · subscription {reading.subscription_status.replace('_', ' ')}"
-    return text
+        # The provider's own status word (past_due, trialing...): shown as it says it.
+        parts.append(_("subscription {status}").format(status=reading.subscription_status.replace("_", " ")))
+    return " · ".join(parts)
 
 
 #: Which account the icon speaks for when units differ: the worst state first.
@@ -219,7 +273,7 @@ def rate_limited_until(error: FetchError) -> str | None:
     """'rate limited until 14:05' (local time) when the provider said how long to wait."""
     if error.kind is not ErrorKind.RATE_LIMITED or error.retry_at is None:
         return None
-    return f"rate limited until {error.retry_at.astimezone():%H:%M}"
+    return _("rate limited until {time}").format(time=i18n.clock_time(error.retry_at))
 
 
 def error_words(error: FetchError, provider_id: str) -> str:
@@ -227,34 +281,37 @@ def error_words(error: FetchError, provider_id: str) -> str:
     name = provider_name(provider_id)
     kind = error.kind
     if kind is ErrorKind.AUTH:
-        return "Invalid API key: update it in Settings"
+        return _("Invalid API key: update it in Settings")
     if kind is ErrorKind.RATE_LIMITED:
-        if (until := rate_limited_until(error)) is not None:
-            return until[0].upper() + until[1:]
+        if error.retry_at is not None:
+            return _("Rate limited until {time}").format(time=i18n.clock_time(error.retry_at))
         if error.retry_after:  # a one-off fetch (Settings' Test): nothing retries by itself
             seconds = math.ceil(error.retry_after)
-            wait = f"{seconds} s" if seconds <= 90 else f"{math.ceil(seconds / 60)} min"
-            return f"Rate limited: try again in {wait}"
-        return "Rate limited: retrying at the next refresh"
+            if seconds <= 90:
+                return _("Rate limited: try again in {count} s").format(count=seconds)
+            return _("Rate limited: try again in {count} min").format(count=math.ceil(seconds / 60))
+        return _("Rate limited: retrying at the next refresh")
     if kind is ErrorKind.SERVER:
-        return f"{name} is having server trouble: retrying at the next refresh"
+        return _("{provider} is having server trouble: retrying at the next refresh").format(provider=name)
     if kind is ErrorKind.NETWORK:
-        return f"Can't reach {name}: check your connection"
+        return _("Can't reach {provider}: check your connection").format(provider=name)
     if kind is ErrorKind.TIMEOUT:
-        return f"{name} didn't answer in time: retrying at the next refresh"
+        return _("{provider} didn't answer in time: retrying at the next refresh").format(provider=name)
     if kind is ErrorKind.BAD_RESPONSE:
         if error.http_status in (401, 403, 404):  # a refusal, but not in the provider's own words
-            return f"Not {name}'s answer (HTTP {error.http_status}): check the base URL"
-        return f"Unexpected answer from {name}: retrying at the next refresh"
+            return _("Not {provider}'s answer (HTTP {status}): check the base URL").format(
+                provider=name, status=error.http_status)
+        return _("Unexpected answer from {provider}: retrying at the next refresh").format(provider=name)
     if kind is ErrorKind.NO_KEY:
-        if error.message.startswith("key unavailable"):
-            return error.message[0].upper() + error.message[1:]
-        if error.message.startswith(KEY_UNUSABLE):
-            return "Stored API key unusable: replace it in Settings"
-        return "No API key: add it in Settings"
+        if error.detail is ErrorDetail.KEY_UNAVAILABLE:  # the message says which keyring trouble, in words
+            message = error.message
+            return message[0].upper() + message[1:]
+        if error.detail is ErrorDetail.KEY_UNUSABLE:
+            return _("Stored API key unusable: replace it in Settings")
+        return _("No API key: add it in Settings")
     if kind is ErrorKind.CONFIG:
-        return f"Config error: {error.message}"
-    return f"Request refused: {error.message}"
+        return _("Config error: {message}").format(message=error.message)
+    return _("Request refused: {message}").format(message=error.message)
 
 
 def status_line(result: AccountResult, fmt: NumberFormat = plain_number) -> str:
@@ -263,17 +320,17 @@ def status_line(result: AccountResult, fmt: NumberFormat = plain_number) -> str:
         return error_words(result.error, result.provider_id)
     text = balance(result, fmt)
     if result.state is AccountState.LOW and result.threshold is not None:
-        text += f" (below {fmt(result.threshold)})"
-    elif result.state is AccountState.EXHAUSTED:
-        text += " (used up)"
+        return _("{balance} (below {threshold})").format(balance=text, threshold=fmt(result.threshold))
+    if result.state is AccountState.EXHAUSTED:
+        return _("{balance} (used up)").format(balance=text)
     return text
 
 
 def fetched_line(moment: datetime, now: datetime) -> str:
     """When the balance shown was read, for the account's submenu."""
     if reading_age(moment, now) is None:
-        return "Balance of unknown age (its time stamp is in the future)"
-    return f"Balance from {ago(moment, now)}"
+        return _("Balance of unknown age (its time stamp is in the future)")
+    return _("Balance from {age}").format(age=ago(moment, now))
 
 
 def is_stale(result: AccountResult | None, now: datetime, stale_after: timedelta | None) -> bool:
@@ -286,7 +343,7 @@ def row_text(result: AccountResult | None, title: str, now: datetime, fmt: Numbe
              stale_after: timedelta | None = None) -> str:
     """The account's menu row; the balance's age only when it matters (older than ``stale_after``)."""
     if result is None:
-        return f"{title} — checking…"
+        return _("{title} — checking…").format(title=title)
     text = f"{title} — {status_line(result, fmt)}"
     if result.error is None and result.reading is not None and is_stale(result, now, stale_after):
         text += f" · {ago(result.reading.fetched_at, now)}"
@@ -295,22 +352,40 @@ def row_text(result: AccountResult | None, title: str, now: datetime, fmt: Numbe
     return text
 
 
-def time_left(runs_out_at: datetime, now: datetime) -> str:
-    """'~3 days left', rounded as a forecast deserves."""
+def _time_to_go(runs_out_at: datetime, now: datetime) -> tuple[str, int]:
+    """('hours' | 'days' | 'soon', count), rounded as a forecast deserves ('soon': within the hour)."""
     hours = max(0.0, (runs_out_at - now).total_seconds() / 3600)
     if hours < 1:
-        return "less than an hour left"
+        return "soon", 0
     if hours < 36:
-        count = round(hours)
-        return f"~{count} hour left" if count == 1 else f"~{count} hours left"
-    days = round(hours / 24)
-    return f"~{days} days left"
+        return "hours", round(hours)
+    return "days", round(hours / 24)
+
+
+def time_left(runs_out_at: datetime, now: datetime) -> str:
+    """'~3 days left', rounded as a forecast deserves."""
+    unit, count = _time_to_go(runs_out_at, now)
+    if unit == "soon":
+        return _("less than an hour left")
+    if unit == "hours":
+        return ngettext("~{count} hour left", "~{count} hours left", count).format(count=count)
+    return ngettext("~{count} day left", "~{count} days left", count).format(count=count)
+
+
+def runs_out_in(runs_out_at: datetime, now: datetime) -> str:
+    """'runs out in about 3 days' (a whole phrase: languages put 'in about' in different places)."""
+    unit, count = _time_to_go(runs_out_at, now)
+    if unit == "soon":
+        return _("runs out in less than an hour")
+    if unit == "hours":
+        return ngettext("runs out in about {count} hour", "runs out in about {count} hours", count).format(
+            count=count)
+    return ngettext("runs out in about {count} day", "runs out in about {count} days", count).format(count=count)
 
 
 def day_name(moment: datetime) -> str:
-    """'Tue 2 Dec', in local time."""
-    local = moment.astimezone()
-    return f"{local:%a} {local.day} {local:%b}"
+    """'Tue 2 Dec' / '12月2日周二', in local time (QLocale in the GUI, the catalogue's rule on the command line)."""
+    return i18n.day_name(moment)
 
 
 def pace_line(result: AccountResult, now: datetime, fmt: NumberFormat = plain_number) -> str:
@@ -320,22 +395,22 @@ def pace_line(result: AccountResult, now: datetime, fmt: NumberFormat = plain_nu
         return ""
     unit = result.reading.unit if result.reading is not None else result.unit
     rate = Decimal(round(usage.per_day)) if usage.per_day >= 10 else Decimal(str(round(usage.per_day, 1)))
-    text = f"Uses about {fmt(rate)} {unit} a day"
-    if usage.runs_out_at is not None:
-        text += f"; runs out in about {time_left(usage.runs_out_at, now).removeprefix('~').removesuffix(' left')}," \
-                f" around {day_name(usage.runs_out_at)}"
-    return text
+    uses = _("Uses about {amount} a day").format(amount=amount_text(rate, unit, fmt))
+    if usage.runs_out_at is None:
+        return uses
+    # TRANSLATORS: "Uses about 1,200 credits a day; runs out in about 3 days, around Tue 2 Dec".
+    return _("{uses}; {runs_out}, around {day}").format(uses=uses, runs_out=runs_out_in(usage.runs_out_at, now),
+                                                         day=day_name(usage.runs_out_at))
 
 
 def tooltip(results: Sequence[tuple[str, AccountResult | None]], fmt: NumberFormat = plain_number) -> str:
     if not results:
-        return "Credit Tray — no accounts yet: open Settings to add one"
+        return _("Credit Tray — no accounts yet: open Settings to add one")
     lines = []
     for title, result in results:
-        if result is None:
-            lines.append(f"{title}: checking…")
-        else:
-            lines.append(f"{title}: {status_line(result, fmt)}")
+        status = _("checking…") if result is None else status_line(result, fmt)
+        # TRANSLATORS: one line of the tray's tooltip: an account's title and its status.
+        lines.append(_("{title}: {status}").format(title=title, status=status))
     return "\n".join(lines)
 
 
@@ -357,28 +432,55 @@ _SEVERITY = {AlertKind.EXHAUSTED: 0, AlertKind.AUTH: 1, AlertKind.THRESHOLD: 2, 
 def _runs_out_words(alert: Alert) -> str:
     when = alert.runs_out_at
     if when is None:
-        return "soon"
-    return f"in about {time_left(when, datetime.now(when.tzinfo)).removeprefix('~').removesuffix(' left')}"
+        return _("runs out soon")
+    return runs_out_in(when, datetime.now(when.tzinfo))
+
+
+def _maybe(value: Decimal | None, fmt: NumberFormat) -> str:
+    return fmt(value) if value is not None else "?"
+
+
+def _amount_or_unknown(value: Decimal | None, unit: str, fmt: NumberFormat) -> str:
+    return amount_text(value, unit, fmt) if value is not None else _("{amount} {unit}").format(
+        amount="?", unit=unit_name(unit))
+
+
+def _out_of(title: str, unit: str) -> str:
+    """'MeowLoad: out of credits'. A unit we name (积分) and a currency code (USD) are two entries: Chinese
+    writes the code apart from the words around it and the word without a space."""
+    if unit in UNIT_WORDS:
+        return _("{title}: out of {unit}").format(title=title, unit=unit_name(unit))
+    # TRANSLATORS: {currency} is a code such as USD or CNY.
+    return _("{title}: out of {currency}").format(title=title, currency=unit)
+
+
+def _no_left(unit: str) -> str:
+    if unit in UNIT_WORDS:
+        return _("No {unit} left.").format(unit=unit_name(unit))
+    # TRANSLATORS: {currency} is a code such as USD or CNY.
+    return _("No {currency} left.").format(currency=unit)
 
 
 def _alert_line(alert: Alert, title: str, unit: str, fmt: NumberFormat) -> str:
     if alert.kind is AlertKind.EXHAUSTED:
-        return f"{title}: out of {unit}"
+        return _out_of(title, unit)
     if alert.kind is AlertKind.AUTH:
-        return f"{title}: API key refused"
+        return _("{title}: API key refused").format(title=title)
     if alert.kind is AlertKind.FORECAST:
-        return f"{title}: runs out {_runs_out_words(alert)}"
+        return _("{title}: {runs_out}").format(title=title, runs_out=_runs_out_words(alert))
     if alert.kind is AlertKind.TOP_UP:
-        return f"{title}: +{fmt(alert.added) if alert.added is not None else '?'} {unit} added"
-    remaining = fmt(alert.remaining) if alert.remaining is not None else "?"
-    threshold = fmt(alert.threshold) if alert.threshold is not None else "?"
-    return f"{title}: {remaining} {unit} left, below {threshold}"
+        return _("{title}: +{amount} added").format(title=title, amount=_amount_or_unknown(alert.added, unit, fmt))
+    return _("{title}: {amount} left, below {threshold}").format(
+        title=title, amount=_amount_or_unknown(alert.remaining, unit, fmt), threshold=_maybe(alert.threshold, fmt))
 
 
-def _sentence(text: str) -> str:
-    """``text`` ending in a full stop, without doubling the provider's own ("not exist." or "不存在。")."""
+def sentence(text: str) -> str:
+    """``text`` ending in the language's full stop, without doubling one it has ("not exist." or "不存在。")."""
     text = text.rstrip()
-    return text if text.endswith((".", "!", "?", "。", "！", "？", "…")) else text + "."
+    if text.endswith((".", "!", "?", "。", "！", "？", "…")):
+        return text
+    # TRANSLATORS: ends a sentence (an error message, a forecast line) with the language's full stop.
+    return _("{text}.").format(text=text)
 
 
 def notice_for(alerts: Sequence[Alert], titles: dict[str, str], units: dict[str, str],
@@ -392,26 +494,33 @@ def notice_for(alerts: Sequence[Alert], titles: dict[str, str], units: dict[str,
         title = titles.get(first.account_id, first.account_id)
         unit = units.get(first.account_id, "credits")
         if first.kind is AlertKind.EXHAUSTED:
-            return Notice(f"{title}: out of {unit}", f"No {unit} left.", first.account_id)
+            return Notice(_out_of(title, unit), _no_left(unit), first.account_id)
         if first.kind is AlertKind.AUTH:
-            return Notice(f"{title}: API key refused",
-                          f"{_sentence(first.message or 'The key was rejected')} Update the key in Settings.",
+            reason = sentence(first.message or _("The key was rejected"))
+            return Notice(_("{title}: API key refused").format(title=title),
+                          _("{reason} Update the key in Settings.").format(reason=reason),
                           first.account_id, "settings")
-        remaining = fmt(first.remaining) if first.remaining is not None else "?"
+        remaining = _amount_or_unknown(first.remaining, unit, fmt)
         if first.kind is AlertKind.FORECAST:
-            until = f"until around {day_name(first.runs_out_at)}" if first.runs_out_at else "for a short while"
-            return Notice(f"{title}: runs out {_runs_out_words(first)}",
-                          f"{remaining} {unit} left last {until} at the current pace. Click to top up.",
-                          first.account_id)
+            headline = _("{title}: {runs_out}").format(title=title, runs_out=_runs_out_words(first))
+            if first.runs_out_at is None:
+                body = _("{amount} left last for a short while at the current pace. Click to top up.")
+            else:
+                body = _("{amount} left last until around {day} at the current pace. Click to top up.")
+            day = day_name(first.runs_out_at) if first.runs_out_at else ""
+            return Notice(headline, body.format(amount=remaining, day=day), first.account_id)
         if first.kind is AlertKind.TOP_UP:
-            added = fmt(first.added) if first.added is not None else "?"
-            return Notice(f"{title}: +{added} {unit} added", f"The balance is now {remaining} {unit}.",
-                          first.account_id)
-        threshold = fmt(first.threshold) if first.threshold is not None else "?"
-        return Notice(f"{title}: {remaining} {unit} left",
-                      f"Below your alert at {threshold}.", first.account_id)
+            return Notice(_("{title}: +{amount} added").format(
+                              title=title, amount=_amount_or_unknown(first.added, unit, fmt)),
+                          _("The balance is now {amount}.").format(amount=remaining), first.account_id)
+        return Notice(_("{title}: {amount} left").format(title=title, amount=remaining),
+                      _("Below your alert at {threshold}.").format(threshold=_maybe(first.threshold, fmt)),
+                      first.account_id)
     lines = [_alert_line(a, titles.get(a.account_id, a.account_id), units.get(a.account_id, "credits"), fmt)
              for a in ordered[:5]]
     if len(ordered) > 5:
-        lines.append(f"and {len(ordered) - 5} more")
-    return Notice(f"{len(ordered)} accounts need attention", "\n".join(lines), first.account_id, "summary")
+        extra = len(ordered) - 5
+        lines.append(ngettext("and {count} more", "and {count} more", extra).format(count=extra))
+    return Notice(ngettext("{count} account needs attention", "{count} accounts need attention",
+                           len(ordered)).format(count=len(ordered)),
+                  "\n".join(lines), first.account_id, "summary")

@@ -1,6 +1,7 @@
 """``check --format waybar``: one JSON object for Waybar's custom module (polybar and i3blocks read it too).
 
-``text`` is the lowest balance, as short as the tray icon's number; ``class`` is ``critical``
+``text`` is the lowest balance, as short as the tray icon's number; ``tooltip`` is for people, in the
+interface language (the keys and the ``class`` never change with it); ``class`` is ``critical``
 (an account ran out), ``warning`` (one is low), ``stale`` (one could not be checked, so a
 number shown may be old) or ``ok``; ``percentage`` is there only when an account reports its
 plan's total, and is the lowest share left among those.
@@ -13,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from tray_app import texts
+from tray_app.i18n import _
 from tray_app.model import AccountResult, AccountState
 
 
@@ -44,7 +46,7 @@ def _percentage(results: Sequence[AccountResult]) -> int | None:
 def payload(results: Sequence[AccountResult]) -> dict[str, Any]:
     lowest = _lowest(results)
     if not results:
-        text = "no accounts"
+        text = _("no accounts")
     elif lowest is None:
         text = "?"
     else:

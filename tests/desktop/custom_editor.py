@@ -18,7 +18,8 @@ from tray_app.config import load
 from tray_app.engine import Engine
 from tray_app.history import HistoryStore
 from tray_app.keys import KeyStore
-from tray_app.ui.settings import AccountDialog, SettingsBackend
+from tray_app.ui.account_editor import AccountDialog
+from tray_app.ui.settings_backend import SettingsBackend
 
 KEY = "sk-screenshot-7Hd2Lq9Wx4"
 

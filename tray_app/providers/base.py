@@ -22,6 +22,7 @@ from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, InvalidOpera
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from tray_app.i18n import N_, _
 from tray_app.model import ErrorKind, FetchError, Outcome, Reading
 
 #: No real balance is this large; a larger number means a broken answer, not riches.
@@ -111,9 +112,13 @@ def _is_own_error(provider: Provider, answer: HttpAnswer) -> bool:
 def not_the_providers_answer(provider: Provider, answer: HttpAnswer) -> str:
     """Why a refusal without the provider's error shape is not taken as its word on the key."""
     snippet = answer.body[:20].decode("utf-8", "replace").strip().lower()
-    what = "an HTML page" if snippet.startswith("<") else "a body"
-    return (f"HTTP {answer.status} with {what} that is not {provider.name}'s answer: "
-            "check the base URL or the proxy in between")
+    if snippet.startswith("<"):
+        text = _("HTTP {status} with an HTML page that is not {provider}'s answer: "
+                 "check the base URL or the proxy in between")
+    else:
+        text = _("HTTP {status} with a body that is not {provider}'s answer: "
+                 "check the base URL or the proxy in between")
+    return text.format(status=answer.status, provider=provider.name)
 
 
 def _safe_message(provider: Provider, answer: HttpAnswer, language: str) -> str | None:
@@ -125,16 +130,18 @@ def _safe_message(provider: Provider, answer: HttpAnswer, language: str) -> str 
 
 
 _DEFAULT_MESSAGES = {
-    ErrorKind.AUTH: "the API key was refused",
-    ErrorKind.RATE_LIMITED: "too many requests",
-    ErrorKind.SERVER: "the provider's server failed",
-    ErrorKind.REQUEST: "the provider rejected the request",
+    ErrorKind.AUTH: N_("the API key was refused"),
+    ErrorKind.RATE_LIMITED: N_("too many requests"),
+    ErrorKind.SERVER: N_("the provider's server failed"),
+    ErrorKind.REQUEST: N_("the provider rejected the request"),
 }
 
 
 def default_message(kind: ErrorKind, status: int | None) -> str:
-    text = _DEFAULT_MESSAGES.get(kind, str(kind))
-    return f"{text} (HTTP {status})" if status else text
+    """Our words for an error the provider did not explain, in the current language."""
+    text = _(_DEFAULT_MESSAGES[kind]) if kind in _DEFAULT_MESSAGES else str(kind)
+    # TRANSLATORS: an error message followed by the HTTP status that came with it.
+    return _("{message} (HTTP {status})").format(message=text, status=status) if status else text
 
 
 def clean_message(text: str) -> str:
@@ -160,7 +167,7 @@ def retry_after_seconds(value: str | None, now: datetime) -> float | None:
 
 
 def _no_constants(name: str) -> Any:
-    raise ShapeError(f"not valid JSON: {name} is not a number")
+    raise ShapeError(_("not valid JSON: {name} is not a number").format(name=name))
 
 
 def load_json(answer: HttpAnswer) -> Any:
@@ -168,25 +175,35 @@ def load_json(answer: HttpAnswer) -> Any:
     try:
         return json.loads(answer.body, parse_float=Decimal, parse_int=Decimal, parse_constant=_no_constants)
     except ArithmeticError:  # decimal.InvalidOperation: an exponent beyond what any number can hold
-        raise ShapeError("the answer holds a number out of range") from None
+        raise ShapeError(_("the answer holds a number out of range")) from None
     except (ValueError, RecursionError) as exc:
         if isinstance(exc, ShapeError):
             raise
         snippet = answer.body[:20].decode("utf-8", "replace").strip()
         looks_html = snippet.lower().startswith(("<!doctype", "<html", "<"))
-        raise ShapeError("the answer is an HTML page, not JSON" if looks_html else "the answer is not JSON") from None
+        raise ShapeError(_("the answer is an HTML page, not JSON") if looks_html
+                         else _("the answer is not JSON")) from None
 
 
 def json_object(answer: HttpAnswer) -> dict[str, Any]:
     data = load_json(answer)
     if not isinstance(data, dict):
-        raise ShapeError("the answer is not a JSON object")
+        raise ShapeError(_("the answer is not a JSON object"))
     return data
 
 
 def expect_success_status(answer: HttpAnswer) -> None:
     if not 200 <= answer.status <= 299:
-        raise ShapeError(f"unexpected HTTP {answer.status}")
+        raise ShapeError(unexpected_status(answer.status))
+
+
+def unexpected_status(status: int) -> str:
+    return _("unexpected HTTP {status}").format(status=status)
+
+
+def missing(name: str) -> str:
+    """'Data.Total is missing': a documented field the answer lacks."""
+    return _("{field} is missing").format(field=name)
 
 
 def amount(value: Any, name: str, *, integer: bool = False, negative_one: bool = False,
@@ -199,7 +216,7 @@ def amount(value: Any, name: str, *, integer: bool = False, negative_one: bool =
     negative balance, which is a reading (exhausted), not a broken answer.
     """
     if isinstance(value, bool) or not isinstance(value, Decimal):
-        raise ShapeError(f"{name} is not a number")
+        raise ShapeError(_("{field} is not a number").format(field=name))
     return _checked(value, name, integer=integer, negative_one=negative_one, negative=balance)
 
 
@@ -211,11 +228,11 @@ def amount_from_text(value: Any, name: str) -> Decimal:
     if isinstance(value, Decimal):
         return _checked(value, name, integer=False, negative_one=False, negative=True)
     if not isinstance(value, str) or not _DECIMAL_TEXT.fullmatch(value.strip()):
-        raise ShapeError(f"{name} is not a number")
+        raise ShapeError(_("{field} is not a number").format(field=name))
     try:
         return _checked(Decimal(value.strip()), name, integer=False, negative_one=False, negative=True)
     except InvalidOperation:
-        raise ShapeError(f"{name} is not a number") from None
+        raise ShapeError(_("{field} is not a number").format(field=name)) from None
 
 
 #: Exact arithmetic whatever the literal: the default context rounds to 28 digits and traps
@@ -225,14 +242,14 @@ _EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN, traps=[InvalidOper
 
 def _checked(value: Decimal, name: str, *, integer: bool, negative_one: bool, negative: bool = False) -> Decimal:
     if not value.is_finite():
-        raise ShapeError(f"{name} is not a finite number")
+        raise ShapeError(_("{field} is not a finite number").format(field=name))
     if value.copy_abs() > MAX_AMOUNT:
-        raise ShapeError(f"{name} is out of range")
+        raise ShapeError(_("{field} is out of range").format(field=name))
     whole = value == value.to_integral_value(context=_EXACT)
     if integer and not whole:
-        raise ShapeError(f"{name} is not a whole number")
+        raise ShapeError(_("{field} is not a whole number").format(field=name))
     if value < 0 and not negative and not (negative_one and value == -1):
-        raise ShapeError(f"{name} is negative")
+        raise ShapeError(_("{field} is negative").format(field=name))
     if value == 0:
         return Decimal(0)  # not "-0" or "0E+999"
     # 950.0 and 950 are the same balance; keep the shorter spelling.
@@ -243,7 +260,7 @@ def optional_text(value: Any, name: str) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise ShapeError(f"{name} is not a string")
+        raise ShapeError(_("{field} is not a string").format(field=name))
     return clean_message(value)
 
 

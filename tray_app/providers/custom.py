@@ -24,6 +24,7 @@ from decimal import Decimal
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from tray_app.i18n import N_, _, ngettext
 from tray_app.model import Balance, ErrorKind, FetchError, Outcome, Reading
 from tray_app.providers.base import (
     MAX_AMOUNT,
@@ -37,6 +38,7 @@ from tray_app.providers.base import (
     expect_success_status,
     is_loopback_host,
     load_json,
+    missing,
 )
 
 CUSTOM_ID = "custom"
@@ -52,86 +54,135 @@ FieldKind = Literal["text", "choice", "url", "path", "json", "values", "threshol
 
 @dataclass(frozen=True)
 class SchemaField:
-    """One field of a custom provider: what it is called, what it holds and how it is checked."""
+    """One field of a custom provider: what it is called, what it holds and how it is checked.
+
+    ``label``, ``help`` and ``section`` are in the current language, looked up each time they are
+    read; the ``english_…`` sources are what the catalogue and the docs' table hold.
+    """
 
     name: str
-    label: str
+    english_label: str
     kind: FieldKind
-    help: str
-    #: The section of the form and of the docs it belongs to.
+    english_help: str
+    #: The section of the form and of the docs it belongs to (in English: a key, compared by the form).
     group: str
     default: Any = ""
     required: bool = False
     choices: tuple[str, ...] = ()
     example: str = ""
 
+    @property
+    def label(self) -> str:
+        return _(self.english_label)
+
+    @property
+    def help(self) -> str:
+        return _(self.english_help)
+
+    @property
+    def section(self) -> str:
+        """``group`` as the form's tab shows it."""
+        return _(self.group)
+
 
 SCHEMA: tuple[SchemaField, ...] = (
-    SchemaField("name", "Name", "text", "what the provider is called in the menu", "Display",
-                default="Custom", example="My API"),
-    SchemaField("url", "URL", "url", "the balance endpoint; https (plain http only on loopback), no query",
-                "Request", required=True, example="https://api.example.com/v1/balance"),
-    SchemaField("method", "Method", "choice", "GET, or POST (with an optional JSON body)", "Request",
+    SchemaField("name", N_("Name"), "text", N_("what the provider is called in the menu"), N_("Display"),
+                default="Custom", example="My API"),  # untranslated: the default and example are values
+    SchemaField("url", N_("URL"), "url", N_("the balance endpoint; https (plain http only on loopback), no query"),
+                N_("Request"), required=True, example="https://api.example.com/v1/balance"),
+    SchemaField("method", N_("Method"), "choice", N_("GET, or POST (with an optional JSON body)"), N_("Request"),
                 default="GET", choices=("GET", "POST")),
-    SchemaField("body", "Body", "json", "the JSON body of a POST, e.g. {\"scope\": \"team\"} (sent as written)",
-                "Request"),
-    SchemaField("key_header", "Key header", "text", "the header that carries the key", "Request",
-                default="Authorization", example="x-api-key"),
-    SchemaField("key_format", "Key format", "text", "the header's value; {key} stands for the key", "Request",
-                default="Bearer {key}", example="{key}"),
-    SchemaField("key_query", "Key query parameter", "text",
-                "send the key as this query parameter instead of a header (empty: use the header)", "Request",
-                example="api_key"),
-    SchemaField("remaining", "Remaining", "path",
-                "where the balance is; may be left out when Used and Limit are given (remaining = limit - used)",
-                "Response", example="data.balance"),
-    SchemaField("used", "Used", "path", "where the amount used is (optional)", "Response", example="data.usage"),
-    SchemaField("limit", "Limit", "path", "where the limit or total is (optional)", "Response",
+    SchemaField("body", N_("Body"), "json",
+                N_("the JSON body of a POST, e.g. {\"scope\": \"team\"} (sent as written)"),
+                N_("Request")),
+    SchemaField("key_header", N_("Key header"), "text", N_("the header that carries the key"), N_("Request"),
+                default="Authorization", example="x-api-key"),  # untranslated: an HTTP header name
+    SchemaField("key_format", N_("Key format"), "text", N_("the header's value; {key} stands for the key"),
+                N_("Request"), default="Bearer {key}", example="{key}"),  # untranslated: an HTTP header value
+    SchemaField("key_query", N_("Key query parameter"), "text",
+                N_("send the key as this query parameter instead of a header (empty: use the header)"),
+                N_("Request"), example="api_key"),
+    SchemaField("remaining", N_("Remaining"), "path",
+                N_("where the balance is; may be left out when Used and Limit are given (remaining = limit - used)"),
+                N_("Response"), example="data.balance"),
+    SchemaField("used", N_("Used"), "path", N_("where the amount used is (optional)"), N_("Response"),
+                example="data.usage"),
+    SchemaField("limit", N_("Limit"), "path", N_("where the limit or total is (optional)"), N_("Response"),
                 example="data.limit"),
-    SchemaField("unlimited", "Unlimited when", "values",
-                "values of Remaining or Limit that mean 'no limit', e.g. -1, null", "Response", default=(),
-                example="null, -1"),
-    SchemaField("resets_at", "Resets at", "path",
-                "where the quota's reset time is: Unix seconds or an ISO 8601 time (optional)", "Response",
+    SchemaField("unlimited", N_("Unlimited when"), "values",
+                N_("values of Remaining or Limit that mean 'no limit', e.g. -1, null"), N_("Response"), default=(),
+                example="null, -1"),  # untranslated: JSON values
+    SchemaField("resets_at", N_("Resets at"), "path",
+                N_("where the quota's reset time is: Unix seconds or an ISO 8601 time (optional)"), N_("Response"),
                 example="next_reset_unix"),
-    SchemaField("balances", "Balances list", "path",
-                "a list holding one balance per currency (instead of Remaining)", "Response",
+    SchemaField("balances", N_("Balances list"), "path",
+                N_("a list holding one balance per currency (instead of Remaining)"), N_("Response"),
                 example="balance_infos"),
-    SchemaField("balance_remaining", "Balance amount", "path", "in each list entry: where the amount is",
-                "Response", example="total_balance"),
-    SchemaField("balance_unit", "Balance unit", "path", "in each list entry: where the currency is",
-                "Response", example="currency"),
-    SchemaField("success_path", "Success field", "path",
-                "for envelope APIs: a field that must have the value below, or the answer is an error",
-                "Response", example="code"),
-    SchemaField("success_value", "Success value", "text", "the value the success field must have", "Response",
-                example="0"),
-    SchemaField("error_path", "Error message", "path", "where the provider's error message is (optional)",
-                "Response", example="error.message"),
-    SchemaField("unit", "Unit", "text", "the unit or currency of the balance (with a list: the main currency)",
-                "Display", default="credits", example="USD"),
-    SchemaField("unit_path", "Unit field", "path", "where the answer names its unit (optional)", "Display",
-                example="data.currency"),
-    SchemaField("units_by_host", "Unit by host", "host_units",
-                "a different unit when the URL's host is this one, e.g. api.example.ai=USD", "Display",
+    SchemaField("balance_remaining", N_("Balance amount"), "path", N_("in each list entry: where the amount is"),
+                N_("Response"), example="total_balance"),
+    SchemaField("balance_unit", N_("Balance unit"), "path", N_("in each list entry: where the currency is"),
+                N_("Response"), example="currency"),
+    SchemaField("success_path", N_("Success field"), "path",
+                N_("for envelope APIs: a field that must have the value below, or the answer is an error"),
+                N_("Response"), example="code"),
+    SchemaField("success_value", N_("Success value"), "text", N_("the value the success field must have"),
+                N_("Response"), example="0"),
+    SchemaField("error_path", N_("Error message"), "path", N_("where the provider's error message is (optional)"),
+                N_("Response"), example="error.message"),
+    SchemaField("unit", N_("Unit"), "text", N_("the unit or currency of the balance (with a list: the main currency)"),
+                N_("Display"), default="credits", example="USD"),
+    SchemaField("unit_path", N_("Unit field"), "path", N_("where the answer names its unit (optional)"),
+                N_("Display"), example="data.currency"),
+    SchemaField("units_by_host", N_("Unit by host"), "host_units",
+                N_("a different unit when the URL's host is this one, e.g. api.example.ai=USD"), N_("Display"),
                 default=(), example="api.example.ai=USD"),
-    SchemaField("thresholds", "Thresholds", "thresholds", "default alert levels, highest first", "Display",
-                default=(), example="100, 10, 0"),
-    SchemaField("top_up_url", "Top-up page", "url", "where to buy more (optional)", "Display",
+    SchemaField("thresholds", N_("Thresholds"), "thresholds", N_("default alert levels, highest first"),
+                N_("Display"), default=(), example="100, 10, 0"),
+    SchemaField("top_up_url", N_("Top-up page"), "url", N_("where to buy more (optional)"), N_("Display"),
                 example="https://example.com/billing"),
-    SchemaField("key_hint", "Where the key is", "text", "shown when adding an account (optional)", "Display"),
-    SchemaField("documentation", "Documentation", "text", "the API page this definition follows (optional)",
-                "Display"),
+    SchemaField("key_hint", N_("Where the key is"), "text", N_("shown when adding an account (optional)"),
+                N_("Display")),
+    SchemaField("documentation", N_("Documentation"), "text", N_("the API page this definition follows (optional)"),
+                N_("Display")),
 )
 FIELDS: dict[str, SchemaField] = {f.name: f for f in SCHEMA}
 
 
 class SpecError(ValueError):
-    """A custom provider definition that cannot be used; names the field."""
+    """A custom provider definition that cannot be used; names the field.
 
-    def __init__(self, field_name: str, problem: str) -> None:
-        super().__init__(f"custom.{field_name} {problem}" if field_name else f"[accounts.custom] {problem}")
-        self.field_name, self.problem = field_name, problem
+    ``sentence`` is a whole sentence in the current language (translated when the error is made)
+    with ``{field}`` where the field is named and the ``values`` in their own placeholders:
+    ``str(error)`` names the field by its place in the config (``custom.url``), ``about(label)``
+    as a form names it.
+    """
+
+    def __init__(self, field_name: str, sentence: str, **values: object) -> None:
+        if "{field}" not in sentence:  # a caller's bare predicate ("is missing: …"): after the field, as before
+            sentence = "{field} " + sentence.replace("{", "{{").replace("}", "}}")
+        self.field_name, self.sentence, self.values = field_name, sentence, values
+        super().__init__(self.about(self.path))
+
+    @property
+    def path(self) -> str:
+        """Where the field is in a config file."""
+        return f"custom.{self.field_name}" if self.field_name else "[accounts.custom]"  # untranslated: TOML names
+
+    def about(self, subject: str) -> str:
+        """The sentence about ``subject`` (the field's label, its path)."""
+        sentence = self.sentence
+        if subject and _is_cjk(subject[-1]):  # "名称 不能为空" → "名称不能为空": a space only beside Latin text
+            sentence = sentence.replace("{field} ", "{field}")
+        return sentence.format(field=subject, **self.values)
+
+    @property
+    def problem(self) -> str:
+        """The sentence without its subject, for a caller that writes the field's name before it."""
+        return self.about("").strip()
+
+
+def _is_cjk(char: str) -> bool:
+    return "\u3000" <= char <= "\u9fff" or "\uf900" <= char <= "\ufaff" or "\uff00" <= char <= "\uffef"
 
 
 # --------------------------------------------------------------------------- paths
@@ -151,9 +202,9 @@ def parse_path(text: str) -> tuple[Step, ...]:
     """``data.items[0].total`` or ``balance_infos[currency=USD].total_balance`` as steps; ValueError if not one."""
     text = text.strip()
     if not text:
-        raise ValueError("is empty")
+        raise ValueError(_("it is empty"))
     if len(text) > MAX_PATH:
-        raise ValueError(f"is longer than {MAX_PATH} characters")
+        raise ValueError(_("it is longer than {limit} characters").format(limit=MAX_PATH))
     steps: list[Step] = []
     pos = 0
     while pos < len(text):
@@ -161,25 +212,26 @@ def parse_path(text: str) -> tuple[Step, ...]:
         if char == "[":
             end = text.find("]", pos)
             if end < 0:
-                raise ValueError(f"has a '[' that is not closed: {text!r}")
+                raise ValueError(_("it has a '[' that is not closed: {path}").format(path=repr(text)))
             inner = text[pos + 1:end].strip()
             if re.fullmatch(r"-?[0-9]{1,6}", inner):
                 steps.append(Step(index=int(inner)))
             elif "=" in inner and (name := inner.split("=", 1)[0].strip()) and _KEY.fullmatch(name):
                 steps.append(Step(match=(name, inner.split("=", 1)[1].strip())))
             else:
-                raise ValueError(f"has [{inner}], which is neither an index like [0] nor a filter like [currency=USD]")
+                raise ValueError(_("it has [{inner}], which is neither an index like [0] nor a filter like "
+                                   "[currency=USD]").format(inner=inner))
             pos = end + 1
             continue
         if char == ".":
             if not steps:
-                raise ValueError(f"starts with '.': {text!r}")
+                raise ValueError(_("it starts with '.': {path}").format(path=repr(text)))
             pos += 1
         elif steps:
-            raise ValueError(f"needs a '.' before {text[pos:]!r}")
+            raise ValueError(_("it needs a '.' before {rest}").format(rest=repr(text[pos:])))
         found = _KEY.match(text, pos)
         if found is None:
-            raise ValueError(f"has an empty part: {text!r}")
+            raise ValueError(_("it has an empty part: {path}").format(path=repr(text)))
         steps.append(Step(key=found.group().strip()))
         pos = found.end()
     return tuple(steps)
@@ -214,24 +266,30 @@ def lookup(data: Any, path: str) -> Any:
     for step in parse_path(path):
         if step.key is not None:
             if not isinstance(value, dict):
-                raise ShapeError(f"{done or 'the answer'} is not an object (looking for {path})")
+                raise ShapeError((_("{where} is not an object (looking for {path})") if done
+                                  else _("the answer is not an object (looking for {path})")).format(
+                    where=done, path=path))
             if step.key not in value:
-                raise ShapeError(f"{(done + '.' if done else '') + step.key} is missing")
+                raise ShapeError(missing((done + "." if done else "") + step.key))
             value = value[step.key]
             done = (done + "." if done else "") + step.key
             continue
         if not isinstance(value, list):
-            raise ShapeError(f"{done or 'the answer'} is not a list (looking for {path})")
+            raise ShapeError((_("{where} is not a list (looking for {path})") if done
+                              else _("the answer is not a list (looking for {path})")).format(where=done, path=path))
         if step.index is not None:
             if not -len(value) <= step.index < len(value):
-                raise ShapeError(f"{done}[{step.index}] is missing (the list has {len(value)} entries)")
+                raise ShapeError(ngettext("{where} is missing (the list has {count} entry)",
+                                          "{where} is missing (the list has {count} entries)", len(value)).format(
+                    where=f"{done}[{step.index}]", count=len(value)))
             value = value[step.index]
             done += f"[{step.index}]"
         elif step.match is not None:
             name, wanted = step.match
             found = [item for item in value if isinstance(item, dict) and name in item and _same(item[name], wanted)]
             if not found:
-                raise ShapeError(f"{done} has no entry with {name} = {wanted}")
+                raise ShapeError(_("{where} has no entry with {name} = {value}").format(
+                    where=done, name=name, value=wanted))
             value = found[0]
             done += f"[{name}={wanted}]"
     return value
@@ -254,7 +312,7 @@ def _depth(data: Any) -> int:
 def load_answer(answer: HttpAnswer) -> Any:
     data = load_json(answer)
     if _depth(data) > MAX_DEPTH:
-        raise ShapeError(f"the answer is nested more than {MAX_DEPTH} levels deep")
+        raise ShapeError(_("the answer is nested more than {depth} levels deep").format(depth=MAX_DEPTH))
     return data
 
 
@@ -265,11 +323,11 @@ class CustomSpec:
     """A checked custom provider definition; hashable, so built providers can be cached."""
 
     url: str
-    name: str = "Custom"
+    name: str = "Custom"  # untranslated: the default name, stored
     method: str = "GET"
     body: str = ""
-    key_header: str = "Authorization"
-    key_format: str = "Bearer {key}"
+    key_header: str = "Authorization"  # untranslated: an HTTP header name
+    key_format: str = "Bearer {key}"  # untranslated: an HTTP header value
     key_query: str = ""
     remaining: str = ""
     used: str = ""
@@ -301,30 +359,31 @@ _FORBIDDEN_HEADERS = {"host", "content-length", "transfer-encoding", "connection
 
 
 def url_problem(url: str) -> str | None:
-    """Why ``url`` cannot be a custom endpoint (the same rules as a base_url, plus a path is allowed)."""
+    """Why ``url`` cannot be a custom endpoint (the same rules as a base_url, plus a path is allowed):
+    a sentence with ``{field}`` where the field is named (a ``SpecError``'s)."""
     try:
         parts = urlsplit(url)
         host = parts.hostname or ""
-        _ = parts.port
+        parts.port  # noqa: B018  (raises ValueError for a port that is not a number)
     except ValueError:
-        return "is not a valid URL"
+        return _("{field} is not a valid URL")
     if parts.scheme not in ("http", "https") or not host:
-        return "must be an https:// URL"
+        return _("{field} must be an https:// URL")
     if parts.username or parts.password or parts.query or parts.fragment:
-        return "may not carry credentials, a query or a fragment (use Key query parameter for the key)"
+        return _("{field} may not carry credentials, a query or a fragment (use Key query parameter for the key)")
     if parts.scheme != "https" and not is_loopback_host(host):
-        return "must be https (plain http is allowed only on loopback)"
+        return _("{field} must be https (plain http is allowed only on loopback)")
     return None
 
 
 def _text(name: str, value: Any, *, limit: int = 200) -> str:
     if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
-        raise SpecError(name, "must be text")
+        raise SpecError(name, _("{field} must be text"))
     text = str(value).strip()
     if len(text) > limit:
-        raise SpecError(name, f"is longer than {limit} characters")
+        raise SpecError(name, _("{field} is longer than {limit} characters"), limit=limit)
     if any(not ch.isprintable() for ch in text):
-        raise SpecError(name, "contains control characters")
+        raise SpecError(name, _("{field} contains control characters"))
     return text
 
 
@@ -333,20 +392,20 @@ def _list(name: str, value: Any) -> list[Any]:
         return [part.strip() for part in value.split(",") if part.strip()]
     if isinstance(value, list | tuple):
         return list(value)
-    raise SpecError(name, "must be a list")
+    raise SpecError(name, _("{field} must be a list"))
 
 
 def _thresholds(name: str, value: Any) -> tuple[Decimal, ...]:
     out: set[Decimal] = set()
     for item in _list(name, value):
         if isinstance(item, bool) or not isinstance(item, int | float | str | Decimal):
-            raise SpecError(name, f"has {item!r}, which is not a number")
+            raise SpecError(name, _("{field} has {item}, which is not a number"), item=repr(item))
         try:
             number = Decimal(str(item).strip())
         except ArithmeticError:
-            raise SpecError(name, f"has {item!r}, which is not a number") from None
+            raise SpecError(name, _("{field} has {item}, which is not a number"), item=repr(item)) from None
         if not number.is_finite() or number < 0 or number > MAX_AMOUNT:
-            raise SpecError(name, f"has {item!r}; thresholds are numbers of 0 or more")
+            raise SpecError(name, _("{field} has {item}; thresholds are numbers of 0 or more"), item=repr(item))
         out.add(number.quantize(Decimal(1)) if number == number.to_integral_value() else number.normalize())
     return tuple(sorted(out, reverse=True))
 
@@ -358,14 +417,14 @@ def _host_units(name: str, value: Any) -> tuple[tuple[str, str], ...]:
         pairs = []
         for item in _list(name, value):
             if not isinstance(item, str) or "=" not in item:
-                raise SpecError(name, f"has {item!r}; write host=UNIT")
+                raise SpecError(name, _("{field} has {item}; write host=UNIT"), item=repr(item))
             host, unit = item.split("=", 1)
             pairs.append((host, unit))
     out = []
     for host, unit in pairs:
         host_text, unit_text = _text(name, host).lower(), _text(name, unit, limit=40)
         if not host_text or not unit_text:
-            raise SpecError(name, "needs a host and a unit in each entry")
+            raise SpecError(name, _("{field} needs a host and a unit in each entry"))
         out.append((host_text, unit_text))
     return tuple(out)
 
@@ -384,14 +443,14 @@ def _checked_field(spec_field: SchemaField, value: Any) -> Any:
     if kind == "text" and isinstance(value, bool | int | float):
         value = _shown(value if isinstance(value, bool) else Decimal(str(value)))  # success_value = 0 or true
     elif not isinstance(value, str):
-        raise SpecError(name, "must be text (in quotes)")
+        raise SpecError(name, _("{field} must be text (in quotes)"))
     text = _text(name, value, limit=MAX_BODY_TEMPLATE if kind == "json" else 2048 if kind == "url" else 200)
     if not text:
         return text
     if kind == "choice":
         upper = text.upper()
         if upper not in spec_field.choices:
-            raise SpecError(name, "must be one of " + ", ".join(spec_field.choices))
+            raise SpecError(name, _("{field} must be one of {choices}"), choices=", ".join(spec_field.choices))
         return upper
     if kind == "url" and (problem := url_problem(text)):
         raise SpecError(name, problem)
@@ -399,30 +458,30 @@ def _checked_field(spec_field: SchemaField, value: Any) -> Any:
         try:
             parse_path(text)
         except ValueError as exc:
-            raise SpecError(name, f"is not a path: it {exc}") from None
+            raise SpecError(name, _("{field} is not a path: {reason}"), reason=exc) from None
     if kind == "json":
         try:
             json.loads(text)
         except ValueError:
-            raise SpecError(name, "is not valid JSON") from None
+            raise SpecError(name, _("{field} is not valid JSON")) from None
     return text
 
 
 def spec_from_table(table: Mapping[str, Any]) -> CustomSpec:
     """A checked spec from a ``[accounts.custom]`` table (or a file, or flags); SpecError names the field."""
     if not isinstance(table, Mapping):
-        raise SpecError("", "must be a table of fields")
+        raise SpecError("", _("{field} must be a table of fields"))
     unknown = sorted(set(table) - set(FIELDS))
     if unknown:
-        raise SpecError(str(unknown[0]), "is not a field of a custom provider (known: "
-                        + ", ".join(FIELDS) + ")")
+        raise SpecError(str(unknown[0]), _("{field} is not a field of a custom provider (known: {known})"),
+                        known=", ".join(FIELDS))
     values: dict[str, Any] = {}
     for spec_field in SCHEMA:
         if spec_field.name in table:
             values[spec_field.name] = _checked_field(spec_field, table[spec_field.name])
     for spec_field in SCHEMA:
         if spec_field.required and not values.get(spec_field.name):
-            raise SpecError(spec_field.name, f"is missing ({spec_field.help})")
+            raise SpecError(spec_field.name, _("{field} is missing ({help})"), help=spec_field.help)
     spec = CustomSpec(**values)
     _cross_checks(spec)
     return spec
@@ -430,28 +489,29 @@ def spec_from_table(table: Mapping[str, Any]) -> CustomSpec:
 
 def _cross_checks(spec: CustomSpec) -> None:
     if spec.body and spec.method != "POST":
-        raise SpecError("body", "needs method = \"POST\"")
+        raise SpecError("body", _("{field} needs method = \"POST\""))
     if not spec.key_query:
         if not _HEADER_NAME.fullmatch(spec.key_header):
-            raise SpecError("key_header", "must be a header name such as Authorization or x-api-key")
+            raise SpecError("key_header", _("{field} must be a header name such as Authorization or x-api-key"))
         if spec.key_header.lower() in _FORBIDDEN_HEADERS:
-            raise SpecError("key_header", f"may not be {spec.key_header}")
+            raise SpecError("key_header", _("{field} may not be {header}"), header=spec.key_header)
         if not spec.key_format.isascii():
-            raise SpecError("key_format", "must be plain ASCII (an HTTP header value)")
+            raise SpecError("key_format", _("{field} must be plain ASCII (an HTTP header value)"))
         if "{key}" not in spec.key_format:
-            raise SpecError("key_format", "must contain {key}, where the key goes (e.g. \"Bearer {key}\")")
+            raise SpecError("key_format", _("{field} must contain {key}, where the key goes (e.g. \"Bearer {key}\")"),
+                            key="{key}")
     elif not re.fullmatch(r"[A-Za-z0-9_.~-]{1,64}", spec.key_query):
-        raise SpecError("key_query", "must be a plain parameter name such as api_key")
+        raise SpecError("key_query", _("{field} must be a plain parameter name such as api_key"))
     if spec.balances:
         if not spec.balance_remaining or not spec.balance_unit:
-            raise SpecError("balances", "needs balance_remaining and balance_unit (where each entry's amount "
-                                        "and currency are)")
+            raise SpecError("balances", _("{field} needs balance_remaining and balance_unit (where each entry's "
+                                          "amount and currency are)"))
     elif not spec.remaining and not (spec.used and spec.limit):
-        raise SpecError("remaining", "is missing: give the path of the balance (or both used and limit)")
+        raise SpecError("remaining", _("{field} is missing: give the path of the balance (or both used and limit)"))
     if spec.success_path and not spec.success_value:
-        raise SpecError("success_value", "is missing: the value the success field must have")
+        raise SpecError("success_value", _("{field} is missing: the value the success field must have"))
     if not spec.unit:
-        raise SpecError("unit", "may not be empty")
+        raise SpecError("unit", _("{field} may not be empty"))
 
 
 def spec_to_table(spec: CustomSpec) -> dict[str, Any]:
@@ -498,7 +558,7 @@ def inline_value(value: Any) -> Any:
 def _number(data: Any, path: str, field_name: str) -> Decimal:
     value = lookup(data, path)
     if value is None:
-        raise ShapeError(f"{path} ({field_name}) is null")
+        raise ShapeError(_("{path} ({field}) is null").format(path=path, field=field_name))
     return amount_from_text(value, path)
 
 
@@ -516,12 +576,12 @@ def _moment(value: Any, path: str) -> datetime | None:
             return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     except (ValueError, OverflowError, OSError, ArithmeticError):
         pass
-    raise ShapeError(f"{path} is not a time (Unix seconds or ISO 8601)")
+    raise ShapeError(_("{path} is not a time (Unix seconds or ISO 8601)").format(path=path))
 
 
 def _unit_text(value: Any, path: str) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise ShapeError(f"{path} is not a unit name")
+        raise ShapeError(_("{path} is not a unit name").format(path=path))
     return clean_message(value)[:40]
 
 
@@ -538,11 +598,12 @@ def _is_unlimited(spec: CustomSpec, data: Any, path: str) -> bool:
 def _balances(spec: CustomSpec, data: Any) -> list[Balance]:
     entries = lookup(data, spec.balances)
     if not isinstance(entries, list):
-        raise ShapeError(f"{spec.balances} is not a list")
+        raise ShapeError(_("{path} is not a list").format(path=spec.balances))
     if not entries:
-        raise ShapeError(f"{spec.balances} is empty")
+        raise ShapeError(_("{path} is empty").format(path=spec.balances))
     if len(entries) > MAX_BALANCES:  # a menu line per currency: thousands would be an attack, not a wallet
-        raise ShapeError(f"{spec.balances} has {len(entries)} entries; at most {MAX_BALANCES} balances are read")
+        raise ShapeError(_("{path} has {count} entries; at most {limit} balances are read").format(
+            path=spec.balances, count=len(entries), limit=MAX_BALANCES))
     out = []
     for index, entry in enumerate(entries):
         where = f"{spec.balances}[{index}]"
@@ -577,7 +638,8 @@ def parse_spec(spec: CustomSpec, answer: HttpAnswer, now: datetime) -> Outcome:
     if _envelope_failed(spec, data):
         message = _error_text(spec, data)
         return FetchError(ErrorKind.REQUEST, clean_message(message) if message
-                          else f"{spec.success_path} is not {spec.success_value}", answer.status)
+                          else _("{path} is not {value}").format(path=spec.success_path, value=spec.success_value),
+                          answer.status)
     expect_success_status(answer)
     unit = _unit_text(lookup(data, spec.unit_path), spec.unit_path) if spec.unit_path else spec.unit
     used = _optional_amount(data, spec.used, "used")
@@ -596,7 +658,8 @@ def parse_spec(spec: CustomSpec, answer: HttpAnswer, now: datetime) -> Outcome:
         remaining = _number(data, spec.remaining, "remaining")
     else:
         if used is None or limit is None:  # null, and not a value the definition says means "no limit"
-            raise ShapeError(f"{spec.used} or {spec.limit} is null, so the balance is not known")
+            raise ShapeError(_("{used} or {limit} is null, so the balance is not known").format(
+                used=spec.used, limit=spec.limit))
         remaining = limit - used
     return Reading(remaining=remaining, unit=unit, fetched_at=now, used=used, total=limit, resets_at=resets_at)
 
@@ -609,16 +672,16 @@ def _optional_amount(data: Any, path: str, field_name: str) -> Decimal | None:
         return None
     number = amount_from_text(value, path)
     if number < 0:
-        raise ShapeError(f"{path} ({field_name}) is negative")
+        raise ShapeError(_("{path} ({field}) is negative").format(path=path, field=field_name))
     return number
 
 
 def _described(value: Any) -> str:
     if isinstance(value, list):
-        return f"a list of {len(value)} entries" if len(value) != 1 else "a list of 1 entry"
+        return ngettext("a list of {count} entry", "a list of {count} entries", len(value)).format(count=len(value))
     if isinstance(value, dict):
         names = ", ".join(list(value)[:5]) + (", …" if len(value) > 5 else "")
-        return f"an object ({names})"
+        return _("an object ({names})").format(names=names)
     return _shown(value)
 
 
@@ -627,7 +690,8 @@ def explain(spec: CustomSpec, answer: HttpAnswer) -> list[tuple[str, str, str]]:
     try:
         data = load_answer(answer)
     except ShapeError as exc:
-        return [("answer", "", str(exc))]
+        # TRANSLATORS: the first column of Settings' Test table (Field, Path, Found) when the answer is unusable.
+        return [(_("answer"), "", str(exc))]
     rows = []
     for spec_field in SCHEMA:
         if spec_field.kind != "path":
@@ -641,7 +705,7 @@ def explain(spec: CustomSpec, answer: HttpAnswer) -> list[tuple[str, str, str]]:
             shown = _described(lookup(data, path))
         except ShapeError as exc:
             # An error message is only in error answers: its absence from a good one is no fault.
-            shown = "(not in this answer)" if spec_field.name == "error_path" else f"✗ {exc}"
+            shown = _("(not in this answer)") if spec_field.name == "error_path" else f"✗ {exc}"
         rows.append((spec_field.label, path, shown))
     return rows
 
@@ -687,7 +751,8 @@ def build_provider(spec: CustomSpec, provider_id: str = CUSTOM_ID) -> Provider:
         unit=spec.unit,
         thresholds=spec.thresholds,
         top_up_url=spec.top_up_url,
-        key_hint=spec.key_hint or "the provider's API settings",
+        # Marked, not translated: the provider is cached; Settings shows _(provider.key_hint).
+        key_hint=spec.key_hint or N_("the provider's API settings"),
         build_request=_request_builder(spec),
         parse=lambda answer, language, now: parse_spec(spec, answer, now),
         error_message=lambda answer, language: _error_text(spec, load_answer(answer)),
@@ -700,18 +765,22 @@ def field_rows(spec: CustomSpec) -> Iterable[tuple[SchemaField, Any]]:
         yield spec_field, getattr(spec, spec_field.name)
 
 
-_KIND_WORDS = {"text": "text", "choice": "one of", "url": "https URL", "path": "path", "json": "JSON text",
-               "values": "list", "thresholds": "list of numbers", "host_units": "table host = unit"}
+#: The docs' table is English (docs/providers/custom.md); the form and the CLI show ``label``/``help``.
+_KIND_WORDS = {  # untranslated: the English docs
+    "text": "text", "choice": "one of", "url": "https URL", "path": "path", "json": "JSON text",
+    "values": "list", "thresholds": "list of numbers", "host_units": "table host = unit"}
 
 
 def schema_markdown() -> str:
     """The fields as the docs' table (docs/providers/custom.md holds exactly this; a test keeps them equal)."""
-    lines = ["| Field | Section | Type | Default | What it holds | Example |", "|---|---|---|---|---|---|"]
+    lines = ["| Field | Section | Type | Default | What it holds | Example |",  # untranslated: the English docs
+             "|---|---|---|---|---|---|"]
     for f in SCHEMA:
         kind = _KIND_WORDS[f.kind] + (" " + " / ".join(f.choices) if f.choices else "")
         default = "**required**" if f.required else (f"`{f.default}`" if f.default not in ("", ()) else "")
         example = f"`{f.example}`" if f.example else ""
-        lines.append(f"| `{f.name}` | {f.group} | {kind} | {default} | {f.help.replace('|', '/')} | {example} |")
+        what = f.english_help.replace("|", "/")
+        lines.append(f"| `{f.name}` | {f.group} | {kind} | {default} | {what} | {example} |")
     return "\n".join(lines) + "\n"
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
+from tray_app.i18n import N_
 from tray_app.model import Outcome, Reading
 from tray_app.providers.base import (
     HttpAnswer,
@@ -19,6 +20,7 @@ from tray_app.providers.base import (
     amount,
     expect_success_status,
     json_object,
+    missing,
 )
 
 UNIT = "credits"
@@ -32,7 +34,7 @@ def parse(answer: HttpAnswer, language: str, now: datetime) -> Outcome:
     expect_success_status(answer)
     data = json_object(answer)
     if "availableCredits" not in data:
-        raise ShapeError("availableCredits is missing")
+        raise ShapeError(missing("availableCredits"))
     return Reading(remaining=amount(data["availableCredits"], "availableCredits", balance=True), unit=UNIT,
                    fetched_at=now)
 
@@ -49,12 +51,12 @@ def is_own_error(answer: HttpAnswer) -> bool:
 
 PROVIDER = Provider(
     id="meowload",
-    name="MeowLoad",
+    name="MeowLoad",  # untranslated: product name
     url="https://api.meowload.net/openapi/available-credits",
     unit=UNIT,
     thresholds=tuple(Decimal(t) for t in (10000, 2000, 300, 100, 0)),
     top_up_url="https://www.meowload.net/",
-    key_hint="Developer Management Center → API key",
+    key_hint=N_("Developer Management Center → API key"),
     build_request=build_request,
     parse=parse,
     error_message=error_message,

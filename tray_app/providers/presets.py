@@ -16,7 +16,7 @@ PRESET_TABLES: dict[str, dict[str, Any]] = {
     # GET /api/v1/key works with an ordinary key (/api/v1/credits needs a management key).
     # A key without a limit has "limit": null and "limit_remaining": null.
     "openrouter": {
-        "name": "OpenRouter",
+        "name": "OpenRouter",  # untranslated: product name
         "url": "https://openrouter.ai/api/v1/key",
         "remaining": "data.limit_remaining",
         "used": "data.usage",
@@ -26,12 +26,12 @@ PRESET_TABLES: dict[str, dict[str, Any]] = {
         "unit": "USD",
         "thresholds": [5, 1, 0],
         "top_up_url": "https://openrouter.ai/settings/credits",
-        "key_hint": "openrouter.ai → Keys",
+        "key_hint": "openrouter.ai → Keys",  # untranslated: the site's own menu labels
         "documentation": "https://openrouter.ai/docs/api-reference/api-keys/get-current-api-key",
     },
     # One balance per currency in balance_infos[], amounts as strings ("110.00").
     "deepseek": {
-        "name": "DeepSeek",
+        "name": "DeepSeek",  # untranslated: product name
         "url": "https://api.deepseek.com/user/balance",
         "balances": "balance_infos",
         "balance_remaining": "total_balance",
@@ -40,13 +40,13 @@ PRESET_TABLES: dict[str, dict[str, Any]] = {
         "unit": "CNY",
         "thresholds": [10, 2, 0],
         "top_up_url": "https://platform.deepseek.com/top_up",
-        "key_hint": "platform.deepseek.com → API keys",
+        "key_hint": "platform.deepseek.com → API keys",  # untranslated: the site's own menu labels
         "documentation": "https://api-docs.deepseek.com/api/get-user-balance",
     },
     # available_balance = cash + voucher; cash_balance below 0 means the account owes money, and then
     # available_balance is the voucher balance (never below 0 itself, but a negative one is read as overdrawn).
     "moonshot": {
-        "name": "Moonshot (Kimi)",
+        "name": "Moonshot (Kimi)",  # untranslated: product name
         "url": "https://api.moonshot.cn/v1/users/me/balance",
         "remaining": "data.available_balance",
         "success_path": "code",
@@ -56,13 +56,13 @@ PRESET_TABLES: dict[str, dict[str, Any]] = {
         "units_by_host": {"api.moonshot.ai": "USD"},
         "thresholds": [10, 2, 0],
         "top_up_url": "https://platform.moonshot.cn/console/pay",
-        "key_hint": "platform.moonshot.cn (or .ai) → API keys",
+        "key_hint": "platform.moonshot.cn (or .ai) → API keys",  # untranslated: the site's own menu labels
         "documentation": "https://platform.moonshot.cn/docs/api/balance",
     },
     # An envelope with code 20000 on success; balances are strings. (A third-party page says the China
     # endpoint was retired in August 2026 and the international host answers in USD: not verified here.)
     "siliconflow": {
-        "name": "SiliconFlow",
+        "name": "SiliconFlow",  # untranslated: product name
         "url": "https://api.siliconflow.cn/v1/user/info",
         "remaining": "data.totalBalance",
         "success_path": "code",
@@ -71,12 +71,12 @@ PRESET_TABLES: dict[str, dict[str, Any]] = {
         "unit": "CNY",
         "thresholds": [10, 2, 0],
         "top_up_url": "https://cloud.siliconflow.cn/expensebill",
-        "key_hint": "cloud.siliconflow.cn → API keys",
+        "key_hint": "cloud.siliconflow.cn → API keys",  # untranslated: the site's own menu labels
         "documentation": "https://docs.siliconflow.cn/cn/api-reference/userinfo/get-user-info",
     },
     # The key in xi-api-key; a character quota (limit − count) that resets at next_character_count_reset_unix.
     "elevenlabs": {
-        "name": "ElevenLabs",
+        "name": "ElevenLabs",  # untranslated: product name
         "url": "https://api.elevenlabs.io/v1/user/subscription",
         "key_header": "xi-api-key",
         "key_format": "{key}",
@@ -87,12 +87,12 @@ PRESET_TABLES: dict[str, dict[str, Any]] = {
         "unit": "characters",
         "thresholds": [10000, 1000, 0],
         "top_up_url": "https://elevenlabs.io/app/subscription",
-        "key_hint": "elevenlabs.io → Developers → API keys",
+        "key_hint": "elevenlabs.io → Developers → API keys",  # untranslated: the site's own menu labels
         "documentation": "https://elevenlabs.io/docs/api-reference/user/subscription/get",
     },
     # The account plan's credits: account.plan_limit − account.plan_usage.
     "tavily": {
-        "name": "Tavily",
+        "name": "Tavily",  # untranslated: product name
         "url": "https://api.tavily.com/usage",
         "used": "account.plan_usage",
         "limit": "account.plan_limit",
@@ -101,12 +101,12 @@ PRESET_TABLES: dict[str, dict[str, Any]] = {
         "unit": "credits",
         "thresholds": [100, 10, 0],
         "top_up_url": "https://app.tavily.com/billing",
-        "key_hint": "app.tavily.com → API keys",
+        "key_hint": "app.tavily.com → API keys",  # untranslated: the site's own menu labels
         "documentation": "https://docs.tavily.com/documentation/api-reference/endpoint/usage",
     },
     # {"success": true, "data": {"remainingCredits", "planCredits", "billingPeriodEnd"}}.
     "firecrawl": {
-        "name": "Firecrawl",
+        "name": "Firecrawl",  # untranslated: product name
         "url": "https://api.firecrawl.dev/v2/team/credit-usage",
         "remaining": "data.remainingCredits",
         "limit": "data.planCredits",
@@ -117,7 +117,7 @@ PRESET_TABLES: dict[str, dict[str, Any]] = {
         "unit": "credits",
         "thresholds": [500, 100, 0],
         "top_up_url": "https://www.firecrawl.dev/app/billing",
-        "key_hint": "firecrawl.dev → API keys",
+        "key_hint": "firecrawl.dev → API keys",  # untranslated: the site's own menu labels
         "documentation": "https://docs.firecrawl.dev/api-reference/endpoint/credit-usage",
     },
 }

@@ -18,6 +18,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from tray_app.i18n import N_
 from tray_app.model import ErrorKind, FetchError, Outcome, Reading
 from tray_app.providers.base import (
     HttpAnswer,
@@ -28,9 +29,11 @@ from tray_app.providers.base import (
     clean_message,
     default_message,
     json_object,
+    missing,
+    unexpected_status,
 )
 
-UNIT = "message credits"
+UNIT = "message credits"  # untranslated: a unit, stored in the history and JSON (texts words it)
 UNLIMITED = Decimal(-1)
 
 
@@ -61,18 +64,18 @@ def parse(answer: HttpAnswer, language: str, now: datetime) -> Outcome:
     data = json_object(answer)
     success = data.get("Success")
     if not isinstance(success, bool):
-        raise ShapeError("Success is missing")
+        raise ShapeError(missing("Success"))  # untranslated: JSON field name
     code = data.get("Code")
     if not success or (isinstance(code, Decimal) and code != 200):
         return _envelope_error(data, answer.status, now)
     if not 200 <= answer.status <= 299:
-        raise ShapeError(f"unexpected HTTP {answer.status}")
+        raise ShapeError(unexpected_status(answer.status))
     usage = data.get("Data")
     if not isinstance(usage, dict):
-        raise ShapeError("Data is missing")
-    for name in ("Total", "Used", "Remain"):
+        raise ShapeError(missing("Data"))  # untranslated: JSON field name
+    for name in ("Total", "Used", "Remain"):  # untranslated: JSON field names
         if name not in usage:
-            raise ShapeError(f"Data.{name} is missing")
+            raise ShapeError(missing(f"Data.{name}"))  # untranslated: JSON field name
     total = amount(usage["Total"], "Data.Total", negative_one=True)
     used = amount(usage["Used"], "Data.Used")
     remain = amount(usage["Remain"], "Data.Remain", balance=True)
@@ -94,12 +97,12 @@ def is_own_error(answer: HttpAnswer) -> bool:
 
 PROVIDER = Provider(
     id="smarterbot",
-    name="SmarterBot",
+    name="SmarterBot",  # untranslated: product name
     url="https://chat.smarterbot.ai/chat/Chatbot/GetMessageCreditsUsage",
     unit=UNIT,
     thresholds=tuple(Decimal(t) for t in (1000, 200, 50, 0)),
     top_up_url="https://chat.smarterbot.ai/",
-    key_hint="Account settings → API → secret key",
+    key_hint=N_("Account settings → API → secret key"),
     build_request=build_request,
     parse=parse,
     error_message=error_message,

@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
+from tray_app.i18n import N_
 from tray_app.model import Outcome, Reading
 from tray_app.providers.base import (
     HttpAnswer,
@@ -23,6 +24,7 @@ from tray_app.providers.base import (
     amount,
     expect_success_status,
     json_object,
+    missing,
     optional_text,
 )
 
@@ -37,7 +39,7 @@ def parse(answer: HttpAnswer, language: str, now: datetime) -> Outcome:
     expect_success_status(answer)
     data = json_object(answer)
     if "credits" not in data:
-        raise ShapeError("credits is missing")
+        raise ShapeError(missing("credits"))
     return Reading(
         remaining=amount(data["credits"], "credits", integer=True, balance=True),
         unit=UNIT,
@@ -66,12 +68,12 @@ def is_own_error(answer: HttpAnswer) -> bool:
 
 PROVIDER = Provider(
     id="sociavault",
-    name="SociaVault",
+    name="SociaVault",  # untranslated: product name
     url="https://api.sociavault.com/v1/credits",
     unit=UNIT,
     thresholds=tuple(Decimal(t) for t in (1000, 100, 10, 0)),
     top_up_url="https://sociavault.com/dashboard",
-    key_hint="Dashboard → API keys",
+    key_hint=N_("Dashboard → API keys"),
     build_request=build_request,
     parse=parse,
     error_message=error_message,

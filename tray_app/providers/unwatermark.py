@@ -14,6 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from tray_app.i18n import N_
 from tray_app.model import ErrorKind, FetchError, Outcome, Reading
 from tray_app.providers.base import (
     HttpAnswer,
@@ -24,6 +25,8 @@ from tray_app.providers.base import (
     clean_message,
     default_message,
     json_object,
+    missing,
+    unexpected_status,
 )
 
 UNIT = "credits"
@@ -76,16 +79,16 @@ def parse(answer: HttpAnswer, language: str, now: datetime) -> Outcome:
     data = json_object(answer)
     code = data.get("code")
     if isinstance(code, bool) or not isinstance(code, Decimal):
-        raise ShapeError("code is missing")
+        raise ShapeError(missing("code"))
     if code != SUCCESS:
         kind = ErrorKind.AUTH if code == KEY_NOT_FOUND else ErrorKind.REQUEST
         text = clean_message(_localized(data.get("message"), language) or "")
         return FetchError(kind, text or default_message(kind, None), answer.status)
     if not 200 <= answer.status <= 299:
-        raise ShapeError(f"unexpected HTTP {answer.status}")
+        raise ShapeError(unexpected_status(answer.status))
     result = data.get("result")
     if not isinstance(result, dict) or "user_credits" not in result:
-        raise ShapeError("result.user_credits is missing")
+        raise ShapeError(missing("result.user_credits"))
     return Reading(remaining=amount_from_text(result["user_credits"], "result.user_credits"), unit=UNIT,
                    fetched_at=now)
 
@@ -102,12 +105,12 @@ def error_message(answer: HttpAnswer, language: str) -> str | None:
 
 PROVIDER = Provider(
     id="unwatermark",
-    name="Unwatermark",
+    name="Unwatermark",  # untranslated: product name
     url="https://api.unwatermark.ai/api/unwatermark/api/v1/get-credits-balance",
     unit=UNIT,
     thresholds=tuple(Decimal(t) for t in (500, 100, 20, 0)),
     top_up_url="https://unwatermark.ai/",
-    key_hint="API Key Settings",
+    key_hint=N_("API Key Settings"),
     build_request=build_request,
     parse=parse,
     error_message=error_message,

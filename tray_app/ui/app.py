@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tray_app import APP_ID, APP_NAME, paths
+from tray_app import APP_ID, APP_NAME, i18n, paths
 
 log = logging.getLogger(__name__)
 
@@ -77,14 +77,16 @@ def keep_no_sources_of_imports() -> None:
 
 def run(config_path: Path | None = None, demo: bool = False) -> int:
     if not has_display():
-        print(f"{APP_ID}: no graphical display found (DISPLAY/WAYLAND_DISPLAY are not set); "
-              f"in a terminal, use '{APP_ID} check'.", file=sys.stderr)
+        message = (f"{APP_ID}: no graphical display found "  # untranslated: said before Qt is loaded
+                   f"(DISPLAY/WAYLAND_DISPLAY are not set); in a terminal, use '{APP_ID} check'.")
+        print(message, file=sys.stderr)
         return EX_UNAVAILABLE
 
-    from PySide6.QtCore import QTimer
+    from PySide6.QtCore import QCoreApplication, QTimer
     from PySide6.QtWidgets import QApplication
 
     keep_no_sources_of_imports()
+    from tray_app.ui.i18n import apply_language
     from tray_app.ui.icons import IconFactory, IconState
     from tray_app.ui.single_instance import SingleInstance, server_name
     from tray_app.ui.tray import TRAY_NOTIFIER, TrayController
@@ -99,10 +101,14 @@ def run(config_path: Path | None = None, demo: bool = False) -> int:
     app.setDesktopFileName(APP_ID)
     app.setQuitOnLastWindowClosed(False)
     app.setWindowIcon(IconFactory().icon(IconState.OK))
+    # The system's language before the first word is shown; the config's ``language`` (read once the
+    # icon shows) switches it if it says otherwise (TrayController._on_config).
+    apply_language(i18n.interface_language("auto"))
 
     instance = SingleInstance(server_name(demo))
     if not instance.claim():
-        print(f"{APP_NAME} is already running; asked it to refresh and show its menu.")
+        print(QCoreApplication.translate("App", "{app} is already running; asked it to refresh and show its menu.")
+              .format(app=APP_NAME))
         return 0
 
     def load_engine() -> tuple[Engine, Path | None]:
@@ -121,7 +127,8 @@ def run(config_path: Path | None = None, demo: bool = False) -> int:
         try:
             log_path: Path | None = setup_file_logging(paths.log_dir(), engine.keys.known_keys)
         except OSError as exc:
-            print(f"{APP_ID}: cannot write the log in {paths.log_dir()}: {exc.strerror}", file=sys.stderr)
+            print(QCoreApplication.translate("App", "{app}: cannot write the log in {folder}: {reason}").format(
+                app=APP_ID, folder=paths.log_dir(), reason=exc.strerror), file=sys.stderr)
             log_path = None
         log.info("%s starting (demo=%s, config=%s)", APP_NAME, demo, engine.config_path)
         return engine, log_path

@@ -13,7 +13,7 @@ import contextlib
 import json
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QEvent, Qt
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QComboBox,
@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from tray_app.fetch import REDACTED, Fetcher
+from tray_app.i18n import _
 from tray_app.logs import redact
 from tray_app.model import ErrorKind, FetchError, Outcome
 from tray_app.providers import PRESETS, PROVIDERS
@@ -39,14 +40,29 @@ from tray_app.providers.base import HttpAnswer
 from tray_app.providers.custom import CUSTOM_ID, SCHEMA, CustomSpec, SchemaField, SpecError, explain, spec_from_table
 
 if TYPE_CHECKING:
-    from tray_app.ui.settings import AccountDialog, Draft
+    from tray_app.ui.account_editor import AccountDialog
+    from tray_app.ui.settings_backend import Draft
 
 ERROR_STYLE = "color: #C62828;"
-#: Fields the dialog itself already asks for (the account's thresholds).
+# Fields the dialog itself already asks for (the account's thresholds).
 _LEFT_TO_THE_DIALOG = {"thresholds"}
-GROUPS = ("Request", "Response", "Display")
-#: How much of a raw answer is shown: enough to find every path, never a wall of text.
+# The form's tabs, as ``SchemaField.group`` names them (and translated where shown).
+GROUPS = (str(QT_TRANSLATE_NOOP("CustomProviderForm", "Request")),
+          str(QT_TRANSLATE_NOOP("CustomProviderForm", "Response")),
+          str(QT_TRANSLATE_NOOP("CustomProviderForm", "Display")))
+# How much of a raw answer is shown: enough to find every path, never a wall of text.
 RAW_SHOWN = 64 * 1024
+
+
+def shown(text: str) -> str:
+    """An engine's word or phrase (declared with ``N_``) in the current language; "" stays "" (not the header)."""
+    return _(text) if text else text
+
+
+def sentence(problem: str) -> str:
+    """An engine's phrase ("the label contains …") as a sentence of its own, in the current language."""
+    #: ends a sentence made of an error text or a field's help; use the language's own full stop.
+    return QCoreApplication.translate("AccountDialog", "{problem}.").format(problem=problem[:1].upper() + problem[1:])
 
 
 def _as_text(value: Any) -> str:
@@ -71,18 +87,15 @@ class CustomProviderForm(QWidget):
     def __init__(self, dialog: AccountDialog) -> None:
         super().__init__(dialog)
         self.dialog = dialog
-        self.setAccessibleName("Custom provider")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         top = QHBoxLayout()
         self.start_from = QComboBox()
-        self.start_from.setAccessibleName("Start from preset")
-        self.start_from.addItem("Start from a preset…", "")
+        self.start_from.addItem("", "")  # "Start from a preset…", named in retranslate()
         for preset_id, spec in PRESETS.items():
             self.start_from.addItem(spec.name, preset_id)
         self.start_from.activated.connect(self._start_from_preset)
-        self.copy_button = QPushButton("Copy into a &custom provider")
-        self.copy_button.setToolTip("Edit a copy of this preset's fields as your own custom provider")
+        self.copy_button = QPushButton()
         self.copy_button.clicked.connect(self._copy_preset)
         self.source = QLabel()
         self.source.setTextFormat(Qt.TextFormat.PlainText)
@@ -97,37 +110,85 @@ class CustomProviderForm(QWidget):
         layout.addWidget(self.tabs, 1)
         self.inputs: dict[str, QLineEdit | QComboBox] = {}
         self.errors: dict[str, QLabel] = {}
+        self.row_labels: dict[str, QLabel] = {}
         self._tab_of: dict[str, int] = {}
         for group in GROUPS:
             page = QWidget()
             form = QFormLayout(page)
             for spec_field in SCHEMA:
                 if spec_field.group == group and spec_field.name not in _LEFT_TO_THE_DIALOG:
-                    form.addRow(f"{spec_field.label}:", self._field_box(spec_field))
+                    label = self.row_labels[spec_field.name] = QLabel()
+                    form.addRow(label, self._field_box(spec_field))
                     self._tab_of[spec_field.name] = self.tabs.count()
-            self.tabs.addTab(page, group)
+            self.tabs.addTab(page, "")
 
         self.raw = QPlainTextEdit()
         self.raw.setReadOnly(True)
-        self.raw.setAccessibleName("Raw response")
         self.raw.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        self.raw.setPlaceholderText("Press Test: the provider's answer appears here (the key taken out).")
         self.parsed = QTableWidget(0, 3)
-        self.parsed.setAccessibleName("Parsed values")
-        self.parsed.setHorizontalHeaderLabels(["Field", "Path", "Found"])
         self.parsed.verticalHeader().hide()
         self.parsed.horizontalHeader().setStretchLastSection(True)
         split = QSplitter()
         split.addWidget(self.raw)
         split.addWidget(self.parsed)
-        self.test_tab = self.tabs.addTab(split, "Test result")
+        self.test_tab = self.tabs.addTab(split, "")
 
+        # What the texts are made from, kept so a language change can say it again in the new language.
+        self._editable = False
+        self._problem_shown = False
+        self._testing = False
+        self._no_answer: Outcome | None = None  # the last test's failure, when the provider did not answer
+        self._found_fields: list[str] = []  # the last test's field names, as the engine gave them
         dialog.provider.currentIndexChanged.connect(self._provider_changed)
         self._shown_id: str | None = None
+        self.retranslate()
         account = dialog.account
         if account is not None and account.custom is not None:
             self.set_spec(account.custom)
         self._provider_changed()
+
+    # ------------------------------------------------------------------ words
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+
+    def retranslate(self) -> None:
+        """Every text of the form in the current language; the fields, the tab and a test's answer stay."""
+        self.setAccessibleName(self.tr("Custom provider"))
+        self.start_from.setAccessibleName(self.tr("Start from preset"))
+        self.start_from.setItemText(0, self.tr("Start from a preset…"))
+        self.copy_button.setText(self.tr("Copy into a &custom provider"))
+        self.copy_button.setToolTip(self.tr("Edit a copy of this preset's fields as your own custom provider"))
+        for index, group in enumerate(GROUPS):
+            self.tabs.setTabText(index, self.tr(group))
+        for spec_field in SCHEMA:
+            if spec_field.name not in self.inputs:
+                continue
+            label = shown(spec_field.label)
+            self.row_labels[spec_field.name].setText(self.tr("{field}:").format(field=label))
+            widget = self.inputs[spec_field.name]
+            widget.setToolTip(sentence(shown(spec_field.help)))
+            widget.setAccessibleName(label)
+            self.errors[spec_field.name].setAccessibleName(self.tr("{field} error").format(field=label))
+        self._set_editable(self._editable)
+        self.raw.setAccessibleName(self.tr("Raw response"))
+        self.raw.setPlaceholderText(self.tr("Press Test: the provider's answer appears here (the key taken out)."))
+        self.parsed.setAccessibleName(self.tr("Parsed values"))
+        self.parsed.setHorizontalHeaderLabels([self.tr("Field"), self.tr("Path"), self.tr("Found")])
+        if not self.parsed.rowCount():  # empty: as wide as the titles (Qt's default 100 px each overflows the pane)
+            self.parsed.resizeColumnsToContents()
+        self.tabs.setTabText(self.test_tab, self.tr("Test result"))
+        self._show_source()
+        if self._problem_shown:
+            self.show_problem(self.check(self.provider_id())[1], interactive=False)
+        if self._testing:
+            self.raw.setPlainText(self.tr("Testing…"))
+        elif self._no_answer is not None:
+            self.raw.setPlainText(self.tr("No answer: {problem}").format(problem=self._no_answer))
+        for row, field_name in enumerate(self._found_fields):
+            if (item := self.parsed.item(row, 0)) is not None:
+                item.setText(shown(field_name))
 
     def _field_box(self, spec_field: SchemaField) -> QWidget:
         box = QWidget()
@@ -139,16 +200,12 @@ class CustomProviderForm(QWidget):
             widget.addItems(list(spec_field.choices))
         else:
             widget = QLineEdit()
-            widget.setPlaceholderText(spec_field.example or str(spec_field.default or ""))
             if spec_field.default and not isinstance(spec_field.default, tuple):
                 widget.setText(str(spec_field.default))
-        widget.setToolTip(spec_field.help[:1].upper() + spec_field.help[1:] + ".")
-        widget.setAccessibleName(spec_field.label)
         error = QLabel()
         error.setTextFormat(Qt.TextFormat.PlainText)
         error.setStyleSheet(ERROR_STYLE)
         error.setWordWrap(True)
-        error.setAccessibleName(f"{spec_field.label} error")
         error.hide()
         column.addWidget(widget)
         column.addWidget(error)
@@ -169,28 +226,37 @@ class CustomProviderForm(QWidget):
         self.dialog.advanced.setVisible(not custom)  # a custom URL is the whole address: no base URL
         if preset and provider_id != self._shown_id:
             self.set_spec(PRESETS[provider_id])
-            self.source.setText(f"How this preset reads {PRESETS[provider_id].name}; "
-                                f"from {PRESETS[provider_id].documentation}")
         elif custom:
-            self.source.setText("Fields are checked as you save; hover one to see what it holds.")
-            self.dialog.provider_hint.setText("Any JSON balance endpoint: say below where it is and where the "
-                                              "numbers are in its answer.")
             if self.dialog.account is None and self._shown_id in PRESETS:
                 self.clear()
             if self.dialog.account is None:
                 self.dialog.thresholds.setText("")
                 if self.dialog.label.text() in [p.name for p in PROVIDERS.values()]:
-                    self.dialog.label.setText("Custom")
+                    self.dialog.label.setText(self.tr("Custom"))
                 self.dialog._suggest_id()  # the dialog's own suggestion only follows providers it knows
         self._shown_id = provider_id
+        self._show_source()
+
+    def _show_source(self) -> None:
+        """The line above the tabs (and the dialog's hint for ``custom``), for the provider chosen now."""
+        provider_id = self.provider_id()
+        if provider_id in PRESETS:
+            self.source.setText(self.tr("How this preset reads {name}; from {documentation}").format(
+                name=PRESETS[provider_id].name, documentation=PRESETS[provider_id].documentation))
+        elif provider_id == CUSTOM_ID:
+            self.source.setText(self.tr("Fields are checked as you save; hover one to see what it holds."))
+            self.dialog.provider_hint.setText(self.tr(
+                "Any JSON balance endpoint: say below where it is and where the numbers are in its answer."))
 
     def _set_editable(self, editable: bool) -> None:
+        self._editable = editable
         for spec_field in SCHEMA:
             widget = self.inputs.get(spec_field.name)
             if isinstance(widget, QLineEdit):
                 widget.setReadOnly(not editable)
                 # A preset's empty field is unused: an example there would read as its value.
-                widget.setPlaceholderText((spec_field.example or str(spec_field.default or "")) if editable else "")
+                example = shown(spec_field.example) or str(spec_field.default or "")
+                widget.setPlaceholderText(example if editable else "")
             elif widget is not None:
                 widget.setEnabled(editable)
 
@@ -234,23 +300,33 @@ class CustomProviderForm(QWidget):
                 out[name] = text
         return out
 
-    def draft(self, provider_id: str) -> tuple[CustomSpec | None, str | None]:
-        """For ``custom``: the checked spec, or the first problem (shown next to its field as well)."""
-        for error in self.errors.values():
-            error.hide()
+    def check(self, provider_id: str) -> tuple[CustomSpec | None, tuple[str, str] | None]:
+        """For ``custom``: the checked spec, or (field, words) of the first problem; shows nothing."""
         if provider_id != CUSTOM_ID:
             return None, None
         try:
             return spec_from_table(self.table()), None
         except SpecError as exc:
             name = exc.field_name if exc.field_name in self.inputs else "url"
-            label = next(f.label for f in SCHEMA if f.name == name)
-            words = f"{label} {exc.problem}." if exc.field_name else f"{exc}."
-            self.errors[name].setText(words)
-            self.errors[name].show()
+            label = shown(next(f.label for f in SCHEMA if f.name == name))
+            # The field's name and what is wrong with it as one sentence, spaced as the language spaces it
+            # ("URL must be https", "URL 必须是 https", "名称不能为空").
+            words = sentence(exc.about(label) if exc.field_name else str(exc))
+            return None, (name, words)
+
+    def show_problem(self, problem: tuple[str, str] | None, *, interactive: bool) -> None:
+        """The problem next to its field; ``interactive`` (Save, Test) also opens its tab and focuses it."""
+        for error in self.errors.values():
+            error.hide()
+        self._problem_shown = problem is not None
+        if problem is None:
+            return
+        name, words = problem
+        self.errors[name].setText(words)
+        self.errors[name].show()
+        if interactive:
             self.tabs.setCurrentIndex(self._tab_of.get(name, 0))
             self.inputs[name].setFocus()
-            return None, f"The custom provider is not complete: {words}"
 
     # ------------------------------------------------------------------ Test
     def handles(self, draft: Draft) -> bool:
@@ -264,13 +340,15 @@ class CustomProviderForm(QWidget):
         spec = account.custom or PRESETS.get(account.provider_id)
         if provider is None or spec is None:
             return
-        self.raw.setPlainText("Testing…")
+        self._testing, self._no_answer, self._found_fields = True, None, []
+        self.raw.setPlainText(self.tr("Testing…"))
         self.parsed.setRowCount(0)
+        no_key = self.tr("no API key to test with")
 
         def job() -> tuple[HttpAnswer | None, Outcome, str]:
             key = draft.key if draft.key is not None else backend.engine.keys.get(account.id)
             if not key:
-                return None, FetchError(ErrorKind.NO_KEY, "no API key to test with"), ""
+                return None, FetchError(ErrorKind.NO_KEY, no_key), ""
 
             async def once() -> tuple[HttpAnswer | None, Outcome]:
                 async with Fetcher(backend.engine.policy) as fetcher:
@@ -280,8 +358,9 @@ class CustomProviderForm(QWidget):
             return answer, outcome, key
 
         def done(result: tuple[HttpAnswer | None, Outcome, str] | None, error: str | None) -> None:
+            self._testing = False
             if result is None:
-                self.raw.setPlainText(error or "the test failed")
+                self.raw.setPlainText(error or self.tr("the test failed"))
                 self.dialog._tested(draft, None, error)
                 return
             answer, outcome, key = result
@@ -292,16 +371,20 @@ class CustomProviderForm(QWidget):
 
     def show_probe(self, spec: CustomSpec, answer: HttpAnswer | None, outcome: Outcome, key: str) -> None:
         if answer is None:
-            self.raw.setPlainText(f"No answer: {outcome}")
+            self._no_answer, self._found_fields = outcome, []
+            self.raw.setPlainText(self.tr("No answer: {problem}").format(problem=outcome))
             self.parsed.setRowCount(0)
         else:
             self.raw.setPlainText(raw_text(answer, key))
             rows = explain(spec, answer)
+            self._no_answer, self._found_fields = None, [cells[0] for cells in rows]
             self.parsed.setRowCount(len(rows))
             for row, cells in enumerate(rows):
                 for column, text in enumerate(cells):
-                    shown = redact(text, [key], marker=REDACTED) if key else text
-                    self.parsed.setItem(row, column, QTableWidgetItem(shown))
+                    if column == 0:
+                        text = shown(text)  # the field's name: the engine's word, in the current language
+                    safe = redact(text, [key], marker=REDACTED) if key else text
+                    self.parsed.setItem(row, column, QTableWidgetItem(safe))
             self.parsed.resizeColumnsToContents()
         self.tabs.setCurrentIndex(self.test_tab)
 

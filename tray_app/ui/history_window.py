@@ -5,6 +5,11 @@ every installer, pyqtgraph would bring numpy; a tray widget's chart needs neithe
 BENCHMARKS.md). Data is read on a background thread and handed over by a signal, so opening
 the window never stalls the tray; a chart draws at most two points per pixel column however
 many readings the range holds.
+
+Words follow the interface language (Qt's LanguageChange retranslates the open window in place, keeping
+the account, range, tab and table), and so do numbers and dates (the default QLocale, which
+``ui.i18n.apply_language`` sets). The CSV export does not: it is for programs, so its times stay ISO 8601,
+its numbers plain decimals and its column names English in every language.
 """
 
 from __future__ import annotations
@@ -22,9 +27,12 @@ from decimal import Decimal
 from pathlib import Path
 
 from PySide6.QtCore import (
+    QT_TRANSLATE_NOOP,
     QAbstractTableModel,
+    QCoreApplication,
     QDate,
     QDateTime,
+    QEvent,
     QLocale,
     QModelIndex,
     QObject,
@@ -51,7 +59,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tray_app import APP_NAME, texts
+from tray_app import APP_NAME, texts, words_history
 from tray_app.config import Config
 from tray_app.fileio import atomic_write
 from tray_app.history import HistoryError, HistoryStore, Series
@@ -60,8 +68,12 @@ from tray_app.usage import MIN_SPAN, WINDOW, analyse, daily_usage, points_of, to
 
 log = logging.getLogger(__name__)
 
+# The ranges, by their English names (``set_range`` takes these); shown translated.
 RANGES: tuple[tuple[str, timedelta | None], ...] = (
-    ("24 h", timedelta(hours=24)), ("7 d", timedelta(days=7)), ("30 d", timedelta(days=30)), ("All", None))
+    (str(QT_TRANSLATE_NOOP("HistoryWindow", "24 h")), timedelta(hours=24)),
+    (str(QT_TRANSLATE_NOOP("HistoryWindow", "7 d")), timedelta(days=7)),
+    (str(QT_TRANSLATE_NOOP("HistoryWindow", "30 d")), timedelta(days=30)),
+    (str(QT_TRANSLATE_NOOP("HistoryWindow", "All")), None))
 WARNING = QColor("#d08a00")
 TOP_UP = QColor("#2e9d4f")
 
@@ -81,9 +93,9 @@ class ChartData:
     top_ups: tuple[TopUp, ...] = ()
     usage: Usage = field(default_factory=lambda: Usage(None, None))
     unlimited: bool = False
-    #: Every recorded balance (first seen, last seen, amount) for the table, newest last.
+    # Every recorded balance (first seen, last seen, amount) for the table, newest last.
     rows: tuple[tuple[float, float, float], ...] = ()
-    #: Which request this answers: only the latest choice of account and range is shown.
+    # Which request this answers: only the latest choice of account and range is shown.
     request: int = 0
 
 
@@ -149,6 +161,17 @@ def thin_out(times: list[float], values: list[float], buckets: int = 800) -> tup
             out_v.append(values[i])
         index = end
     return out_t, out_v
+
+
+def axis_pattern(name: str) -> str:
+    """A QLocale date pattern for the time axis, as the language writes short dates."""
+    patterns = {
+        #: a QLocale date pattern for the chart's axis: weekday and day of month ("Tue 2").
+        "weekday": QCoreApplication.translate("HistoryWindow", "ddd d"),
+        #: a QLocale date pattern for the chart's axis: day and month ("2 Dec").
+        "day": QCoreApplication.translate("HistoryWindow", "d MMM"),
+    }
+    return patterns.get(name, "HH:mm")
 
 
 def _nice_step(span: float, ticks: int = 4) -> float:
@@ -280,10 +303,12 @@ class BalanceChart(_Plot):
         beyond = at > data.times[-1] + 3 * per_pixel
         if beyond and data.usage.runs_out_at is not None and not data.unlimited:
             left = max(0.0, data.values[-1] - (at - data.times[-1]) / 86400 * (data.usage.per_day or 0))
-            return f"{self.moment(at)}: about {self.number(left)} {data.unit} at the current pace"
-        word = "used" if data.unlimited else ""
-        value = f"{self.number(data.values[index])} {data.unit}{' ' + word if word else ''}"
-        return f"{self.moment(data.times[index])}: {value}"
+            return self.tr("{when}: about {amount} {unit} at the current pace").format(
+                when=self.moment(at), amount=self.number(left), unit=texts.unit_name(data.unit))
+        when, amount, unit = self.moment(data.times[index]), self.number(data.values[index]), texts.unit_name(data.unit)
+        if data.unlimited:
+            return self.tr("{when}: {amount} {unit} used").format(when=when, amount=amount, unit=unit)
+        return self.tr("{when}: {amount} {unit}").format(when=when, amount=amount, unit=unit)
 
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
@@ -295,7 +320,7 @@ class BalanceChart(_Plot):
             painter.fillRect(self.rect(), palette.color(QPalette.ColorRole.Base))
             painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
             painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter,
-                             "Loading…" if data is None else "No balances recorded in this range yet")
+                             self.tr("Loading…") if data is None else self.tr("No balances recorded in this range yet"))
             return
         start, end = self.x_range()
         high = max(max(data.values), *(t for t in data.thresholds if t <= 3 * max(data.values) + 1), 1.0)
@@ -357,7 +382,7 @@ class BalanceChart(_Plot):
     def _paint_time_axis(self, painter: QPainter, rect: QRectF, start: float, end: float,
                          x_of: Callable[[float], float]) -> None:
         span = end - start
-        fmt = "HH:mm" if span <= 2 * 86400 else "ddd d" if span <= 10 * 86400 else "d MMM"
+        fmt = axis_pattern("time" if span <= 2 * 86400 else "weekday" if span <= 10 * 86400 else "day")
         painter.setPen(self.palette().color(QPalette.ColorRole.Text))
         metrics = self.fontMetrics()
         count = max(2, min(7, int(rect.width() // 110)))
@@ -389,7 +414,8 @@ class UsageBars(_Plot):
         day, amount = days[index]
         label = self.qlocale.toString(QDate(day.year, day.month, day.day), QLocale.FormatType.LongFormat)
         assert self.data is not None
-        return f"{label}: {self.number(amount)} {self.data.unit} used"
+        return self.tr("{day}: {amount} {unit} used").format(day=label, amount=self.number(amount),
+                                                              unit=texts.unit_name(self.data.unit))
 
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
@@ -399,14 +425,16 @@ class UsageBars(_Plot):
         if not days:
             painter.fillRect(self.rect(), palette.color(QPalette.ColorRole.Base))
             painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
-            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "No usage recorded in this range yet")
+            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.tr("No usage recorded in this range yet"))
             return
         y_of = self.paint_frame(painter, rect, 0.0, max(a for _, a in days) * 1.1 or 1.0)
         width = rect.width() / len(days)
         painter.setPen(Qt.PenStyle.NoPen)
         colour = palette.color(QPalette.ColorRole.Highlight)
         metrics = self.fontMetrics()
-        every = max(1, int(metrics.horizontalAdvance("Wed 30") * 1.3 // max(width, 1)) + 1)
+        pattern = axis_pattern("weekday")
+        widest = self.qlocale.toString(QDate(2025, 12, 31), pattern)  # a Wednesday, the 31st: the widest label
+        every = max(1, int(metrics.horizontalAdvance(widest) * 1.3 // max(width, 1)) + 1)
         for i, (day, amount) in enumerate(days):
             top = y_of(amount)
             bar = QRectF(rect.left() + i * width + width * 0.15, top, width * 0.7, rect.bottom() - top)
@@ -415,7 +443,7 @@ class UsageBars(_Plot):
             painter.drawRect(bar)
             if i % every == 0:
                 painter.setPen(palette.color(QPalette.ColorRole.Text))
-                label = self.qlocale.toString(QDate(day.year, day.month, day.day), "ddd d")
+                label = self.qlocale.toString(QDate(day.year, day.month, day.day), pattern)
                 painter.drawText(QPointF(bar.center().x() - metrics.horizontalAdvance(label) / 2,
                                          rect.bottom() + metrics.height() + 4), label)
                 painter.setPen(Qt.PenStyle.NoPen)
@@ -425,7 +453,8 @@ class BalanceTable(QAbstractTableModel):
     """Every recorded balance, newest first; cells are formatted only when shown (a month of
     one-minute readings is tens of thousands of rows)."""
 
-    HEADERS = ("From", "Until", "Balance")
+    HEADERS = (str(QT_TRANSLATE_NOOP("BalanceTable", "From")), str(QT_TRANSLATE_NOOP("BalanceTable", "Until")),
+               str(QT_TRANSLATE_NOOP("BalanceTable", "Balance")))
 
     def __init__(self, formatter: _Plot) -> None:
         super().__init__()
@@ -447,8 +476,14 @@ class BalanceTable(QAbstractTableModel):
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
                    ) -> str | None:
         if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return self.HEADERS[section]
+            return self.tr(self.HEADERS[section])
         return None
+
+    def retranslate(self) -> None:
+        """Headers and cells again in the current language and locale (rows and selection stay)."""
+        self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, 2)
+        if self._rows:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self._rows) - 1, 2))
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
              ) -> str | Qt.AlignmentFlag | None:
@@ -463,7 +498,7 @@ class BalanceTable(QAbstractTableModel):
             return self._fmt.moment(first)
         if index.column() == 1:
             return self._fmt.moment(last)
-        return f"{self._fmt.number(value)} {self._unit}"
+        return self.tr("{amount} {unit}").format(amount=self._fmt.number(value), unit=texts.unit_name(self._unit))
 
 
 class _Loader(QObject):
@@ -476,10 +511,10 @@ class _Loader(QObject):
             try:
                 result: ChartData | str = job()
             except HistoryError as exc:
-                result = f"Can't read the history: {exc}"
+                result = self.tr("Can't read the history: {error}").format(error=exc)
             except Exception as exc:  # a bug costs the chart, never the tray
                 log.exception("history read failed")
-                result = f"Can't read the history ({type(exc).__name__})"
+                result = self.tr("Can't read the history ({error})").format(error=type(exc).__name__)
             self.loaded.emit(result)
 
         threading.Thread(target=work, name="credit-tray-history", daemon=True).start()
@@ -495,29 +530,25 @@ class HistoryWindow(QWidget):
         super().__init__()
         self.store, self.config, self.min_span = store, config, min_span
         self.results = results or {}
-        self.setWindowTitle(f"History — {APP_NAME}")
         self.resize(760, 560)
         layout = QVBoxLayout(self)
         top = QHBoxLayout()
         self.picker = QComboBox()
-        self.picker.setAccessibleName("Account")
         for account in config.accounts:
             if account.problem is None:
                 self.picker.addItem(self._title(account.id), account.id)
-        picker_label = QLabel("&Account:")
-        picker_label.setBuddy(self.picker)
-        top.addWidget(picker_label)
+        self.picker_label = QLabel()
+        self.picker_label.setBuddy(self.picker)
+        top.addWidget(self.picker_label)
         top.addWidget(self.picker, 1)
         self.ranges = QButtonGroup(self)
-        for index, (label, _) in enumerate(RANGES):
+        for index in range(len(RANGES)):
             button = QToolButton()
-            button.setText(label)
             button.setCheckable(True)
-            button.setAccessibleName(f"Show {label}")
             self.ranges.addButton(button, index)
             top.addWidget(button)
         self.ranges.button(1).setChecked(True)
-        self.export_button = QPushButton("E&xport CSV…")
+        self.export_button = QPushButton()
         top.addWidget(self.export_button)
         layout.addLayout(top)
         self.summary = QLabel()
@@ -530,24 +561,29 @@ class HistoryWindow(QWidget):
         chart_layout.setContentsMargins(0, 0, 0, 0)
         self.balance_chart = BalanceChart()
         self.usage_bars = UsageBars()
-        chart_layout.addWidget(QLabel("Balance"))
+        self.balance_title = QLabel()
+        self.usage_title = QLabel()
+        chart_layout.addWidget(self.balance_title)
         chart_layout.addWidget(self.balance_chart, 3)
-        chart_layout.addWidget(QLabel("Used per day"))
+        chart_layout.addWidget(self.usage_title)
         chart_layout.addWidget(self.usage_bars, 2)
         self.hover_line = QLabel(" ")
         self.hover_line.setTextFormat(Qt.TextFormat.PlainText)
         chart_layout.addWidget(self.hover_line)
-        self.tabs.addTab(charts, "&Chart")
+        self.tabs.addTab(charts, "")
         self.table_model = BalanceTable(self.balance_chart)
         self.table = QTableView()
         self.table.setModel(self.table_model)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.verticalHeader().hide()
-        self.tabs.addTab(self.table, "&Table")
+        self.tabs.addTab(self.table, "")
         layout.addWidget(self.tabs, 1)
         self._loader = _Loader()
         self._loader.loaded.connect(self._show)
         self._request = 0
+        # Writes the summary line in the current language (again after a language switch).
+        self._summary: Callable[[], str] = lambda: ""
+        self.retranslate()
         self.picker.currentIndexChanged.connect(lambda _: self.reload())
         self.ranges.idClicked.connect(lambda _: self.reload())
         self.export_button.clicked.connect(self.export_csv)
@@ -556,6 +592,40 @@ class HistoryWindow(QWidget):
         if account_id is not None:
             self.select(account_id)
         self.reload()
+
+    def retranslate(self) -> None:
+        """Every word, number and date again in the current language; the account, range, tab and table
+        stay as they are."""
+        self.setWindowTitle(self.tr("History — {app}").format(app=APP_NAME))
+        self.picker.setAccessibleName(self.tr("Account"))
+        self.picker_label.setText(self.tr("&Account:"))
+        for index in range(self.picker.count()):
+            self.picker.setItemText(index, self._title(str(self.picker.itemData(index))))
+        for index, (label, _) in enumerate(RANGES):
+            button = self.ranges.button(index)
+            button.setText(self.tr(label))
+            button.setAccessibleName(self.tr("Show {range}").format(range=self.tr(label)))
+        self.export_button.setText(self.tr("E&xport CSV…"))
+        self.balance_title.setText(self.tr("Balance"))
+        self.usage_title.setText(self.tr("Used per day"))
+        self.tabs.setTabText(0, self.tr("&Chart"))
+        self.tabs.setTabText(1, self.tr("&Table"))
+        for chart in (self.balance_chart, self.usage_bars):
+            chart.qlocale = QLocale()  # apply_language set the default before Qt sent the LanguageChange
+            chart.update()
+        self.hover_line.setText(" ")  # said in the old language; the next hover says it anew
+        self.table_model.retranslate()
+        self.summary.setText(self._summary())
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        super().changeEvent(event)
+
+    def _say(self, summary: Callable[[], str]) -> None:
+        """The summary line, as a function of the language: a switch writes it again."""
+        self._summary = summary
+        self.summary.setText(summary())
 
     def _title(self, account_id: str) -> str:
         account = self.config.account(account_id)
@@ -582,7 +652,7 @@ class HistoryWindow(QWidget):
     def reload(self) -> None:
         account_id = self.current_account()
         if account_id is None:
-            self.summary.setText("No accounts to show yet: add one in Settings.")
+            self._say(lambda: self.tr("No accounts to show yet: add one in Settings."))
             self.balance_chart.set_data(None)
             self.usage_bars.set_data(None)
             self.export_button.setEnabled(False)
@@ -600,7 +670,7 @@ class HistoryWindow(QWidget):
 
     def _show(self, data: ChartData | str) -> None:
         if isinstance(data, str):
-            self.summary.setText(data)
+            self._say(lambda: data)  # said by the loader, in the language of the moment
             self.loaded.emit()
             return
         if data.request != self._request:
@@ -608,15 +678,23 @@ class HistoryWindow(QWidget):
         self.balance_chart.set_data(data)
         self.usage_bars.set_data(data)
         self.export_button.setEnabled(bool(data.times))
+        self._say(lambda: self._describe(data))
+        self._fill_table(data)
+        self.loaded.emit()
+
+    def _describe(self, data: ChartData) -> str:
+        """The pace and forecast (the engine's words), and the top-ups of the range."""
         result = AccountResult(account_id=data.account_id, provider_id="", label="", unit=data.unit,
                                state=AccountState.OK, reading=None, error=None, threshold=None,
                                checked_at=datetime.now(UTC), usage=data.usage)
         pace = texts.pace_line(result, datetime.now(UTC), lambda d: self.balance_chart.number(float(d)))
-        count = len(data.top_ups)
-        extra = f" {count} top-up{'s' if count != 1 else ''} in this range." if count else ""
-        self.summary.setText((pace + "." if pace else "Not enough history yet for a burn rate.") + extra)
-        self._fill_table(data)
-        self.loaded.emit()
+        #: the pace and forecast made a sentence, e.g. "Uses about 200 credits a day."
+        summary = self.tr("{pace}.").format(pace=pace) if pace else self.tr("Not enough history yet for a burn rate.")
+        if not data.top_ups:
+            return summary
+        #: two sentences one after the other (Chinese needs no space between them).
+        return self.tr("{first} {second}").format(first=summary,
+                                                   second=words_history.top_ups_in_range(len(data.top_ups)))
 
     def _fill_table(self, data: ChartData) -> None:
         self.table_model.set_rows(data.rows, data.unit)
@@ -627,8 +705,8 @@ class HistoryWindow(QWidget):
         if account_id is None:
             return
         if path is None:
-            path, _ = QFileDialog.getSaveFileName(self, "Export history", f"{account_id}-history.csv",
-                                                  "CSV files (*.csv)")
+            path, _ = QFileDialog.getSaveFileName(self, self.tr("Export history"), f"{account_id}-history.csv",
+                                                  self.tr("CSV files (*.csv)"))
             if not path:
                 return
         span = RANGES[self.ranges.checkedId()][1]
@@ -637,7 +715,8 @@ class HistoryWindow(QWidget):
             points = self.store.readings(account_id, since=since)
             buffer = io.StringIO()
             writer = csv.writer(buffer, lineterminator="\n")
-            writer.writerow(["from", "until", "remaining", "used", "total", "unlimited", "unit"])
+            # For programs: English column names, ISO times and plain decimals in every language.
+            writer.writerow(["from", "until", "remaining", "used", "total", "unlimited", "unit"])  # untranslated
             for point in points:
                 r = point.reading
                 writer.writerow([point.first_seen.isoformat(), point.last_seen.isoformat(),
@@ -646,9 +725,10 @@ class HistoryWindow(QWidget):
             atomic_write(Path(path), buffer.getvalue().encode("utf-8"), mode=0o600)
         except (HistoryError, OSError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            self.summary.setText(f"Could not export to {path}: {reason}")
+            self._say(lambda: self.tr("Could not export to {path}: {reason}").format(path=path, reason=reason))
             return
-        self.summary.setText(f"Exported {len(points)} readings to {path}")
+        count = len(points)
+        self._say(lambda: words_history.exported_readings(count, path))
 
     def closeEvent(self, event: object) -> None:
         with contextlib.suppress(RuntimeError):

@@ -205,7 +205,7 @@ def write_strips(folder: Path) -> None:
             left += size
         painter.end()
         if not strip.save(str(folder / strip_name(state)), "PNG"):
-            raise OSError(f"could not write {folder / strip_name(state)}")
+            raise OSError(f"could not write {folder / strip_name(state)}")  # untranslated: a build step's error
 
 
 if __name__ == "__main__":

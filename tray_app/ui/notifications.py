@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 TIMEOUT_MS = 15_000
 BUS_NAME = "org.freedesktop.Notifications"
 OBJECT_PATH = "/org/freedesktop/Notifications"
-#: Action keys: "default" is what a click on the notification does.
+# Action keys: "default" is what a click on the notification does.
 DEFAULT, TOP_UP, SNOOZE = "default", "top-up", "snooze"
 
 
@@ -63,7 +63,7 @@ class DesktopNotifier(QObject):
         self.icon_path = icon_path
         self._jobs: queue.Queue[Notice | None] = queue.Queue()
         self._thread: threading.Thread | None = None
-        #: Notification id -> account id, for the ones still on screen.
+        # Notification id -> account id, for the ones still on screen.
         self._shown: dict[int, str] = {}
         self._last_id = 0
         self.capabilities: list[str] = []
@@ -142,17 +142,19 @@ class DesktopNotifier(QObject):
                 reply = connection.send_and_get_reply(new_method_call(address, "GetCapabilities"), timeout=3)
                 self.capabilities = list(reply.body[0]) if reply.header.message_type == message_type.method_return \
                     else []
-            actions = [DEFAULT, {TOP_UP: "Open top-up page", "settings": "Open Settings"}.get(notice.action,
-                                                                                            "Show balances")]
+            # translate() is thread-safe; the labels are read now, in the language the notice is in.
+            default = {TOP_UP: self.tr("Open top-up page"), "settings": self.tr("Open Settings")}.get(
+                notice.action, self.tr("Show balances"))
+            actions = [DEFAULT, default]
             if "actions" in self.capabilities and notice.action == TOP_UP:
-                actions += [TOP_UP, "Top up", SNOOZE, "Snooze 1 hour"]
+                actions += [TOP_UP, self.tr("Top up"), SNOOZE, self.tr("Snooze 1 hour")]
             hints: dict[str, tuple[str, Any]] = {"urgency": ("y", 1), "desktop-entry": ("s", APP_ID)}
             icon = str(self.icon_path) if self.icon_path else APP_ID
             if self.icon_path:
                 hints["image-path"] = ("s", self.icon_path.as_uri())
             # A server with body markup parses <b>, <a>, <img>: a provider's message or a label is text.
             body = dbus_body(notice.body, markup="body-markup" in self.capabilities)
-            message = new_method_call(address, "Notify", "susssasa{sv}i",
+            message = new_method_call(address, "Notify", "susssasa{sv}i",  # untranslated: D-Bus method
                                       (APP_NAME, self._last_id, icon, notice.title, body, actions, hints,
                                        TIMEOUT_MS))
             reply = connection.send_and_get_reply(message, timeout=3)

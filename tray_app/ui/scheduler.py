@@ -15,7 +15,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 log = logging.getLogger(__name__)
 
 HEARTBEAT_MS = 30_000
-#: Wall time passing this much faster than monotonic time means the machine slept.
+# Wall time passing this much faster than monotonic time means the machine slept.
 SLEEP_GAP_S = 20.0
 
 

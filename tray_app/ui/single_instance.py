@@ -34,11 +34,11 @@ log = logging.getLogger(__name__)
 
 
 MESSAGE = ACTIVATE + b"\n"
-#: What a running Credit Tray answers: anything else listening on the name is not us.
+# What a running Credit Tray answers: anything else listening on the name is not us.
 ACK = b"credit-tray ok\n"
-#: How long a hand-over may take; a running tray answers within milliseconds.
+# How long a hand-over may take; a running tray answers within milliseconds.
 HAND_OVER_MS = 3000
-#: Windows: QLocalServer's named pipes; elsewhere a Unix socket, claimed before Qt takes it over.
+# Windows: QLocalServer's named pipes; elsewhere a Unix socket, claimed before Qt takes it over.
 NAMED_PIPES: bool = sys.platform == "win32"
 
 __all__ = ["SingleInstance", "server_name", "socket_dir"]
@@ -108,7 +108,7 @@ def _listening_socket(path: str) -> socket.socket | None:
 
 class SingleInstance(QObject):
     activated = Signal()
-    #: A connection was ignored; the argument says why (tests wait on it).
+    # A connection was ignored; the argument says why (tests wait on it).
     refused = Signal(str)
     keysChanged = Signal(str)  # account id whose key was stored, replaced or deleted by the command line
 
@@ -116,7 +116,7 @@ class SingleInstance(QObject):
         super().__init__(parent)
         self._name = name
         self._server: QLocalServer | None = None
-        #: The claimed socket, until ``serve`` hands it to Qt (POSIX).
+        # The claimed socket, until ``serve`` hands it to Qt (POSIX).
         self._listener: socket.socket | None = None
         self._path: str | None = None
 

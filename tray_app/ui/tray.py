@@ -18,11 +18,23 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
-from PySide6.QtCore import QCoreApplication, QFileSystemWatcher, QLocale, QObject, QTimer, QUrl, Signal
+from PySide6.QtCore import (
+    QT_TRANSLATE_NOOP,
+    QCoreApplication,
+    QDateTime,
+    QEvent,
+    QFileSystemWatcher,
+    QLocale,
+    QObject,
+    QTimer,
+    QTimeZone,
+    QUrl,
+    Signal,
+)
 from PySide6.QtGui import QAction, QCursor, QDesktopServices, QGuiApplication, Qt
 from PySide6.QtWidgets import QApplication, QMenu, QMessageBox, QSystemTrayIcon
 
-from tray_app import APP_ID, APP_NAME, paths, texts
+from tray_app import APP_ID, APP_NAME, i18n, paths, texts
 from tray_app.fileio import private_dir
 from tray_app.model import AccountResult, AccountState, utc_now
 from tray_app.ui.icons import IconFactory, IconState, dot_icon, worst_state
@@ -39,22 +51,22 @@ if TYPE_CHECKING:
     from tray_app.ui.window import BalancesWindow
     from tray_app.ui.worker import WorkerThread
 
-#: Makes the engine (off the GUI thread, after the icon shows): the engine and the log file it writes, if any.
-EngineLoader = Callable[[], "tuple[Engine, Path | None]"]
+# Makes the engine (off the GUI thread, after the icon shows): the engine and the log file it writes, if any.
+EngineLoader = Callable[[], "tuple[Engine, Path | None]"]  # untranslated: a type
 
 log = logging.getLogger(__name__)
-#: The tray shows alerts: its alert memory in the history goes by this name.
+# The tray shows alerts: its alert memory in the history goes by this name.
 TRAY_NOTIFIER = "tray"
 
-#: How long to wait for a tray host before showing the balances window. Qt's answer already means "no
-#: StatusNotifierWatcher with a host and no XEmbed tray owner", so by default the window shows at once;
-#: a tray that appears later (a panel starting after us at login) still gets the icon, and the window goes.
+# How long to wait for a tray host before showing the balances window. Qt's answer already means "no
+# StatusNotifierWatcher with a host and no XEmbed tray owner", so by default the window shows at once;
+# a tray that appears later (a panel starting after us at login) still gets the icon, and the window goes.
 TRAY_WAIT_S = float(os.environ.get("CREDIT_TRAY_TRAY_WAIT_S", "0"))
 TRAY_POLL_MS = 2000
-DEMO_LABEL = "Demo: made-up accounts and balances"
+DEMO_LABEL = str(QT_TRANSLATE_NOOP("TrayController", "Demo: made-up accounts and balances"))
 
 
-#: The locale's separators while the menu is brought up to date (see ``_apply_rows``).
+# The locale's separators while the menu is brought up to date (see ``_apply_rows``).
 _pass_separators: tuple[str, str] | None = None
 
 
@@ -85,12 +97,25 @@ class _Row:
     menu: QMenu
     status: QAction
     fetched: QAction
-    #: Burn rate and run-out forecast, hidden when the history says nothing yet.
+    # Burn rate and run-out forecast, hidden when the history says nothing yet.
     pace: QAction
     detail: QAction
     copy: QAction
-    #: The state whose dot the row shows: a menu icon set again is sent again over D-Bus, so only on a change.
+    # The row's own commands (top up, copy, refresh, history): named again when the language changes.
+    commands: tuple[QAction, ...] = ()
+    # The state whose dot the row shows: a menu icon set again is sent again over D-Bus, so only on a change.
     dot: IconState | None = None
+
+
+class _Menu(QMenu):
+    """The tray menu; says when the language changed (Settings or anyone calling ``ui.i18n.apply_language``)."""
+
+    languageChanged = Signal()
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.LanguageChange:
+            self.languageChanged.emit()
+        super().changeEvent(event)
 
 
 class TrayController(QObject):
@@ -107,7 +132,7 @@ class TrayController(QObject):
         """With ``engine`` None, ``load_engine`` makes it on a thread of its own once ``start`` showed the icon."""
         super().__init__()
         self.demo = demo
-        #: Quit ends only this controller and calls this (the demo started from Settings), not the app.
+        # Quit ends only this controller and calls this (the demo started from Settings), not the app.
         self.on_quit = on_quit
         self.demo_controller: TrayController | None = None
         self.engine: Engine
@@ -134,20 +159,27 @@ class TrayController(QObject):
         self._quitting = False
         self._first_config = True
         self._known_ids: set[str] | None = None
-        #: Rows whose results changed since the menu was last brought up to date (all of them: ``_all_dirty``).
+        # Rows whose results changed since the menu was last brought up to date (all of them: ``_all_dirty``).
         self._dirty: set[str] = set()
         self._all_dirty = False
         self._flush_queued = False
-        #: What the tray icon shows now: it is set (and sent over D-Bus, 7 sizes) only when this changes.
+        # What the tray icon shows now: it is set (and sent over D-Bus, 7 sizes) only when this changes.
         self._shown_icon: tuple[IconState, str | None] | None = None
 
         self.icons = IconFactory()
         self.engineLoaded.connect(self._on_engine_loaded)
 
-        self.menu = QMenu()
+        # The language the menu's words are in; a switch (config or Settings) names them all again.
+        self._spoken = i18n.current_language()
+        # What the menu's passing lines say (they are written again in a new language).
+        self._save_error: str | None = None
+        self._hook_failure = ""
+        self._export_failure = ""
+        self.menu = _Menu()
+        self.menu.languageChanged.connect(self._language_changed)
         self._build_static_menu()
         self.tray = self._make_tray_icon()
-        self.tray.setToolTip(f"{DEMO_LABEL}\n{APP_NAME}" if demo else APP_NAME)
+        self.tray.setToolTip(f"{self.tr(DEMO_LABEL)}\n{APP_NAME}" if demo else APP_NAME)
         self.notifier: DesktopNotifier | None = None  # made by start(), once the icon shows
 
         self.scheduler = RefreshScheduler(refresh_seconds or 600.0, self)
@@ -174,7 +206,7 @@ class TrayController(QObject):
         if engine is not None:
             self._attach(engine)
         elif load_engine is None:
-            raise ValueError("TrayController needs an engine or a way to load one")
+            raise ValueError("TrayController needs an engine or a way to load one")  # untranslated: a bug
 
     # ------------------------------------------------------------------ lifecycle
     def _attach(self, engine: Engine) -> None:
@@ -212,10 +244,11 @@ class TrayController(QObject):
             return
         if isinstance(loaded, Exception):
             log.error("could not start the engine (%s)", type(loaded).__name__)
-            sys.stderr.write(f"{APP_ID}: internal error ({type(loaded).__name__}); please report it\n")
+            sys.stderr.write(self.tr("{app}: internal error ({error}); please report it").format(
+                app=APP_ID, error=type(loaded).__name__) + "\n")
             QApplication.exit(70)
             return
-        engine, self.log_path = cast("tuple[Engine, Path | None]", loaded)
+        engine, self.log_path = cast("tuple[Engine, Path | None]", loaded)  # untranslated: a type
         self._attach(engine)
         self._begin()
 
@@ -436,6 +469,8 @@ class TrayController(QObject):
                 log.warning("config: %s", warning)
         self.config = config
         self.config_error = None
+        if not self.demo:  # the demo (its own made-up config) speaks whatever the app speaks
+            self._use_language(config.language)
         interval = self._refresh_override or config.refresh_minutes * 60
         self.scheduler.set_interval(interval)
         known = {a.id for a in config.accounts}
@@ -493,35 +528,39 @@ class TrayController(QObject):
 
     # ------------------------------------------------------------------ menu
     def _build_static_menu(self) -> None:
+        self._demo_banner: QAction | None = None
         if self.demo:  # the demo's icon looks like the real one: the menu says which is which
-            banner = self.menu.addAction(DEMO_LABEL)
-            banner.setEnabled(False)
+            self._demo_banner = self.menu.addAction("")
+            self._demo_banner.setEnabled(False)
             self.menu.addSeparator()
         self._accounts_end = self.menu.addSeparator()
-        self.refresh_action = self.menu.addAction("&Refresh now")
+        self.refresh_action = self.menu.addAction("")
         self.refresh_action.triggered.connect(lambda: self.refresh(manual=True))
-        self.snooze_menu = self.menu.addMenu("S&nooze notifications")
-        for label, delta in (("For 1 hour", timedelta(hours=1)), ("For 8 hours", timedelta(hours=8))):
-            action = self.snooze_menu.addAction(label)
+        self.snooze_menu = self.menu.addMenu("")
+        self._snooze_choices: list[QAction] = []
+        for delta in (timedelta(hours=1), timedelta(hours=8)):
+            action = self.snooze_menu.addAction("")
             action.triggered.connect(lambda _=False, d=delta: self.snooze(utc_now() + d))
-        tomorrow = self.snooze_menu.addAction("Until tomorrow")
+            self._snooze_choices.append(action)
+        tomorrow = self.snooze_menu.addAction("")
         tomorrow.triggered.connect(lambda: self.snooze(_tomorrow_morning()))
+        self._snooze_choices.append(tomorrow)
         self.snooze_menu.addSeparator()
-        self.resume_action = self.snooze_menu.addAction("Resume notifications")
+        self.resume_action = self.snooze_menu.addAction("")
         self.resume_action.triggered.connect(lambda: self.snooze(None))
         self.resume_action.setEnabled(False)
-        self.history_action = self.menu.addAction("&History…")
+        self.history_action = self.menu.addAction("")
         self.history_action.triggered.connect(lambda: self.open_history())
-        self.settings_action = self.menu.addAction("&Settings…")
+        self.settings_action = self.menu.addAction("")
         self.settings_action.triggered.connect(self.open_settings)
-        self.window_action = self.menu.addAction("Show &balances window")
+        self.window_action = self.menu.addAction("")
         self.window_action.triggered.connect(lambda: self.show_window())
-        self.about_action = self.menu.addAction(f"&About {APP_NAME}")
+        self.about_action = self.menu.addAction("")
         self.about_action.triggered.connect(self.show_about)
         self.menu.addSeparator()
-        self.quit_action = self.menu.addAction("&Quit")
+        self.quit_action = self.menu.addAction("")
         self.quit_action.triggered.connect(self.quit)
-        self._placeholder = QAction("&Add an account…", self.menu)
+        self._placeholder = QAction("", self.menu)
         self._placeholder.triggered.connect(self.add_account)
         self._config_line = QAction("", self.menu)
         self._config_line.setEnabled(False)
@@ -532,6 +571,52 @@ class TrayController(QObject):
         self._export_line = QAction("", self.menu)
         self._export_line.setEnabled(False)
         self.menu.insertAction(self._accounts_end, self._placeholder)
+        self._name_static_menu()
+
+    def _name_static_menu(self) -> None:
+        """The menu's own words in the current language (the rows' words come from ``texts``)."""
+        if self._demo_banner is not None:
+            self._demo_banner.setText(self.tr(DEMO_LABEL))
+        self.refresh_action.setText(self.tr("&Refresh now"))
+        self._name_snooze_menu()
+        for action, text in zip(self._snooze_choices, (self.tr("For 1 hour"), self.tr("For 8 hours"),
+                                                       self.tr("Until tomorrow")), strict=True):
+            action.setText(text)
+        self.resume_action.setText(self.tr("Resume notifications"))
+        self.history_action.setText(self.tr("&History…"))
+        self.settings_action.setText(self.tr("&Settings…"))
+        self.window_action.setText(self.tr("Show &balances window"))
+        self.about_action.setText(self.tr("&About {app}").format(app=APP_NAME))
+        self.quit_action.setText(self.tr("&Quit"))
+        self._placeholder.setText(self.tr("&Add an account…"))
+
+    def _use_language(self, setting: str) -> None:
+        """The config's ``language``: a change switches the whole app (Qt's and the engine's words) at once."""
+        from tray_app.ui.i18n import apply_language
+
+        wanted = i18n.interface_language(setting)
+        if wanted != i18n.current_language():
+            log.info("interface language: %s", wanted)
+            apply_language(wanted)
+        self._language_changed()
+
+    def _language_changed(self) -> None:
+        """Every word of the menu, the rows, the tooltip and the balances window again, in the language
+        spoken now (the windows retranslate themselves on Qt's LanguageChange)."""
+        if i18n.current_language() == self._spoken or self._quitting:
+            return
+        self._spoken = i18n.current_language()
+        self._name_static_menu()
+        for row in self._rows.values():
+            self._name_row_commands(row)
+        self._show_save_error(self._save_error)
+        if self._hook_failure:
+            self._show_hook_failure(self._hook_failure)
+        self._show_export_failure(self._export_failure)
+        if self._attached:
+            self._rebuild_rows()  # the titles, the rows, the config error line, the tooltip
+        else:
+            self.tray.setToolTip(f"{self.tr(DEMO_LABEL)}\n{APP_NAME}" if self.demo else APP_NAME)
 
     def _titles(self) -> list[tuple[str, str]]:
         if self.config is None:
@@ -553,7 +638,7 @@ class TrayController(QObject):
             self._row_order = order
         self.menu.removeAction(self._config_line)
         if self.config_error:
-            self._config_line.setText(f"Config error: {self.config_error}".replace("&", "&&"))
+            self._config_line.setText(self.config_error_text().replace("&", "&&"))
             first = self._rows[order[0][0]].menu.menuAction() if order else self._placeholder
             self.menu.insertAction(first, self._config_line)
         self._placeholder.setVisible(not order)
@@ -561,21 +646,25 @@ class TrayController(QObject):
 
     def _show_save_error(self, error: str | None) -> None:
         """A full or read-only disk: the balances still show, and the menu says what is not kept."""
+        self._save_error = error
         self.menu.removeAction(self._save_line)
         if error:
-            self._save_line.setText(f"Can't save balances: {error}".replace("&", "&&"))
+            self._save_line.setText(self.tr("Can't save balances: {error}").format(error=error).replace("&", "&&"))
             self.menu.insertAction(self._accounts_end, self._save_line)
 
     def _show_hook_failure(self, message: str) -> None:
         """The last hook that failed or timed out, until the app restarts (the log has them all)."""
+        self._hook_failure = message
         self.menu.removeAction(self._hook_line)
-        self._hook_line.setText(f"Hook failed: {message}".replace("&", "&&"))
+        self._hook_line.setText(self.tr("Hook failed: {message}").format(message=message).replace("&", "&&"))
         self.menu.insertAction(self._accounts_end, self._hook_line)
 
     def _show_export_failure(self, message: str) -> None:
+        self._export_failure = message
         self.menu.removeAction(self._export_line)
         if message:
-            self._export_line.setText(f"Can't write metrics: {message}".replace("&", "&&"))
+            self._export_line.setText(self.tr("Can't write metrics: {message}").format(message=message)
+                                      .replace("&", "&&"))
             self.menu.insertAction(self._accounts_end, self._export_line)
 
     def _make_row(self, account_id: str, title: str) -> _Row:
@@ -589,16 +678,27 @@ class TrayController(QObject):
         detail = menu.addAction("")
         detail.setEnabled(False)
         menu.addSeparator()
-        top_up = menu.addAction("Open &top-up page")
+        top_up = menu.addAction("")
         top_up.triggered.connect(lambda: self.open_top_up(account_id))
-        copy = menu.addAction("&Copy balance")
+        copy = menu.addAction("")
         copy.triggered.connect(lambda: self.copy_balance(account_id))
-        again = menu.addAction("&Refresh this account")
+        again = menu.addAction("")
         again.triggered.connect(lambda: self.refresh([account_id], manual=True))
-        history = menu.addAction("&History…")
+        history = menu.addAction("")
         history.triggered.connect(lambda: self.open_history(account_id))
         self.menu.insertMenu(self._accounts_end, menu)
-        return _Row(menu, status, fetched, pace, detail, copy)
+        row = _Row(menu, status, fetched, pace, detail, copy, (top_up, copy, again, history))
+        self._name_row_commands(row)
+        return row
+
+    def _name_row_commands(self, row: _Row) -> None:
+        for action, text in zip(row.commands, (self.tr("Open &top-up page"), self.tr("&Copy balance"),
+                                               self.tr("&Refresh this account"), self.tr("&History…")),
+                                strict=True):
+            action.setText(text)
+
+    def config_error_text(self) -> str:
+        return self.tr("Config error: {message}").format(message=self.config_error)
 
     def _update_rows(self) -> None:
         """Every row, now (the ages move on, the config changed, a window opens)."""
@@ -640,10 +740,10 @@ class TrayController(QObject):
             if changed is None or account_id in changed:
                 self._update_row(self._rows[account_id], result, text, now, stale_after)
         if self.config_error:
-            window_rows.insert(0, (dot_icon(IconState.ERROR), f"Config error: {self.config_error}"))
+            window_rows.insert(0, (dot_icon(IconState.ERROR), self.config_error_text()))
         tooltip = (texts.tooltip(lines, qt_number) if self._row_order or not self.config_error
-                   else f"Config error: {self.config_error}")
-        tooltip = plain_tooltip(f"{DEMO_LABEL}\n{tooltip}" if self.demo else tooltip)
+                   else self.config_error_text())
+        tooltip = plain_tooltip(f"{self.tr(DEMO_LABEL)}\n{tooltip}" if self.demo else tooltip)
         if tooltip != self.tray.toolTip():  # each change is sent to the tray host
             self.tray.setToolTip(tooltip)
         if self.window is not None:
@@ -662,12 +762,14 @@ class TrayController(QObject):
         if state is not row.dot:
             row.menu.setIcon(dot_icon(state))
             row.dot = state
-        row.status.setText((texts.status_line(result, qt_number) if result else "Checking…").replace("&", "&&"))
+        row.status.setText((texts.status_line(result, qt_number) if result else self.tr("Checking…"))
+                           .replace("&", "&&"))
         reading = result.reading if result else None
-        fetched = texts.fetched_line(reading.fetched_at, now) if reading else "No balance fetched yet"
+        fetched = texts.fetched_line(reading.fetched_at, now) if reading else self.tr("No balance fetched yet")
         failed = result is not None and result.error is not None
         if result is not None and failed and reading is not None:
-            fetched += f": {texts.balance(result, qt_number)}"
+            #: "Fetched 3 h ago: 9,999 credits" (when it was fetched, then the balance then).
+            fetched = self.tr("{fetched}: {balance}").format(fetched=fetched, balance=texts.balance(result, qt_number))
         row.fetched.setText(fetched)
         # The age only when it matters: after a failure, a balance older than two intervals, or one
         # stamped in the future (its age is unknown).
@@ -710,8 +812,17 @@ class TrayController(QObject):
     def snooze(self, until: datetime | None) -> None:
         self.snoozed_until = until
         self.resume_action.setEnabled(until is not None)
-        self.snooze_menu.setTitle("S&nooze notifications" if until is None else
-                                  f"S&nooze notifications (until {until.astimezone():%a %H:%M})")
+        self._name_snooze_menu()
+
+    def _name_snooze_menu(self) -> None:
+        until = self.snoozed_until
+        if until is None:
+            self.snooze_menu.setTitle(self.tr("S&nooze notifications"))
+            return
+        local = QDateTime.fromSecsSinceEpoch(int(until.timestamp()), QTimeZone.systemTimeZone())
+        #: {until} is a weekday and a time, e.g. "Tue 14:05".
+        self.snooze_menu.setTitle(self.tr("S&nooze notifications (until {until})").format(
+            until=QLocale().toString(local, "ddd HH:mm")))
 
     def _notify(self, report: RefreshReport) -> None:
         if not report.alerts:
@@ -835,8 +946,9 @@ class TrayController(QObject):
     def open_settings(self) -> None:
         """One settings window: shown, raised and focused if it is already open."""
         if self.demo:
-            QMessageBox.information(None, APP_NAME, "This is the demo: its accounts are made up. "
-                                    "Start Credit Tray without --demo to add your own.")
+            QMessageBox.information(None, APP_NAME, self.tr("This is the demo: its accounts are made up. "
+                                                            "Start {app} without --demo to add your own.")
+                                    .format(app=APP_NAME))
             return
         if not self._attached:
             return  # the first moments after start: the engine is still loading

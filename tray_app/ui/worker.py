@@ -38,9 +38,9 @@ class RefreshWorker(QObject):
         self._task: asyncio.Task[RefreshReport] | None = None
         self._task_lock = threading.Lock()
         self._cancelled = threading.Event()
-        #: The latest result per account, so a refresh that breaks can still show the last balance.
+        # The latest result per account, so a refresh that breaks can still show the last balance.
         self._latest: dict[str, AccountResult] = {}
-        #: Results of the refresh under way.
+        # Results of the refresh under way.
         self._reported: dict[str, AccountResult] = {}
         # Through a weak reference: the worker holding a runner that holds the worker would be a cycle
         # with a QObject in it, collected at some random moment on some random thread.
@@ -132,14 +132,15 @@ class RefreshWorker(QObject):
             return
         except Exception as exc:
             log.error("could not write the metrics file (%s)", type(exc).__name__)
-            self.exportFailed.emit(f"{config.prometheus_textfile}: internal error ({type(exc).__name__})")
+            self.exportFailed.emit(self.tr("{file}: internal error ({error})").format(
+                file=config.prometheus_textfile, error=type(exc).__name__))
             return
         self.exportFailed.emit("")
 
     def _failed_report(self, accounts: list[Account], exc: Exception) -> RefreshReport:
         """Every account this refresh did not get to shows the failure, with its last known balance."""
         now = utc_now()
-        error = internal_error(exc, "during the refresh")
+        error = internal_error(exc, "during the refresh")  # untranslated: engine.internal_error glues it in
         done = self._reported
         results = []
         for account in accounts:
