@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -63,24 +64,17 @@ class RefreshReport:
     save_error: str | None = None
 
 
-#: ``internal_error``'s message for each ``where``, the exception's type in ``{error}``.
-_INTERNAL_ERRORS = {
-    "while checking": N_("internal error while checking ({error}); see the log"),
-    "while refreshing": N_("internal error while refreshing ({error}); see the log"),
-    "during the refresh": N_("internal error during the refresh ({error}); see the log"),
-}
+class Stage(Enum):
+    """Where a bug broke a check, each with its whole sentence (translated when the error is made)."""
+
+    CHECKING = N_("internal error while checking ({error}); see the log")
+    REFRESHING = N_("internal error while refreshing ({error}); see the log")
+    REFRESH_RUN = N_("internal error during the refresh ({error}); see the log")
 
 
-def internal_error(exc: BaseException, where: str) -> FetchError:
-    """A bug turned into one account's error; only the exception's type, never its text (it may hold a key).
-
-    ``where`` is a key of ``_INTERNAL_ERRORS`` ("while checking"); the sentence is translated when made.
-    """
-    error = type(exc).__name__
-    if where in _INTERNAL_ERRORS:
-        return FetchError(ErrorKind.BAD_RESPONSE, _(_INTERNAL_ERRORS[where]).format(error=error))
-    return FetchError(ErrorKind.BAD_RESPONSE, _("internal error {where} ({error}); see the log").format(
-        where=where, error=error))
+def internal_error(exc: BaseException, stage: Stage) -> FetchError:
+    """A bug turned into one account's error; only the exception's type, never its text (it may hold a key)."""
+    return FetchError(ErrorKind.BAD_RESPONSE, _(stage.value).format(error=type(exc).__name__))
 
 
 def failed_result(account: Account, error: FetchError, last_good: Reading | None, now: datetime) -> AccountResult:
@@ -305,7 +299,7 @@ class Engine:
             outcome = await self._fetcher_for_loop().fetch(provider, account.url, key, language)
         except Exception as exc:  # a bug must cost one account one refresh, not the app
             log.error("internal error while checking %s: %s", account.id, type(exc).__name__)
-            return internal_error(exc, "while checking")  # untranslated: a key of _INTERNAL_ERRORS
+            return internal_error(exc, Stage.CHECKING)
         if isinstance(outcome, FetchError) and outcome.kind is ErrorKind.AUTH:
             self.keys.forget(account.id)  # refused: perhaps replaced in the keyring since we read it
         return self._honour_retry_after(account, outcome) or outcome
@@ -396,8 +390,7 @@ class Engine:
                 result = replace(make_result(account, outcome, previous, now), usage=usage)
             except Exception as exc:  # any bug: this account shows an error this time, the rest go on
                 log.error("internal error while refreshing %s: %s", account.id, type(exc).__name__)
-                where = "while refreshing"  # untranslated: a key of _INTERNAL_ERRORS
-                result = failed_result(account, internal_error(exc, where), previous, utc_now())
+                result = failed_result(account, internal_error(exc, Stage.REFRESHING), previous, utc_now())
             results[index] = result
             if on_result is not None:
                 try:

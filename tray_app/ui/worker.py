@@ -15,7 +15,7 @@ import weakref
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from tray_app.config import Account, Config, ConfigFileError
-from tray_app.engine import Engine, RefreshReport, failed_result, internal_error
+from tray_app.engine import Engine, RefreshReport, Stage, failed_result, internal_error
 from tray_app.hooks import HookRunner
 from tray_app.model import AccountResult, utc_now
 
@@ -140,7 +140,7 @@ class RefreshWorker(QObject):
     def _failed_report(self, accounts: list[Account], exc: Exception) -> RefreshReport:
         """Every account this refresh did not get to shows the failure, with its last known balance."""
         now = utc_now()
-        error = internal_error(exc, "during the refresh")  # untranslated: engine.internal_error glues it in
+        error = internal_error(exc, Stage.REFRESH_RUN)
         done = self._reported
         results = []
         for account in accounts:
