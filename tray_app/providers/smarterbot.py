@@ -28,9 +28,9 @@ from tray_app.providers.base import (
     amount,
     clean_message,
     default_message,
+    expect_success_status,
     json_object,
     missing,
-    unexpected_status,
 )
 
 UNIT = "message credits"  # untranslated: a unit, stored in the history and JSON (texts words it)
@@ -68,8 +68,7 @@ def parse(answer: HttpAnswer, language: str, now: datetime) -> Outcome:
     code = data.get("Code")
     if not success or (isinstance(code, Decimal) and code != 200):
         return _envelope_error(data, answer.status, now)
-    if not 200 <= answer.status <= 299:
-        raise ShapeError(unexpected_status(answer.status))
+    expect_success_status(answer)
     usage = data.get("Data")
     if not isinstance(usage, dict):
         raise ShapeError(missing("Data"))  # untranslated: JSON field name

@@ -24,9 +24,9 @@ from tray_app.providers.base import (
     amount_from_text,
     clean_message,
     default_message,
+    expect_success_status,
     json_object,
     missing,
-    unexpected_status,
 )
 
 UNIT = "credits"
@@ -84,8 +84,7 @@ def parse(answer: HttpAnswer, language: str, now: datetime) -> Outcome:
         kind = ErrorKind.AUTH if code == KEY_NOT_FOUND else ErrorKind.REQUEST
         text = clean_message(_localized(data.get("message"), language) or "")
         return FetchError(kind, text or default_message(kind, None), answer.status)
-    if not 200 <= answer.status <= 299:
-        raise ShapeError(unexpected_status(answer.status))
+    expect_success_status(answer)
     result = data.get("result")
     if not isinstance(result, dict) or "user_credits" not in result:
         raise ShapeError(missing("result.user_credits"))
