@@ -187,8 +187,10 @@ def _line_of(text: str, key: str) -> int | None:
     return text.count("\n", 0, match.start()) + 1 if match else None
 
 
-GLOBAL_KEYS = ("refresh_minutes", "notifications", "language", "icon_number", "forecast_alert_days",
-               "top_up_notifications", "accounts", "hooks", "prometheus")
+#: The top-level settings the Settings window writes (``set_globals``); the file's other top-level keys are tables.
+SETTING_KEYS = ("refresh_minutes", "notifications", "language", "icon_number", "forecast_alert_days",
+                "top_up_notifications")
+GLOBAL_KEYS = (*SETTING_KEYS, "accounts", "hooks", "prometheus")
 ACCOUNT_KEYS = ("id", "provider", "label", "base_url", "thresholds", "enabled", "key_file", "custom")
 _TABLE_HEADER = re.compile(r"^[ \t]*\[", re.MULTILINE)
 _ACCOUNTS_HEADER = re.compile(r"^[ \t]*\[\[[ \t]*accounts[ \t]*\]\]", re.MULTILINE)
@@ -720,10 +722,8 @@ def move_account(path: Path, account_id: str, offset: int) -> bool:
 
 @_under_lock
 def set_globals(path: Path, **values: Any) -> None:
-    """Set top-level settings (refresh_minutes, notifications, language, icon_number, forecast_alert_days,
-    top_up_notifications)."""
-    unknown = set(values) - {"refresh_minutes", "notifications", "language", "icon_number", "forecast_alert_days",
-                             "top_up_notifications"}
+    """Set top-level settings (``SETTING_KEYS``)."""
+    unknown = set(values) - set(SETTING_KEYS)
     if unknown:
         raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")  # untranslated: a programming error
     doc = _document(path)
