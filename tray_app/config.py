@@ -437,22 +437,23 @@ def _load_from(path: Path, raw: bytes) -> Config:
         """``problem`` says what ``key`` must be, with the key as its ``{key}``."""
         return ConfigFileError(path, problem.format(key=key), _line_of(text, key))
 
-    refresh = data.get("refresh_minutes", DEFAULT_REFRESH_MINUTES)
+    defaults = Config(path=path)  # a key the file leaves out keeps the dataclass's default
+    refresh = data.get("refresh_minutes", defaults.refresh_minutes)
     if isinstance(refresh, bool) or not isinstance(refresh, int | float) or not 1 <= refresh <= 1440:
         raise wrong("refresh_minutes", _("{key} must be a number of minutes from 1 to 1440"))
-    notifications = data.get("notifications", True)
+    notifications = data.get("notifications", defaults.notifications)
     if not isinstance(notifications, bool):
         raise wrong("notifications", _("{key} must be true or false"))
-    icon_number = data.get("icon_number", False)
+    icon_number = data.get("icon_number", defaults.icon_number)
     if not isinstance(icon_number, bool):
         raise wrong("icon_number", _("{key} must be true or false"))
-    forecast_days = data.get("forecast_alert_days", 3)
+    forecast_days = data.get("forecast_alert_days", defaults.forecast_alert_days)
     if isinstance(forecast_days, bool) or not isinstance(forecast_days, int | float) or not 0 <= forecast_days <= 60:
         raise wrong("forecast_alert_days", _("{key} must be a number of days from 0 (off) to 60"))
-    top_ups = data.get("top_up_notifications", False)
+    top_ups = data.get("top_up_notifications", defaults.top_up_notifications)
     if not isinstance(top_ups, bool):
         raise wrong("top_up_notifications", _("{key} must be true or false"))
-    language = data.get("language", "auto")
+    language = data.get("language", defaults.language)
     if language not in LANGUAGES:
         raise wrong("language", _("{key} must be one of {choices}").format(
             key="{key}", choices=", ".join(f'"{v}"' for v in LANGUAGES)))
