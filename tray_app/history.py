@@ -256,13 +256,10 @@ class _RecentColumns:
             index = next(i for i, seen in enumerate(last) if seen < since_us)
             self._cut(index, index + 1)
 
-    def replace_from(self, low: int, newest: Sequence[Any] | None, fresh: list[Any]) -> None:
-        """The rows that began at ``low`` or later are now ``fresh``, and the newest row is ``newest``."""
-        cut = bisect.bisect_left(self.first, low)
-        if newest is not None and newest[0] < low:  # extended: it began before ``low``, and nothing after it
-            if cut and self.first[cut - 1] == newest[0]:
-                cut -= 1
-            fresh = [newest]
+    def replace_from(self, low: int, fresh: list[Any]) -> None:
+        """The rows that began at ``low`` or later, or at the first of ``fresh`` (the newest row,
+        extended, may have begun before ``low``), are now ``fresh``."""
+        cut = bisect.bisect_left(self.first, min(low, fresh[0][0]) if fresh else low)
         self._cut(cut, len(self.first))
         self.add(fresh)
 
@@ -516,13 +513,12 @@ class HistoryStore:
                 lowest[entry.account_id] = min(lowest.get(entry.account_id, at), at)
         for account_id, at in lowest.items():
             ref = self._account_ref(db, account_id, create=False)
-            # What a write changed: rows from ``at`` on (added, or deleted as stamped in the future)
-            # and the newest row (its "seen until" extended).
-            newest = db.execute(f"SELECT {_SERIES_COLUMNS} FROM readings WHERE account = ?"  # noqa: S608
-                                " ORDER BY first_seen DESC LIMIT 1", (ref,)).fetchone()
+            # What a write changed, in one query: rows from ``at`` on (added, or deleted as stamped in
+            # the future) and the newest row (its "seen until" extended), which may have begun before.
             fresh = db.execute(f"SELECT {_SERIES_COLUMNS} FROM readings WHERE account = ?"  # noqa: S608
-                               " AND first_seen >= ? ORDER BY first_seen", (ref, at)).fetchall()
-            recent.accounts.setdefault(account_id, _RecentColumns()).replace_from(at, newest, fresh)
+                               " AND first_seen >= min(?, (SELECT max(first_seen) FROM readings WHERE account = ?))"
+                               " ORDER BY first_seen", (ref, at, ref)).fetchall()
+            recent.accounts.setdefault(account_id, _RecentColumns()).replace_from(at, fresh)
 
     @staticmethod
     def _record_error(db: sqlite3.Connection, ref: int, error: FetchError, checked_at: datetime) -> None:
