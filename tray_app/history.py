@@ -606,9 +606,8 @@ class HistoryStore:
             ref = self._account_ref(db, account_id, create=False)
             if ref is None:
                 return Series()
-            rows = db.execute("SELECT first_seen, last_seen, CAST(remaining AS REAL), CAST(used AS REAL), unlimited"
-                              " FROM readings WHERE account = ? AND last_seen >= ? ORDER BY first_seen",
-                              (ref, low)).fetchall()
+            rows = db.execute(f"SELECT {_SERIES_COLUMNS} FROM readings"  # noqa: S608
+                              " WHERE account = ? AND last_seen >= ? ORDER BY first_seen", (ref, low)).fetchall()
         return series_of(rows)
 
     def recent_series(self, account_ids: Iterable[str], since: datetime) -> dict[str, Series]:
@@ -624,8 +623,7 @@ class HistoryStore:
             version = _data_version(db)
             recent = self._recent
             if recent is None or recent.version != version or since_us < recent.since_us:
-                rows = db.execute("SELECT a.name, r.first_seen, r.last_seen, CAST(r.remaining AS REAL),"
-                                  " CAST(r.used AS REAL), r.unlimited FROM readings r JOIN accounts a"
+                rows = db.execute(f"SELECT a.name, {_SERIES_COLUMNS} FROM readings r JOIN accounts a"  # noqa: S608
                                   " ON a.id = r.account WHERE r.last_seen >= ? ORDER BY r.account, r.first_seen",
                                   (since_us,)).fetchall()
                 recent = self._recent = _Recent(since_us, version, {})
