@@ -28,7 +28,7 @@ import tomlkit.exceptions
 from tray_app.fileio import FileBusy, atomic_write, exclusive_lock, private_dir
 from tray_app.i18n import _
 from tray_app.providers import provider_for
-from tray_app.providers.base import Provider, is_loopback_host
+from tray_app.providers.base import Provider, url_fault
 from tray_app.providers.custom import CUSTOM_ID, CustomSpec, SpecError, inline_value, spec_from_table, spec_to_table
 from tray_app.safetext import for_terminal, text_problem
 
@@ -133,17 +133,14 @@ class Config:
 
 def base_url_problem(url: str, name: str = "base_url") -> str | None:
     """Why ``url`` may not be used as a base URL, or None if it may; ``name`` is what the reader calls it."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        _port = parts.port  # a bad port raises ValueError here
-    except ValueError:
+    fault = url_fault(url)
+    if fault == "invalid":
         return _("{name} {url!r} is not a valid URL").format(name=name, url=url)
-    if parts.scheme not in ("http", "https") or not host:
+    if fault == "not_http":
         return _("{name} {url!r} is not an http(s) URL").format(name=name, url=url)
-    if parts.username or parts.password or parts.query or parts.fragment:
+    if fault == "extras":
         return _("{name} may not carry credentials, a query or a fragment").format(name=name)
-    if parts.scheme != "https" and not is_loopback_host(host):
+    if fault == "plain_http":
         return _("{name} must be https (plain http is allowed only on loopback): {url!r}").format(name=name, url=url)
     return None
 

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, InvalidOperation
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from tray_app.i18n import N_, _
 from tray_app.model import ErrorKind, FetchError, Outcome, Reading
@@ -273,3 +274,25 @@ def is_loopback_host(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+#: What can be wrong with an endpoint or base URL (each caller words it for its reader).
+UrlFault = Literal["invalid", "not_http", "extras", "plain_http"]
+
+
+def url_fault(url: str) -> UrlFault | None:
+    """The one rule for where keys may be sent: an http(s) URL with a host, no credentials, query or
+    fragment, and https unless the host is this machine."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        parts.port  # noqa: B018  (raises ValueError for a port that is not a number)
+    except ValueError:
+        return "invalid"
+    if parts.scheme not in ("http", "https") or not host:
+        return "not_http"
+    if parts.username or parts.password or parts.query or parts.fragment:
+        return "extras"
+    if parts.scheme != "https" and not is_loopback_host(host):
+        return "plain_http"
+    return None

@@ -22,7 +22,6 @@ from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 from tray_app.i18n import N_, _, ngettext
 from tray_app.model import Balance, ErrorKind, FetchError, Outcome, Reading
@@ -36,9 +35,9 @@ from tray_app.providers.base import (
     clean_message,
     default_message,
     expect_success_status,
-    is_loopback_host,
     load_json,
     missing,
+    url_fault,
 )
 
 CUSTOM_ID = "custom"
@@ -361,17 +360,14 @@ _FORBIDDEN_HEADERS = {"host", "content-length", "transfer-encoding", "connection
 def url_problem(url: str) -> str | None:
     """Why ``url`` cannot be a custom endpoint (the same rules as a base_url, plus a path is allowed):
     a sentence with ``{field}`` where the field is named (a ``SpecError``'s)."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        parts.port  # noqa: B018  (raises ValueError for a port that is not a number)
-    except ValueError:
+    fault = url_fault(url)
+    if fault == "invalid":
         return _("{field} is not a valid URL")
-    if parts.scheme not in ("http", "https") or not host:
+    if fault == "not_http":
         return _("{field} must be an https:// URL")
-    if parts.username or parts.password or parts.query or parts.fragment:
+    if fault == "extras":
         return _("{field} may not carry credentials, a query or a fragment (use Key query parameter for the key)")
-    if parts.scheme != "https" and not is_loopback_host(host):
+    if fault == "plain_http":
         return _("{field} must be https (plain http is allowed only on loopback)")
     return None
 
