@@ -471,14 +471,16 @@ class HistoryStore:
     def _record_reading(self, db: sqlite3.Connection, ref: int, reading: Reading) -> None:
         at = to_us(reading.fetched_at)
         values = _reading_row(reading)
+        newest = ("SELECT first_seen, last_seen, remaining, used, total, unlimited, unit, subscription_status,"
+                  " subscription_id FROM readings WHERE account = ? ORDER BY first_seen DESC LIMIT 1")
+        last = db.execute(newest, (ref,)).fetchone()
         # Rows stamped in the future came from a clock that was wrong: they would pass for the
-        # newest balance for ever, so the first good reading since replaces them.
-        db.execute("DELETE FROM readings WHERE account = ? AND first_seen > ?",
-                   (ref, max(at, to_us(self._clock())) + FUTURE_SLACK_US))
-        last = db.execute(
-            "SELECT first_seen, last_seen, remaining, used, total, unlimited, unit, subscription_status,"
-            " subscription_id FROM readings WHERE account = ? ORDER BY first_seen DESC LIMIT 1", (ref,)
-        ).fetchone()
+        # newest balance for ever, so the first good reading since replaces them. Only the newest
+        # row can tell whether there are any, so the DELETE runs only then.
+        future = max(at, to_us(self._clock())) + FUTURE_SLACK_US
+        if last is not None and last[0] > future:
+            db.execute("DELETE FROM readings WHERE account = ? AND first_seen > ?", (ref, future))
+            last = db.execute(newest, (ref,)).fetchone()
         if last is not None and tuple(last[2:]) == values and at >= last[0]:
             if at > last[1]:
                 db.execute("UPDATE readings SET last_seen = ? WHERE account = ? AND first_seen = ?",
