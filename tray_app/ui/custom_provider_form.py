@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from tray_app.ui.account_editor import AccountDialog
     from tray_app.ui.settings_backend import Draft
 
+# How every settings dialog shows a problem (the account editor and the Settings window use it too).
 ERROR_STYLE = "color: #C62828;"
 # Fields the dialog itself already asks for (the account's thresholds).
 _LEFT_TO_THE_DIALOG = {"thresholds"}
