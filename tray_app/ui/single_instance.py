@@ -85,9 +85,14 @@ def _hand_over_by_socket(path: str) -> bool:
                 answer += chunk
         except OSError:
             pass
-        if ACK not in answer:
-            log.warning("something that is not Credit Tray listens on %s; starting anyway", path)
-        return ACK in answer
+        return _answered(answer, path)
+
+
+def _answered(answer: bytes, name: str) -> bool:
+    """Whether a running Credit Tray took the hand-over; anything else listening on ``name`` is replaced."""
+    if ACK not in answer:
+        log.warning("something that is not Credit Tray listens on %s; starting anyway", name)
+    return ACK in answer
 
 
 def _listening_socket(path: str) -> socket.socket | None:
@@ -185,9 +190,7 @@ class SingleInstance(QObject):
             answer = b""
             while ACK not in answer and local.waitForReadyRead(HAND_OVER_MS):
                 answer += bytes(local.readAll().data())
-            if ACK not in answer:
-                log.warning("something that is not Credit Tray listens on %s; starting anyway", name)
-            return ACK in answer
+            return _answered(answer, name)
         finally:
             local.abort()
 
