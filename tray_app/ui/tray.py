@@ -262,11 +262,13 @@ class TrayController(QObject):
             self._tray_poll.start()
 
     def _start_notifier(self) -> None:
-        """Desktop notifications over D-Bus where there is a server: after the icon, as they come after it."""
+        """Desktop notifications over D-Bus where there is a server: after the icon, as they come after it.
+
+        The icon's file is written with the first notice, not here: ~2 ms of the GUI thread at every start."""
         from tray_app.ui.notifications import DesktopNotifier, uses_dbus
 
         if self.notifier is None and uses_dbus():
-            self.notifier = DesktopNotifier(self._notification_icon(), self)
+            self.notifier = DesktopNotifier(self._notification_icon, self)
             self.notifier.actionInvoked.connect(self.on_notice_action)
             self.notifier.failed.connect(self._notify_in_tray)
 
