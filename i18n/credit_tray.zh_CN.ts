@@ -51,11 +51,6 @@
 <context>
     <name>AccountDialog</name>
     <message>
-        <source>{problem}.</source>
-        <extracomment>ends a sentence made of an error text or a field&apos;s help; use the language&apos;s own full stop.</extracomment>
-        <translation>{problem}。</translation>
-    </message>
-    <message>
         <source>Works: {balance}</source>
         <translation>测试成功：{balance}</translation>
     </message>

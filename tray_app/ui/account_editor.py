@@ -38,12 +38,10 @@ from tray_app.keys import key_problem
 from tray_app.model import Outcome
 from tray_app.providers import CUSTOM_ID, PROVIDERS, get_provider, provider_for
 from tray_app.safetext import text_problem
-from tray_app.ui.custom_provider_form import CustomProviderForm, sentence, shown
+from tray_app.ui.custom_provider_form import ERROR_STYLE, CustomProviderForm, sentence, shown
 from tray_app.ui.settings_backend import Draft, SettingsBackend, outcome_text
 
 log = logging.getLogger(__name__)
-
-ERROR_STYLE = "color: #C62828;"
 
 
 class AccountDialog(QDialog):

@@ -87,7 +87,7 @@ def run(config_path: Path | None = None, demo: bool = False) -> int:
 
     keep_no_sources_of_imports()
     from tray_app.ui.i18n import apply_language
-    from tray_app.ui.icons import IconFactory, IconState
+    from tray_app.ui.icons import IconState
     from tray_app.ui.single_instance import SingleInstance, server_name
     from tray_app.ui.tray import TRAY_NOTIFIER, TrayController
 
@@ -100,7 +100,6 @@ def run(config_path: Path | None = None, demo: bool = False) -> int:
     app.setApplicationDisplayName(APP_NAME)
     app.setDesktopFileName(APP_ID)
     app.setQuitOnLastWindowClosed(False)
-    app.setWindowIcon(IconFactory().icon(IconState.OK))
     # The system's language before the first word is shown; the config's ``language`` (read once the
     # icon shows) switches it if it says otherwise (TrayController._on_config).
     apply_language(i18n.interface_language("auto"))
@@ -145,6 +144,9 @@ def run(config_path: Path | None = None, demo: bool = False) -> int:
     handlers = _install_signal_handlers(lambda: QTimer.singleShot(0, controller.quit))
     app.aboutToQuit.connect(controller.shutdown)
     controller.start()
+    # The windows' icon, from the tray's own factory (its strip is then read once): after the tray icon,
+    # as no window opens before the event loop runs, and not at all in a second start that hands over.
+    app.setWindowIcon(controller.icons.icon(IconState.OK))
     instance.serve()  # after the icon: QtNetwork loads now
     code = app.exec()
     controller.shutdown()

@@ -13,7 +13,7 @@ import contextlib
 import json
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QEvent, Qt
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QEvent, Qt
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QComboBox,
@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from tray_app import texts
 from tray_app.fetch import REDACTED, Fetcher
 from tray_app.i18n import _
 from tray_app.logs import redact
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     from tray_app.ui.account_editor import AccountDialog
     from tray_app.ui.settings_backend import Draft
 
+# How every settings dialog shows a problem (the account editor and the Settings window use it too).
 ERROR_STYLE = "color: #C62828;"
 # Fields the dialog itself already asks for (the account's thresholds).
 _LEFT_TO_THE_DIALOG = {"thresholds"}
@@ -61,8 +63,7 @@ def shown(text: str) -> str:
 
 def sentence(problem: str) -> str:
     """An engine's phrase ("the label contains …") as a sentence of its own, in the current language."""
-    #: ends a sentence made of an error text or a field's help; use the language's own full stop.
-    return QCoreApplication.translate("AccountDialog", "{problem}.").format(problem=problem[:1].upper() + problem[1:])
+    return texts.sentence(problem[:1].upper() + problem[1:])
 
 
 def _as_text(value: Any) -> str:

@@ -186,6 +186,18 @@ def _nice_step(span: float, ticks: int = 4) -> float:
     return float(10 * power)
 
 
+def number(value: float) -> str:
+    """An axis label or a table cell: whole from 100 up, else one decimal, in the current default locale."""
+    if abs(value) >= 100 or value == int(value):
+        return QLocale().toString(round(value))
+    return QLocale().toString(value, "f", 1)
+
+
+def moment(seconds: float, fmt: QLocale.FormatType | str = QLocale.FormatType.ShortFormat) -> str:
+    when = QDateTime.fromMSecsSinceEpoch(int(seconds * 1000), QTimeZone.systemTimeZone())
+    return str(QLocale().toString(when, fmt))
+
+
 class _Plot(QWidget):
     """Shared geometry, axes and hover of the two charts."""
 
@@ -198,7 +210,6 @@ class _Plot(QWidget):
         self.data: ChartData | None = None
         self.hover_text = ""
         self._hover_x: float | None = None
-        self.qlocale = QLocale()
 
     def set_data(self, data: ChartData | None) -> None:
         self.data = data
@@ -210,15 +221,6 @@ class _Plot(QWidget):
         metrics = self.fontMetrics()
         left = metrics.horizontalAdvance("0,000,000.0") + 8
         return QRectF(left, 8, max(10.0, self.width() - left - 12), max(10.0, self.height() - metrics.height() - 20))
-
-    def number(self, value: float) -> str:
-        if abs(value) >= 100 or value == int(value):
-            return self.qlocale.toString(round(value))
-        return self.qlocale.toString(value, "f", 1)
-
-    def moment(self, seconds: float, fmt: QLocale.FormatType | str = QLocale.FormatType.ShortFormat) -> str:
-        when = QDateTime.fromMSecsSinceEpoch(int(seconds * 1000), QTimeZone.systemTimeZone())
-        return str(self.qlocale.toString(when, fmt))
 
     def leaveEvent(self, event: object) -> None:
         self._hover_x = None
@@ -260,7 +262,7 @@ class _Plot(QWidget):
                 painter.setPen(grid)
                 painter.drawLine(QPointF(rect.left(), y), QPointF(rect.right(), y))
                 painter.setPen(palette.color(QPalette.ColorRole.Text))
-                label = self.number(tick)
+                label = number(tick)
                 painter.drawText(QPointF(rect.left() - 6 - metrics.horizontalAdvance(label), y + metrics.ascent() / 3),
                                  label)
             tick += step
@@ -304,8 +306,8 @@ class BalanceChart(_Plot):
         if beyond and data.usage.runs_out_at is not None and not data.unlimited:
             left = max(0.0, data.values[-1] - (at - data.times[-1]) / 86400 * (data.usage.per_day or 0))
             return self.tr("{when}: about {amount} {unit} at the current pace").format(
-                when=self.moment(at), amount=self.number(left), unit=texts.unit_name(data.unit))
-        when, amount, unit = self.moment(data.times[index]), self.number(data.values[index]), texts.unit_name(data.unit)
+                when=moment(at), amount=number(left), unit=texts.unit_name(data.unit))
+        when, amount, unit = moment(data.times[index]), number(data.values[index]), texts.unit_name(data.unit)
         if data.unlimited:
             return self.tr("{when}: {amount} {unit} used").format(when=when, amount=amount, unit=unit)
         return self.tr("{when}: {amount} {unit}").format(when=when, amount=amount, unit=unit)
@@ -341,7 +343,7 @@ class BalanceChart(_Plot):
             drawn.append(y)
             painter.setPen(QPen(WARNING, 1, Qt.PenStyle.DashLine))
             painter.drawLine(QPointF(rect.left(), y), QPointF(rect.right(), y))
-            label = self.number(level)
+            label = number(level)
             painter.setPen(WARNING)
             painter.drawText(QPointF(rect.right() - metrics.horizontalAdvance(label) - 2, y - 3), label)
         # Built once per data and size: hovering repaints often and must stay cheap.
@@ -388,7 +390,7 @@ class BalanceChart(_Plot):
         count = max(2, min(7, int(rect.width() // 110)))
         for i in range(count + 1):
             seconds = start + span * i / count
-            label = self.moment(seconds, fmt)
+            label = moment(seconds, fmt)
             x = x_of(seconds) - metrics.horizontalAdvance(label) / 2
             x = min(max(x, rect.left() - 4), rect.right() - metrics.horizontalAdvance(label))
             painter.drawText(QPointF(x, rect.bottom() + metrics.height() + 4), label)
@@ -412,9 +414,9 @@ class UsageBars(_Plot):
         if not 0 <= index < len(days):
             return ""
         day, amount = days[index]
-        label = self.qlocale.toString(QDate(day.year, day.month, day.day), QLocale.FormatType.LongFormat)
+        label = QLocale().toString(QDate(day.year, day.month, day.day), QLocale.FormatType.LongFormat)
         assert self.data is not None
-        return self.tr("{day}: {amount} {unit} used").format(day=label, amount=self.number(amount),
+        return self.tr("{day}: {amount} {unit} used").format(day=label, amount=number(amount),
                                                               unit=texts.unit_name(self.data.unit))
 
     def paintEvent(self, event: QPaintEvent) -> None:
@@ -433,7 +435,7 @@ class UsageBars(_Plot):
         colour = palette.color(QPalette.ColorRole.Highlight)
         metrics = self.fontMetrics()
         pattern = axis_pattern("weekday")
-        widest = self.qlocale.toString(QDate(2025, 12, 31), pattern)  # a Wednesday, the 31st: the widest label
+        widest = QLocale().toString(QDate(2025, 12, 31), pattern)  # a Wednesday, the 31st: the widest label
         every = max(1, int(metrics.horizontalAdvance(widest) * 1.3 // max(width, 1)) + 1)
         for i, (day, amount) in enumerate(days):
             top = y_of(amount)
@@ -443,7 +445,7 @@ class UsageBars(_Plot):
             painter.drawRect(bar)
             if i % every == 0:
                 painter.setPen(palette.color(QPalette.ColorRole.Text))
-                label = self.qlocale.toString(QDate(day.year, day.month, day.day), pattern)
+                label = QLocale().toString(QDate(day.year, day.month, day.day), pattern)
                 painter.drawText(QPointF(bar.center().x() - metrics.horizontalAdvance(label) / 2,
                                          rect.bottom() + metrics.height() + 4), label)
                 painter.setPen(Qt.PenStyle.NoPen)
@@ -456,11 +458,10 @@ class BalanceTable(QAbstractTableModel):
     HEADERS = (str(QT_TRANSLATE_NOOP("BalanceTable", "From")), str(QT_TRANSLATE_NOOP("BalanceTable", "Until")),
                str(QT_TRANSLATE_NOOP("BalanceTable", "Balance")))
 
-    def __init__(self, formatter: _Plot) -> None:
+    def __init__(self) -> None:
         super().__init__()
         self._rows: tuple[tuple[float, float, float], ...] = ()
         self._unit = ""
-        self._fmt = formatter
 
     def set_rows(self, rows: tuple[tuple[float, float, float], ...], unit: str) -> None:
         self.beginResetModel()
@@ -495,10 +496,10 @@ class BalanceTable(QAbstractTableModel):
         if role != Qt.ItemDataRole.DisplayRole:
             return None
         if index.column() == 0:
-            return self._fmt.moment(first)
+            return moment(first)
         if index.column() == 1:
-            return self._fmt.moment(last)
-        return self.tr("{amount} {unit}").format(amount=self._fmt.number(value), unit=texts.unit_name(self._unit))
+            return moment(last)
+        return self.tr("{amount} {unit}").format(amount=number(value), unit=texts.unit_name(self._unit))
 
 
 class _Loader(QObject):
@@ -571,7 +572,7 @@ class HistoryWindow(QWidget):
         self.hover_line.setTextFormat(Qt.TextFormat.PlainText)
         chart_layout.addWidget(self.hover_line)
         self.tabs.addTab(charts, "")
-        self.table_model = BalanceTable(self.balance_chart)
+        self.table_model = BalanceTable()
         self.table = QTableView()
         self.table.setModel(self.table_model)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
@@ -611,8 +612,7 @@ class HistoryWindow(QWidget):
         self.tabs.setTabText(0, self.tr("&Chart"))
         self.tabs.setTabText(1, self.tr("&Table"))
         for chart in (self.balance_chart, self.usage_bars):
-            chart.qlocale = QLocale()  # apply_language set the default before Qt sent the LanguageChange
-            chart.update()
+            chart.update()  # its numbers and dates: the default QLocale, which apply_language has set by now
         self.hover_line.setText(" ")  # said in the old language; the next hover says it anew
         self.table_model.retranslate()
         self.summary.setText(self._summary())
@@ -687,7 +687,7 @@ class HistoryWindow(QWidget):
         result = AccountResult(account_id=data.account_id, provider_id="", label="", unit=data.unit,
                                state=AccountState.OK, reading=None, error=None, threshold=None,
                                checked_at=datetime.now(UTC), usage=data.usage)
-        pace = texts.pace_line(result, datetime.now(UTC), lambda d: self.balance_chart.number(float(d)))
+        pace = texts.pace_line(result, datetime.now(UTC), lambda d: number(float(d)))
         #: the pace and forecast made a sentence, e.g. "Uses about 200 credits a day."
         summary = self.tr("{pace}.").format(pace=pace) if pace else self.tr("Not enough history yet for a burn rate.")
         if not data.top_ups:

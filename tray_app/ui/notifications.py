@@ -16,6 +16,7 @@ import logging
 import queue
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -58,9 +59,11 @@ class DesktopNotifier(QObject):
     actionInvoked = Signal(str, str)  # account id, action key (DEFAULT, TOP_UP or SNOOZE)
     failed = Signal(object)  # texts.Notice that could not be sent (no notification server)
 
-    def __init__(self, icon_path: Path | None = None, parent: QObject | None = None) -> None:
+    def __init__(self, icon_file: Callable[[], Path | None] | None = None, parent: QObject | None = None) -> None:
+        """``icon_file`` writes the icon for the server, when the first notice goes (many sessions send none)."""
         super().__init__(parent)
-        self.icon_path = icon_path
+        self._icon_file = icon_file
+        self.icon_path: Path | None = None
         self._jobs: queue.Queue[Notice | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         # Notification id -> account id, for the ones still on screen.
@@ -69,6 +72,8 @@ class DesktopNotifier(QObject):
         self.capabilities: list[str] = []
 
     def notify(self, notice: Notice) -> None:
+        if self._icon_file is not None:
+            self.icon_path, self._icon_file = self._icon_file(), None
         if self._thread is None:
             self._thread = threading.Thread(target=self._serve, name="credit-tray-notify", daemon=True)
             self._thread.start()

@@ -47,8 +47,8 @@ from tray_app.config import (
 )
 from tray_app.engine import Engine
 from tray_app.model import AccountResult
-from tray_app.ui.account_editor import ERROR_STYLE, AccountDialog
-from tray_app.ui.custom_provider_form import shown
+from tray_app.ui.account_editor import AccountDialog
+from tray_app.ui.custom_provider_form import ERROR_STYLE, shown
 from tray_app.ui.settings_backend import JobDone, SettingsBackend
 from tray_app.words_settings import days_suffix
 

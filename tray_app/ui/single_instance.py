@@ -85,9 +85,14 @@ def _hand_over_by_socket(path: str) -> bool:
                 answer += chunk
         except OSError:
             pass
-        if ACK not in answer:
-            log.warning("something that is not Credit Tray listens on %s; starting anyway", path)
-        return ACK in answer
+        return _answered(answer, path)
+
+
+def _answered(answer: bytes, name: str) -> bool:
+    """Whether a running Credit Tray took the hand-over; anything else listening on ``name`` is replaced."""
+    if ACK not in answer:
+        log.warning("something that is not Credit Tray listens on %s; starting anyway", name)
+    return ACK in answer
 
 
 def _listening_socket(path: str) -> socket.socket | None:
@@ -172,6 +177,7 @@ class SingleInstance(QObject):
             log.warning("cannot answer on %s; a second start will not be noticed", self._name)
 
     def _hand_over(self, name: str) -> bool:
+        """What ``_hand_over_by_socket`` does, over a named pipe (Windows only: no peer uid to check there)."""
         from PySide6.QtNetwork import QLocalSocket
 
         local = QLocalSocket()
@@ -179,17 +185,12 @@ class SingleInstance(QObject):
         if not local.waitForConnected(1000):
             return False
         try:
-            if not _same_user(local):
-                log.warning("the single-instance socket belongs to another user; ignoring it")
-                return False
             local.write(MESSAGE)
             local.waitForBytesWritten(1000)
             answer = b""
             while ACK not in answer and local.waitForReadyRead(HAND_OVER_MS):
                 answer += bytes(local.readAll().data())
-            if ACK not in answer:
-                log.warning("something that is not Credit Tray listens on %s; starting anyway", name)
-            return ACK in answer
+            return _answered(answer, name)
         finally:
             local.abort()
 

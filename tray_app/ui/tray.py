@@ -14,7 +14,6 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
@@ -66,19 +65,16 @@ TRAY_POLL_MS = 2000
 DEMO_LABEL = str(QT_TRANSLATE_NOOP("TrayController", "Demo: made-up accounts and balances"))
 
 
-# The locale's separators while the menu is brought up to date (see ``_apply_rows``).
-_pass_separators: tuple[str, str] | None = None
+def qt_number_format() -> texts.NumberFormat:
+    """Digits grouped with the user's locale's separators (QLocale); any magnitude, never "0.0000" for 1E-7.
 
-
-def _separators() -> tuple[str, str]:
+    The separators are read once, here, not for every number: each Qt call lets go of the interpreter
+    lock, and while a refresh runs, getting it back can take milliseconds (200 accounts' rows and
+    tooltip held the GUI thread for tens of ms). Take one per pass, not one for good: the locale changes.
+    """
     locale = QLocale()
-    return locale.groupSeparator() or ",", locale.decimalPoint() or "."
-
-
-def qt_number(value: Decimal) -> str:
-    """Digits grouped with the user's locale's separators (QLocale); any magnitude, never "0.0000" for 1E-7."""
-    group, point = _pass_separators or _separators()
-    return texts.readable_number(value, group, point)
+    group, point = locale.groupSeparator() or ",", locale.decimalPoint() or "."
+    return lambda value: texts.readable_number(value, group, point)
 
 
 def plain_tooltip(text: str) -> str:
@@ -266,11 +262,13 @@ class TrayController(QObject):
             self._tray_poll.start()
 
     def _start_notifier(self) -> None:
-        """Desktop notifications over D-Bus where there is a server: after the icon, as they come after it."""
+        """Desktop notifications over D-Bus where there is a server: after the icon, as they come after it.
+
+        The icon's file is written with the first notice, not here: ~2 ms of the GUI thread at every start."""
         from tray_app.ui.notifications import DesktopNotifier, uses_dbus
 
         if self.notifier is None and uses_dbus():
-            self.notifier = DesktopNotifier(self._notification_icon(), self)
+            self.notifier = DesktopNotifier(self._notification_icon, self)
             self.notifier.actionInvoked.connect(self.on_notice_action)
             self.notifier.failed.connect(self._notify_in_tray)
 
@@ -706,20 +704,8 @@ class TrayController(QObject):
         self._apply_rows()
 
     def _apply_rows(self) -> None:
-        """The changed rows (or all), then the tooltip, the window and the icon once.
-
-        The locale's separators are read once for the pass, not for every number: each Qt call lets
-        go of the interpreter lock, and while a refresh runs, getting it back can take milliseconds
-        (200 accounts' rows and tooltip held the GUI thread for tens of ms).
-        """
-        global _pass_separators
-        _pass_separators = _separators()
-        try:
-            self._apply_rows_now()
-        finally:
-            _pass_separators = None
-
-    def _apply_rows_now(self) -> None:
+        """The changed rows (or all), then the tooltip, the window and the icon once."""
+        qt_number = qt_number_format()
         changed = None if self._all_dirty else self._dirty
         self._all_dirty, self._dirty = False, set()
         now = utc_now()
@@ -738,7 +724,7 @@ class TrayController(QObject):
             text = texts.row_text(result, title, now, qt_number, stale_after)
             window_rows.append((dot_icon(self._row_state(result)), text))
             if changed is None or account_id in changed:
-                self._update_row(self._rows[account_id], result, text, now, stale_after)
+                self._update_row(self._rows[account_id], result, text, now, stale_after, qt_number)
         if self.config_error:
             window_rows.insert(0, (dot_icon(IconState.ERROR), self.config_error_text()))
         tooltip = (texts.tooltip(lines, qt_number) if self._row_order or not self.config_error
@@ -755,7 +741,7 @@ class TrayController(QObject):
         self.rowsChanged.emit()
 
     def _update_row(self, row: _Row, result: AccountResult | None, text: str, now: datetime,
-                    stale_after: timedelta) -> None:
+                    stale_after: timedelta, qt_number: texts.NumberFormat) -> None:
         """One account's submenu. Qt sends an action's text, visibility or state only when it changes."""
         row.menu.menuAction().setText(text.replace("&", "&&"))
         state = self._row_state(result)
@@ -835,7 +821,7 @@ class TrayController(QObject):
             return
         titles = dict(self._titles())
         units = {r.account_id: r.unit for r in report.results}
-        notice = texts.notice_for(report.alerts, titles, units, qt_number)
+        notice = texts.notice_for(report.alerts, titles, units, qt_number_format())
         if notice is None:
             return
         self._notice = notice
