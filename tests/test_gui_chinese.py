@@ -203,7 +203,8 @@ def test_an_open_history_window_retranslates_in_place(qtbot, server: FakeServer,
 
     # The CSV is for programs: English column names, ISO times and plain numbers in every language.
     target = tmp_path / "export.csv"
-    window.export_csv(str(target))
+    with qtbot.waitSignal(window.exported, timeout=10_000):  # written off the GUI thread
+        window.export_csv(str(target))
     with target.open(encoding="utf-8") as file:
         exported = list(csv.reader(file))
     assert exported[0] == ["from", "until", "remaining", "used", "total", "unlimited", "unit"]

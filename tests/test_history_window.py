@@ -117,7 +117,8 @@ def test_the_table_lists_balances_newest_first_and_export_writes_every_reading(q
     assert model.headerData(2, Qt.Orientation.Horizontal) == "Balance"
     target = tmp_path / "out" / "meow.csv"
     target.parent.mkdir()
-    window.export_csv(str(target))
+    with qtbot.waitSignal(window.exported, timeout=10_000):  # written off the GUI thread
+        window.export_csv(str(target))
     rows = list(csv.reader(target.open()))
     assert rows[0] == ["from", "until", "remaining", "used", "total", "unlimited", "unit"]
     week = [r for r in readings if r[0] >= NOW - timedelta(days=7)]
@@ -128,7 +129,8 @@ def test_the_table_lists_balances_newest_first_and_export_writes_every_reading(q
     # A place that cannot be written (a file where the folder should be): one line, nothing written.
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("x")
-    window.export_csv(str(blocker / "x.csv"))
+    with qtbot.waitSignal(window.exported, timeout=10_000):  # written off the GUI thread
+        window.export_csv(str(blocker / "x.csv"))
     assert window.summary.text().startswith(f"Could not export to {blocker / 'x.csv'}: ")
     assert blocker.read_text() == "x"
 
@@ -163,6 +165,38 @@ def test_reading_the_history_never_blocks_the_gui_thread(qtbot, tmp_path: Path) 
     with qtbot.waitSignal(window.loaded, timeout=10_000):
         slow.release.set()
     assert window.balance_chart.data is not None
+    timer.stop()
+    slow.close()
+
+
+class SlowReadings(HistoryStore):
+    """A real store whose exact readings (what an export reads) wait until released."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.release = threading.Event()
+
+    def readings(self, account_id: str, since: datetime | None = None) -> Any:
+        self.release.wait(10)
+        return super().readings(account_id, since=since)
+
+
+def test_an_export_never_blocks_the_gui_thread(qtbot, tmp_path: Path) -> None:
+    slow = SlowReadings(tmp_path / "history.sqlite3")
+    burn(slow)
+    window = open_window(qtbot, slow, account_id="meow")
+    target = tmp_path / "meow.csv"
+    ticks: list[float] = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(time.monotonic()))
+    timer.start(10)
+    window.export_csv(str(target))  # returns at once: the read waits on its own thread
+    qtbot.wait(300)
+    assert len(ticks) >= 5  # the event loop kept running while the export's read waited
+    assert not target.exists()
+    with qtbot.waitSignal(window.exported, timeout=10_000):
+        slow.release.set()
+    assert target.exists()
     timer.stop()
     slow.close()
 
