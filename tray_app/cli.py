@@ -71,7 +71,7 @@ EX_BROKEN_PIPE = 141
 CHECK_FORMATS = ("table", "json", "prometheus", "nagios", "waybar")
 
 #: argparse's own words (it looks them up through ``argparse._``, pointed at our catalogue by
-#: ``_speak``): declared here so they are extracted and translated with ours. The msgids are
+#: ``main``): declared here so they are extracted and translated with ours. The msgids are
 #: argparse's (Python 3.11), placeholders and all; the ones our parser cannot produce are left out.
 ARGPARSE_WORDS = (
     N_("usage: "), N_("positional arguments"), N_("options"), N_("show this help message and exit"),
@@ -438,7 +438,7 @@ def cmd_check(args: argparse.Namespace, config: Config, engine: Engine) -> int:
         _nagios_ranges(args)  # bad ranges are a usage error before anything is fetched
         # The plugin line is parsed by Nagios/Icinga and read in its web page: the same words in every
         # language, the messages made during the fetch included.
-        _speak("en")
+        i18n.use_setting("en")
     if args.account:
         for account_id in args.account:
             _require_account(config, account_id)
@@ -806,15 +806,6 @@ def _creates_config(args: argparse.Namespace) -> bool:
     return bool(args.command == "accounts" and args.action == "add")
 
 
-def _speak(setting: str) -> str:
-    """Speak the language ``setting`` names, argparse's own words included; returns the language now spoken."""
-    # argparse looks its words up through its module's ``_``/``ngettext`` (gettext's, with its own
-    # domain): pointed at our catalogue, "usage:" and its errors follow the same setting as ours.
-    argparse._ = i18n._  # type: ignore[attr-defined]
-    argparse.ngettext = i18n.ngettext  # type: ignore[attr-defined]
-    return i18n.use_setting(setting)
-
-
 def _language_setting(argv: Sequence[str]) -> str:
     """The config's ``language`` before the arguments are parsed: the config is named by ``--config``
     (or is the default one); "auto" (the locale) when there is none or it cannot be read."""
@@ -837,9 +828,13 @@ def _language_setting(argv: Sequence[str]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     with contextlib.suppress(locale.Error):
         locale.setlocale(locale.LC_ALL, "")
+    # argparse looks its words up through its module's ``_``/``ngettext`` (gettext's, with its own
+    # domain): pointed at our catalogue, "usage:" and its errors follow the same setting as ours.
+    argparse._ = i18n._  # type: ignore[attr-defined]
+    argparse.ngettext = i18n.ngettext  # type: ignore[attr-defined]
     # --help and usage errors come before the config is loaded: they speak the language its
     # ``language`` setting names too, looked up on the side ("auto" when it cannot be told).
-    spoken = _speak(_language_setting(sys.argv[1:] if argv is None else argv))
+    spoken = i18n.use_setting(_language_setting(sys.argv[1:] if argv is None else argv))
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command in (None, "check", "accounts", "key"):
@@ -856,7 +851,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger().addHandler(logging.NullHandler())
         config_path = args.config or paths.config_file()
         config = load(config_path)
-        if _speak(config.language) != spoken:
+        if i18n.use_setting(config.language) != spoken:
             config = load(config_path)  # again, so its problems and warnings are in the language it asks for
         for warning in config.warnings:
             sys.stderr.write(_warning(warning) + "\n")
