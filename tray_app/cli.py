@@ -20,7 +20,6 @@ import os
 import sys
 import tomllib
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, NoReturn
@@ -62,6 +61,8 @@ from tray_app.providers.custom import (
     spec_to_toml,
 )
 from tray_app.safetext import for_terminal, hide_keys, looks_like_key, text_problem
+from tray_app.texts import json_number as number
+from tray_app.texts import json_time as iso
 
 EX_OK, EX_LOW, EX_EXHAUSTED, EX_UNKNOWN = 0, 1, 2, 3
 EX_CANCELLED = 1
@@ -257,19 +258,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # --------------------------------------------------------------------------- formatting
-
-def number(value: Decimal | None) -> int | float | None:
-    """A JSON number: exact integers stay integers."""
-    if value is None:
-        return None
-    return int(value) if value == value.to_integral_value() else float(value)
-
-
-def iso(moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
 
 def grouped(value: Decimal) -> str:
     """Digits grouped as the user's locale does it (plain C locale: a comma)."""
@@ -502,7 +490,7 @@ def cmd_history(args: argparse.Namespace, config: Config, engine: Engine) -> int
         account.label not in ("", provider.name) else (provider.name if provider else account.id)
     try:
         return cli_history.run(args, engine.history, title=title, unit=provider.unit if provider else "credits",
-                               iso=iso, fmt=grouped)
+                               fmt=grouped)
     except HistoryError as exc:
         sys.stderr.write(_("{program}: cannot read the history: {problem}").format(program=APP_ID, problem=exc)
                          + "\n")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TypeVar
 
@@ -49,6 +49,20 @@ def readable_number(value: Decimal, group: str = ",", point: str = ".") -> str:
     separators: dict[str, str | int | None] = {",": group, ".": point}
     text = format(amount, ",f").translate(str.maketrans(separators))
     return f"{bound}{'-' if negative else ''}{text}"
+
+
+def json_number(value: Decimal | None) -> int | float | None:
+    """An amount as a JSON number: exact integers stay integers."""
+    if value is None:
+        return None
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def json_time(moment: datetime | None) -> str | None:
+    """A moment as JSON gives it: UTC, to the second, with a Z."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def plain_number(value: Decimal) -> str:
