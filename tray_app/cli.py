@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from tray_app import APP_ID, cli_history, i18n, paths, texts
-from tray_app.columns import display_width, pad, wrap
+from tray_app.columns import display_width, table, wrap
 from tray_app.config import (
     ID_PATTERN,
     Account,
@@ -323,20 +323,6 @@ def detail_text(result: AccountResult) -> str:
         # TRANSLATORS: a low balance's detail: it fell below this alert level.
         return _("below {amount}").format(amount=grouped(result.threshold))
     return ""
-
-
-def table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[int] = ()) -> str:
-    """Aligned columns; cells come from the config and from providers, so control characters are escaped."""
-    rows = [[for_terminal(str(cell)) for cell in row] for row in rows]
-    widths = [max(display_width(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
-
-    def line(cells: Sequence[str]) -> str:
-        out = []
-        for i, (cell, width) in enumerate(zip(cells, widths, strict=True)):
-            out.append(pad(cell, width, right=i in right))
-        return "  ".join(out).rstrip()
-
-    return "\n".join([line(headers), *(line(r) for r in rows)])
 
 
 def exit_status(report: RefreshReport) -> int:

@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from tray_app import texts
-from tray_app.columns import display_width, pad
+from tray_app.columns import table
 from tray_app.history import HistoryStore
 from tray_app.i18n import _, ngettext
 from tray_app.model import AccountResult, AccountState, utc_now
@@ -113,10 +113,7 @@ def run(args: argparse.Namespace, store: HistoryStore, *, title: str, unit: str,
         if reading is not None:
             row[2] = texts.balance(_as_result(reading, args.id, unit), fmt)
     if rows:
-        headers = [_("DAY"), _("USED"), _("BALANCE AT THE END")]
-        width = [max(display_width(r[i]) for r in [headers, *rows]) for i in range(3)]
-        for day_text, used, balance in [headers, *rows]:
-            print(f"{pad(day_text, width[0])}  {pad(used, width[1], right=True)}  {balance}".rstrip())
+        print(table([_("DAY"), _("USED"), _("BALANCE AT THE END")], rows, right=(1,)))
     for top_up in top_ups(series, unlimited=unlimited):
         print(_("Top-up: +{amount} {unit} at {moment}").format(amount=fmt(Decimal(round(top_up.amount))),
                                                               unit=texts.unit_name(unit), moment=_local(top_up.at)))
