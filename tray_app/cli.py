@@ -685,9 +685,8 @@ def cmd_key(args: argparse.Namespace, config: Config, engine: Engine) -> int:
     # An id not in the config is not repeated: it may be a key pasted in the wrong place.
     known = config.account(args.id) is not None
     deleted = engine.keys.delete(args.id)
-    if known:  # a running tray knows only configured ids
-        tell_keys_changed(args.id)
     if known:
+        tell_keys_changed(args.id)  # a running tray knows only configured ids
         said = _("Deleted the key for {id}.") if deleted else _("No key was stored for {id}.")
     else:
         said = _("Deleted the key for that id (not in the config).") if deleted \
