@@ -9,6 +9,7 @@ import json
 import re
 import subprocess
 import sys
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,6 @@ from tests.fakeserver import FakeServer, Reply
 from tests.test_cli import Cli, account, write_config
 from tests.test_history import _burned
 from tray_app import i18n, texts
-from tray_app.columns import display_width
 from tray_app.model import AccountState
 
 ZH = {"LANG": "zh_CN.UTF-8"}
@@ -33,6 +33,12 @@ def chinese(text: str) -> str:
         return i18n._(text)
     finally:
         i18n.set_language("en")
+
+
+def display_width(text: str) -> int:
+    """Terminal columns, counted here rather than by ``tray_app.columns`` (the code under test): a wide
+    (CJK) character takes two. The output measured has no combining marks."""
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
 
 
 def starts(line: str, cell: str) -> int:

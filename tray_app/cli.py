@@ -20,13 +20,12 @@ import os
 import sys
 import tomllib
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, NoReturn
 
 from tray_app import APP_ID, cli_history, i18n, paths, texts
-from tray_app.columns import display_width, pad, wrap
+from tray_app.columns import display_width, table, wrap
 from tray_app.config import (
     ID_PATTERN,
     Account,
@@ -62,6 +61,8 @@ from tray_app.providers.custom import (
     spec_to_toml,
 )
 from tray_app.safetext import for_terminal, hide_keys, looks_like_key, text_problem
+from tray_app.texts import json_number as number
+from tray_app.texts import json_time as iso
 
 EX_OK, EX_LOW, EX_EXHAUSTED, EX_UNKNOWN = 0, 1, 2, 3
 EX_CANCELLED = 1
@@ -71,7 +72,7 @@ EX_BROKEN_PIPE = 141
 CHECK_FORMATS = ("table", "json", "prometheus", "nagios", "waybar")
 
 #: argparse's own words (it looks them up through ``argparse._``, pointed at our catalogue by
-#: ``_speak``): declared here so they are extracted and translated with ours. The msgids are
+#: ``main``): declared here so they are extracted and translated with ours. The msgids are
 #: argparse's (Python 3.11), placeholders and all; the ones our parser cannot produce are left out.
 ARGPARSE_WORDS = (
     N_("usage: "), N_("positional arguments"), N_("options"), N_("show this help message and exit"),
@@ -258,19 +259,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 # --------------------------------------------------------------------------- formatting
 
-def number(value: Decimal | None) -> int | float | None:
-    """A JSON number: exact integers stay integers."""
-    if value is None:
-        return None
-    return int(value) if value == value.to_integral_value() else float(value)
-
-
-def iso(moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
 def grouped(value: Decimal) -> str:
     """Digits grouped as the user's locale does it (plain C locale: a comma)."""
     try:
@@ -335,20 +323,6 @@ def detail_text(result: AccountResult) -> str:
         # TRANSLATORS: a low balance's detail: it fell below this alert level.
         return _("below {amount}").format(amount=grouped(result.threshold))
     return ""
-
-
-def table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[int] = ()) -> str:
-    """Aligned columns; cells come from the config and from providers, so control characters are escaped."""
-    rows = [[for_terminal(str(cell)) for cell in row] for row in rows]
-    widths = [max(display_width(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
-
-    def line(cells: Sequence[str]) -> str:
-        out = []
-        for i, (cell, width) in enumerate(zip(cells, widths, strict=True)):
-            out.append(pad(cell, width, right=i in right))
-        return "  ".join(out).rstrip()
-
-    return "\n".join([line(headers), *(line(r) for r in rows)])
 
 
 def exit_status(report: RefreshReport) -> int:
@@ -438,7 +412,7 @@ def cmd_check(args: argparse.Namespace, config: Config, engine: Engine) -> int:
         _nagios_ranges(args)  # bad ranges are a usage error before anything is fetched
         # The plugin line is parsed by Nagios/Icinga and read in its web page: the same words in every
         # language, the messages made during the fetch included.
-        _speak("en")
+        i18n.use_setting("en")
     if args.account:
         for account_id in args.account:
             _require_account(config, account_id)
@@ -502,7 +476,7 @@ def cmd_history(args: argparse.Namespace, config: Config, engine: Engine) -> int
         account.label not in ("", provider.name) else (provider.name if provider else account.id)
     try:
         return cli_history.run(args, engine.history, title=title, unit=provider.unit if provider else "credits",
-                               iso=iso, fmt=grouped)
+                               fmt=grouped)
     except HistoryError as exc:
         sys.stderr.write(_("{program}: cannot read the history: {problem}").format(program=APP_ID, problem=exc)
                          + "\n")
@@ -711,9 +685,8 @@ def cmd_key(args: argparse.Namespace, config: Config, engine: Engine) -> int:
     # An id not in the config is not repeated: it may be a key pasted in the wrong place.
     known = config.account(args.id) is not None
     deleted = engine.keys.delete(args.id)
-    if known:  # a running tray knows only configured ids
-        tell_keys_changed(args.id)
     if known:
+        tell_keys_changed(args.id)  # a running tray knows only configured ids
         said = _("Deleted the key for {id}.") if deleted else _("No key was stored for {id}.")
     else:
         said = _("Deleted the key for that id (not in the config).") if deleted \
@@ -806,15 +779,6 @@ def _creates_config(args: argparse.Namespace) -> bool:
     return bool(args.command == "accounts" and args.action == "add")
 
 
-def _speak(setting: str) -> str:
-    """Speak the language ``setting`` names, argparse's own words included; returns the language now spoken."""
-    # argparse looks its words up through its module's ``_``/``ngettext`` (gettext's, with its own
-    # domain): pointed at our catalogue, "usage:" and its errors follow the same setting as ours.
-    argparse._ = i18n._  # type: ignore[attr-defined]
-    argparse.ngettext = i18n.ngettext  # type: ignore[attr-defined]
-    return i18n.use_setting(setting)
-
-
 def _language_setting(argv: Sequence[str]) -> str:
     """The config's ``language`` before the arguments are parsed: the config is named by ``--config``
     (or is the default one); "auto" (the locale) when there is none or it cannot be read."""
@@ -837,9 +801,13 @@ def _language_setting(argv: Sequence[str]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     with contextlib.suppress(locale.Error):
         locale.setlocale(locale.LC_ALL, "")
+    # argparse looks its words up through its module's ``_``/``ngettext`` (gettext's, with its own
+    # domain): pointed at our catalogue, "usage:" and its errors follow the same setting as ours.
+    argparse._ = i18n._  # type: ignore[attr-defined]
+    argparse.ngettext = i18n.ngettext  # type: ignore[attr-defined]
     # --help and usage errors come before the config is loaded: they speak the language its
     # ``language`` setting names too, looked up on the side ("auto" when it cannot be told).
-    spoken = _speak(_language_setting(sys.argv[1:] if argv is None else argv))
+    spoken = i18n.use_setting(_language_setting(sys.argv[1:] if argv is None else argv))
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command in (None, "check", "accounts", "key"):
@@ -856,7 +824,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger().addHandler(logging.NullHandler())
         config_path = args.config or paths.config_file()
         config = load(config_path)
-        if _speak(config.language) != spoken:
+        if i18n.use_setting(config.language) != spoken:
             config = load(config_path)  # again, so its problems and warnings are in the language it asks for
         for warning in config.warnings:
             sys.stderr.write(_warning(warning) + "\n")

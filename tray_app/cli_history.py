@@ -17,10 +17,12 @@ from decimal import Decimal
 from typing import Any
 
 from tray_app import texts
-from tray_app.columns import display_width, pad
+from tray_app.columns import table
 from tray_app.history import HistoryStore
 from tray_app.i18n import _, ngettext
 from tray_app.model import AccountResult, AccountState, utc_now
+from tray_app.texts import json_number
+from tray_app.texts import json_time as iso
 from tray_app.usage import analyse, daily_usage, top_ups
 
 _SPAN = re.compile(r"^(\d{1,6})([mhdw])$")
@@ -50,7 +52,7 @@ def add_parser(commands: Any, **options: Any) -> None:
 
 
 def run(args: argparse.Namespace, store: HistoryStore, *, title: str, unit: str,
-        iso: Callable[[datetime | None], str | None], fmt: Callable[[Decimal], str]) -> int:
+        fmt: Callable[[Decimal], str]) -> int:
     """Print the history of ``args.id``; the caller has checked the account exists."""
     span = parse_since(args.since)
     now = utc_now()
@@ -80,8 +82,8 @@ def run(args: argparse.Namespace, store: HistoryStore, *, title: str, unit: str,
             "usage_per_day": round(usage.per_day, 2) if usage.per_day is not None else None,
             "runs_out_at": iso(usage.runs_out_at),
             "readings": [{"from": iso(p.first_seen), "until": iso(p.last_seen),
-                          "remaining": _number(p.reading.remaining), "used": _number(p.reading.used),
-                          "total": _number(p.reading.total), "unlimited": p.reading.unlimited,
+                          "remaining": json_number(p.reading.remaining), "used": json_number(p.reading.used),
+                          "total": json_number(p.reading.total), "unlimited": p.reading.unlimited,
                           "unit": p.reading.unit} for p in points],
             "daily_usage": [{"date": day.isoformat(), "used": round(amount, 2)} for day, amount in days],
             "top_ups": [{"at": iso(t.at), "amount": round(t.amount, 2)}
@@ -111,10 +113,7 @@ def run(args: argparse.Namespace, store: HistoryStore, *, title: str, unit: str,
         if reading is not None:
             row[2] = texts.balance(_as_result(reading, args.id, unit), fmt)
     if rows:
-        headers = [_("DAY"), _("USED"), _("BALANCE AT THE END")]
-        width = [max(display_width(r[i]) for r in [headers, *rows]) for i in range(3)]
-        for day_text, used, balance in [headers, *rows]:
-            print(f"{pad(day_text, width[0])}  {pad(used, width[1], right=True)}  {balance}".rstrip())
+        print(table([_("DAY"), _("USED"), _("BALANCE AT THE END")], rows, right=(1,)))
     for top_up in top_ups(series, unlimited=unlimited):
         print(_("Top-up: +{amount} {unit} at {moment}").format(amount=fmt(Decimal(round(top_up.amount))),
                                                               unit=texts.unit_name(unit), moment=_local(top_up.at)))
@@ -141,8 +140,3 @@ def _local(moment: datetime | None) -> str:
 def _text(value: Decimal | None) -> str:
     return "" if value is None else str(value)
 
-
-def _number(value: Decimal | None) -> int | float | None:
-    if value is None:
-        return None
-    return int(value) if value == value.to_integral_value() else float(value)

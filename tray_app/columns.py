@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
+
+from tray_app.safetext import for_terminal
 
 #: Full-width punctuation that may not begin a line (it stays with the character before it)...
 _CLOSING = "，。、；：！？）》」』】〕…”’"
@@ -32,6 +35,20 @@ def pad(text: str, width: int, *, right: bool = False) -> str:
     """``text`` filled with spaces to ``width`` columns, on the right (or on the left, ``right=True``)."""
     fill = " " * max(0, width - display_width(text))
     return fill + text if right else text + fill
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[int] = ()) -> str:
+    """Aligned columns; cells come from the config and from providers, so control characters are escaped."""
+    rows = [[for_terminal(str(cell)) for cell in row] for row in rows]
+    widths = [max(display_width(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
+
+    def line(cells: Sequence[str]) -> str:
+        out = []
+        for i, (cell, width) in enumerate(zip(cells, widths, strict=True)):
+            out.append(pad(cell, width, right=i in right))
+        return "  ".join(out).rstrip()
+
+    return "\n".join([line(headers), *(line(r) for r in rows)])
 
 
 def _chunks(text: str) -> list[str]:

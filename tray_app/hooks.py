@@ -20,7 +20,6 @@ import subprocess
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC
 from decimal import Decimal
 from typing import Any
 
@@ -29,6 +28,7 @@ from tray_app.engine import RefreshReport
 from tray_app.i18n import _
 from tray_app.logs import redact
 from tray_app.model import AccountResult, AlertKind, ErrorKind
+from tray_app.texts import json_number, json_time
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +42,6 @@ class Event:
     name: str
     result: AccountResult
     threshold: Decimal | None = None
-
-
-def _number(value: Decimal | None) -> int | float | None:
-    if value is None:
-        return None
-    return int(value) if value == value.to_integral_value() else float(value)
 
 
 def events(report: RefreshReport, previous: Mapping[str, AccountResult]) -> list[Event]:
@@ -82,11 +76,11 @@ def payload(event: Event, source: str) -> dict[str, Any]:
         "provider": result.provider_id,
         "label": result.label,
         "state": str(result.state),
-        "remaining": _number(reading.remaining) if reading else None,
+        "remaining": json_number(reading.remaining) if reading else None,
         "unit": reading.unit if reading else result.unit,
-        "threshold": _number(event.threshold if event.threshold is not None else result.threshold),
+        "threshold": json_number(event.threshold if event.threshold is not None else result.threshold),
         "error": {"kind": str(error.kind), "message": error.message} if error else None,
-        "checked_at": result.checked_at.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "checked_at": json_time(result.checked_at),
     }
 
 

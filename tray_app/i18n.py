@@ -48,6 +48,8 @@ def interface_language(setting: str) -> str:
 def set_language(code: str) -> bool:
     """Speak ``code`` ("en" or "zh") from now on; False (and English) when its catalogue is missing."""
     global _translations, _language
+    if code == _language:  # already spoken: its catalogue is loaded (reading it again costs ~1 ms)
+        return True
     if code not in CATALOGUE_LOCALES:
         _translations, _language = _gettext.NullTranslations(), "en"
         return code == "en"

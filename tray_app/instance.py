@@ -40,12 +40,9 @@ def _private_dir(path: Path) -> Path | None:
     """``path`` created (or tightened) to 0700, or None if it is not ours to use."""
     try:
         private_dir(path, tighten=True)
-        info = os.lstat(path)
     except OSError:
         return None
-    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
-        return None
-    return path
+    return path if _is_private_dir(path) else None
 
 
 #: A socket's path must fit in sockaddr_un (108 bytes on Linux, 104 on macOS, with the final NUL).

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TypeVar
 
@@ -49,6 +49,20 @@ def readable_number(value: Decimal, group: str = ",", point: str = ".") -> str:
     separators: dict[str, str | int | None] = {",": group, ".": point}
     text = format(amount, ",f").translate(str.maketrans(separators))
     return f"{bound}{'-' if negative else ''}{text}"
+
+
+def json_number(value: Decimal | None) -> int | float | None:
+    """An amount as a JSON number: exact integers stay integers."""
+    if value is None:
+        return None
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def json_time(moment: datetime | None) -> str | None:
+    """A moment as JSON gives it: UTC, to the second, with a Z."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def plain_number(value: Decimal) -> str:
@@ -242,7 +256,7 @@ def balance(result: AccountResult, fmt: NumberFormat = plain_number) -> str:
     amounts = [(b.remaining, b.unit) for b in reading.balances] or [(reading.remaining, reading.unit)]
     parts = [amount_text(value, unit, fmt) for value, unit in amounts]
     if reading.resets_at is not None:
-        parts.append(_("resets {day}").format(day=day_name(reading.resets_at)))
+        parts.append(_("resets {day}").format(day=i18n.day_name(reading.resets_at)))
     if reading.subscription_status and reading.subscription_status != "active":
         # The provider's own status word (past_due, trialing...): shown as it says it.
         parts.append(_("subscription {status}").format(status=reading.subscription_status.replace("_", " ")))
@@ -383,11 +397,6 @@ def runs_out_in(runs_out_at: datetime, now: datetime) -> str:
     return ngettext("runs out in about {count} day", "runs out in about {count} days", count).format(count=count)
 
 
-def day_name(moment: datetime) -> str:
-    """'Tue 2 Dec' / '12月2日周二', in local time (QLocale in the GUI, the catalogue's rule on the command line)."""
-    return i18n.day_name(moment)
-
-
 def pace_line(result: AccountResult, now: datetime, fmt: NumberFormat = plain_number) -> str:
     """How fast the credits go and, when the history supports it, when they run out."""
     usage = result.usage
@@ -400,7 +409,7 @@ def pace_line(result: AccountResult, now: datetime, fmt: NumberFormat = plain_nu
         return uses
     # TRANSLATORS: "Uses about 1,200 credits a day; runs out in about 3 days, around Tue 2 Dec".
     return _("{uses}; {runs_out}, around {day}").format(uses=uses, runs_out=runs_out_in(usage.runs_out_at, now),
-                                                         day=day_name(usage.runs_out_at))
+                                                         day=i18n.day_name(usage.runs_out_at))
 
 
 def tooltip(results: Sequence[tuple[str, AccountResult | None]], fmt: NumberFormat = plain_number) -> str:
@@ -507,7 +516,7 @@ def notice_for(alerts: Sequence[Alert], titles: dict[str, str], units: dict[str,
                 body = _("{amount} left last for a short while at the current pace. Click to top up.")
             else:
                 body = _("{amount} left last until around {day} at the current pace. Click to top up.")
-            day = day_name(first.runs_out_at) if first.runs_out_at else ""
+            day = i18n.day_name(first.runs_out_at) if first.runs_out_at else ""
             return Notice(headline, body.format(amount=remaining, day=day), first.account_id)
         if first.kind is AlertKind.TOP_UP:
             return Notice(_("{title}: +{amount} added").format(
