@@ -15,15 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import shiboken6
 from PySide6.QtCore import Qt
 from PySide6.QtGui import Qt as QtGuiNamespace
 from PySide6.QtWidgets import QApplication
 
 from tests.fakeserver import PATHS, FakeServer, Reply
-from tray_app.engine import Engine
-from tray_app.fetch import FetchPolicy
-from tray_app.history import HistoryStore
+from tests.reliability_tray import dispose_tray, tray_controller
 from tray_app.keys import KeyStore
 from tray_app.model import Alert, AlertKind
 from tray_app.texts import notice_for
@@ -72,16 +69,11 @@ def controller(isolated_env: dict[str, str], tmp_path: Path, qapp: QApplication,
                       f'base_url = "{server.url}"\n', "utf-8")
     server.route(PATHS["meowload"], Reply(400, {"message": HOSTILE_MESSAGE}))
     KeyStore().set("meow-main", "sk-hostile-text-test")
-    engine = Engine(config, keys=KeyStore(), history=HistoryStore(tmp_path / "history.sqlite3"), notifier="tray",
-                    policy=FetchPolicy(attempt_timeout=2, total_timeout=4, backoff_base=0.01))
-    made = TrayController(engine, refresh_seconds=3600)
+    made = tray_controller(config, tmp_path / "history.sqlite3")
     with qtbot.waitSignal(made.refreshed, timeout=10_000):
         made.start()
     yield made
-    made.shutdown()
-    for widget in (made.settings, made.menu, made.tray, made.window, made):
-        if widget is not None:
-            shiboken6.delete(widget)
+    dispose_tray(made)
 
 
 def test_the_tooltip_shows_labels_and_messages_as_plain_text(controller: TrayController) -> None:

@@ -14,15 +14,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import shiboken6
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from tests.fakeserver import PATHS, FakeServer, Reply
 from tests.reliability_support import start_real_app, wait_for_log
-from tray_app.engine import Engine
-from tray_app.fetch import FetchPolicy
-from tray_app.history import HistoryStore
+from tests.reliability_tray import dispose_tray, tray_controller
 from tray_app.keys import KeyStore
 from tray_app.ui.tray import TrayController
 
@@ -45,14 +42,9 @@ def tray(isolated_env: dict[str, str], tmp_path: Path, qapp: QApplication, serve
          ) -> Iterator[TrayController]:
     config = tmp_path / "config.toml"
     config.write_text(config_text(server), "utf-8")
-    engine = Engine(config, keys=KeyStore(), history=HistoryStore(tmp_path / "history.sqlite3"), notifier="tray",
-                    policy=FetchPolicy(attempt_timeout=2, total_timeout=4, backoff_base=0.01))
-    controller = TrayController(engine, refresh_seconds=3600)
+    controller = tray_controller(config, tmp_path / "history.sqlite3")
     yield controller
-    controller.shutdown()
-    for widget in (controller.settings, controller.menu, controller.tray, controller):
-        if widget is not None:
-            shiboken6.delete(widget)
+    dispose_tray(controller)
 
 
 def refresh(qtbot, controller: TrayController, *, manual: bool) -> None:
