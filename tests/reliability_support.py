@@ -13,6 +13,7 @@ import ipaddress
 import json
 import os
 import select
+import signal
 import socket
 import ssl
 import struct
@@ -20,7 +21,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -403,16 +405,29 @@ for _test_backend in (_Refusing, LockedKeyring, DismissedKeyring, RaisingKeyring
     keyring.backend.KeyringBackend._classes.discard(_test_backend)
 
 
-def start_real_app(config: Path, env: dict[str, str], workdir: Path, *, tray_wait_s: float
-                   ) -> tuple[subprocess.Popen[str], Path]:
-    """``credit-tray --config`` as its own process (offscreen, own runtime dir); returns it and its log file."""
+@contextmanager
+def real_app(config: Path, env: dict[str, str], workdir: Path, *, tray_wait_s: float
+             ) -> Iterator[tuple[subprocess.Popen[str], Path]]:
+    """``credit-tray --config`` as its own process (offscreen, own runtime dir): it and its log file, for a
+    ``with`` block at whose end the app is killed if a failed step left it running."""
     runtime = workdir / "runtime"
     runtime.mkdir(mode=0o700)
     env = {**env, "QT_QPA_PLATFORM": "offscreen", "XDG_RUNTIME_DIR": str(runtime),
            "CREDIT_TRAY_TRAY_WAIT_S": str(tray_wait_s)}
     proc = subprocess.Popen([sys.executable, "-m", "tray_app", "--config", str(config)], env=env, cwd=workdir,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    return proc, Path(env["XDG_STATE_HOME"]) / "credit-tray" / "log" / "credit-tray.log"
+    try:
+        yield proc, Path(env["XDG_STATE_HOME"]) / "credit-tray" / "log" / "credit-tray.log"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def stop_real_app(proc: subprocess.Popen[str], timeout: float = 10) -> str:
+    """SIGTERM, as a logout sends it; the app's stderr once it has quit."""
+    proc.send_signal(signal.SIGTERM)
+    return proc.communicate(timeout=timeout)[1]
 
 
 def wait_for_log(proc: subprocess.Popen[str], log: Path, text: str, timeout: float = 20) -> None:

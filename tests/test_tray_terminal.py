@@ -6,7 +6,6 @@ line talks to it.
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import sys
 import time
@@ -18,7 +17,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from tests.fakeserver import PATHS, FakeServer, Reply
-from tests.reliability_support import start_real_app, wait_for_log
+from tests.reliability_support import real_app, stop_real_app, wait_for_log
 from tests.reliability_tray import dispose_tray, tray_controller
 from tray_app.keys import KeyStore
 from tray_app.ui.tray import TrayController
@@ -143,20 +142,14 @@ def test_key_set_and_delete_on_the_command_line_reach_the_running_tray(
     config = tmp_path / "config.toml"
     config.write_text(config_text(server), "utf-8")
     KeyStore().set("meow", "sk-before")
-    proc, log = start_real_app(config, isolated_env, tmp_path, tray_wait_s=3600)
     env = {**isolated_env, "XDG_RUNTIME_DIR": str(tmp_path / "runtime")}
-    try:
+    with real_app(config, isolated_env, tmp_path, tray_wait_s=3600) as (proc, log):
         _wait(lambda: keys_sent(server) == ["sk-before"], "the first check")
         _cli(env, config, "key", "set", "meow", stdin="sk-after\n")
         _wait(lambda: keys_sent(server)[-1:] == ["sk-after"], "a check with the new key")
         _cli(env, config, "key", "delete", "meow")
         wait_for_log(proc, log, "meow is now: No API key")
         assert keys_sent(server) == ["sk-before", "sk-after"]
-        proc.send_signal(signal.SIGTERM)
-        _out, err = proc.communicate(timeout=10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        err = stop_real_app(proc)
     assert proc.returncode == 0, err
     assert "sk-after" not in log.read_text()
