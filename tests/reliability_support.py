@@ -433,6 +433,7 @@ def stop_real_app(proc: subprocess.Popen[str], timeout: float = 10) -> str:
 def wait_for_log(proc: subprocess.Popen[str], log: Path, text: str, timeout: float = 20) -> None:
     """Until ``text`` is in the app's log; the app must stay up meanwhile."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and text not in (log.read_text() if log.exists() else ""):
+    while text not in (log.read_text() if log.exists() else ""):
         assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, f"{text!r} not in the log after {timeout} s"
         time.sleep(0.05)
