@@ -153,6 +153,12 @@ class DesktopSession:
     def notifications(self) -> list[dict[str, Any]]:
         return [n for n in read_jsonl(self.notify_log) if n.get("method") == "Notify"]
 
+    def visible_windows(self, name: str) -> list[str]:
+        """The ids of the shown windows whose title matches the regular expression ``name`` (xdotool)."""
+        found = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", name], env=self.env,
+                               capture_output=True, text=True, check=False)
+        return found.stdout.split()
+
     def bus(self) -> Any:
         """A jeepney connection to this session's bus (for inspecting the tray)."""
         from jeepney.io.blocking import open_dbus_connection
