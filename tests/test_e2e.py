@@ -60,13 +60,8 @@ def app(*args: str) -> list[str]:
 
 @pytest.fixture
 def desktop(tmp_path: Path) -> Iterator[DesktopSession]:
-    session = DesktopSession(tmp_path / "desktop", drawn_notifications=True)
-    session.root.mkdir()
-    session.start()
-    try:
+    with DesktopSession(tmp_path / "desktop", drawn_notifications=True) as session:
         yield session
-    finally:
-        session.stop()
 
 
 def write_config(session: DesktopSession, server: FakeServer) -> Path:
@@ -161,7 +156,6 @@ def test_without_a_tray_a_window_shows_the_balances_and_notifications_still_come
     tmp_path: Path, server: FakeServer
 ) -> None:
     session = DesktopSession(tmp_path / "notray", tray=False)
-    session.root.mkdir()
     session.start()
     server.route(PATHS["meowload"], Reply(200, {"availableCredits": 80}))
     try:
@@ -324,7 +318,6 @@ def test_check_reads_keys_from_the_secret_service_without_keyrings_discovery(tmp
     """keyring's discovery imports every backend it knows (the macOS one too, which runs find_library):
     with a Secret Service on the bus, the key is read from it directly."""
     session = DesktopSession(tmp_path / "desktop", tray=False, notifications=False)
-    session.root.mkdir()
     session.start()
     try:
         server.route(PATHS["meowload"], Reply(200, {"availableCredits": 1500}))
@@ -354,7 +347,6 @@ def test_tray_starts_without_loading_the_command_line(tmp_path: Path, server: Fa
     """The tray starts at every login: its start goes past the scripting commands' modules (the parser of
     every command, the CLI's renderers and their imports), and its icon and balances still arrive."""
     session = DesktopSession(tmp_path / "desktop", notifications=False)
-    session.root.mkdir()
     session.start()
     try:
         server.route(PATHS["meowload"], Reply(200, {"availableCredits": 1500}))

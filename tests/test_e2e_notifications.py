@@ -30,7 +30,6 @@ TOP_UP_URL = get_provider("meowload").top_up_url  # type: ignore[union-attr]
 
 def start_session(root: Path, *, tray: bool, capabilities: str | None = None) -> DesktopSession:
     session = DesktopSession(root, tray=tray, notify_capabilities=capabilities)
-    root.mkdir()
     session.start()
     opener = root / "bin" / "xdg-open"
     opener.parent.mkdir()

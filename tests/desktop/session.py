@@ -71,7 +71,14 @@ class DesktopSession:
         self._procs.append(proc)
         return proc
 
+    def __enter__(self) -> DesktopSession:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
     def start(self) -> DesktopSession:
+        self.root.mkdir(parents=True, exist_ok=True)
         xdg = {
             "HOME": self.home,
             "XDG_CONFIG_HOME": self.home / ".config",
