@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
+from tests.desktop.session import wait_for
 from tests.fakeserver import PATHS, FakeServer, Reply
 from tests.reliability_support import real_app, short_runtime_dir, stop_real_app, wait_for_log
 from tests.reliability_tray import dispose_tray, tray_controller
@@ -127,15 +127,6 @@ def _cli(env: dict[str, str], config: Path, *args: str, stdin: str = "") -> subp
     return proc
 
 
-def _wait(condition: object, what: str, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():  # type: ignore[operator]
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def test_key_set_and_delete_on_the_command_line_reach_the_running_tray(
         isolated_env: dict[str, str], tmp_path: Path, server: FakeServer) -> None:
     server.route(ROUTE, MEOW_OK)
@@ -145,9 +136,9 @@ def test_key_set_and_delete_on_the_command_line_reach_the_running_tray(
     with short_runtime_dir() as runtime, \
             real_app(config, isolated_env, tmp_path, tray_wait_s=3600, runtime=Path(runtime)) as (proc, log):
         env = {**isolated_env, "XDG_RUNTIME_DIR": runtime}
-        _wait(lambda: keys_sent(server) == ["sk-before"], "the first check")
+        wait_for(lambda: keys_sent(server) == ["sk-before"], 20, "the first check")
         _cli(env, config, "key", "set", "meow", stdin="sk-after\n")
-        _wait(lambda: keys_sent(server)[-1:] == ["sk-after"], "a check with the new key")
+        wait_for(lambda: keys_sent(server)[-1:] == ["sk-after"], 20, "a check with the new key")
         _cli(env, config, "key", "delete", "meow")
         wait_for_log(proc, log, "meow is now: No API key")
         assert keys_sent(server) == ["sk-before", "sk-after"]
