@@ -26,6 +26,7 @@ from tray_app.model import Alert, AlertKind
 from tray_app.texts import notice_for
 from tray_app.ui.account_editor import AccountDialog
 from tray_app.ui.notifications import dbus_body
+from tray_app.ui.settings import SettingsWindow
 from tray_app.ui.tray import TrayController
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -96,14 +97,20 @@ def test_the_balances_window_and_the_menu_show_text_as_typed(controller: TrayCon
     assert "<img src=" in detail[0]
 
 
-def test_the_settings_test_result_shows_a_hostile_message_as_plain_text(
-        qtbot: Any, controller: TrayController, server: FakeServer) -> None:
+def open_add(qtbot: Any, controller: TrayController) -> tuple[SettingsWindow, AccountDialog]:
+    """Settings, and its form for a new account, opened as a user does."""
     controller.open_settings()
     settings = controller.settings
     assert settings is not None
     qtbot.mouseClick(settings.add_button, Qt.MouseButton.LeftButton)
     dialog = settings.dialog
     assert isinstance(dialog, AccountDialog)
+    return settings, dialog
+
+
+def test_the_settings_test_result_shows_a_hostile_message_as_plain_text(
+        qtbot: Any, controller: TrayController, server: FakeServer) -> None:
+    settings, dialog = open_add(qtbot, controller)
     server.route("/t" + PATHS["meowload"], Reply(401, {"message": HOSTILE_MESSAGE}))
     dialog.provider.setCurrentIndex(dialog.provider.findData("meowload"))
     qtbot.keyClicks(dialog.label, "Test")
@@ -121,12 +128,7 @@ def test_the_settings_test_result_shows_a_hostile_message_as_plain_text(
 
 
 def test_the_account_editor_refuses_a_label_with_control_characters(qtbot: Any, controller: TrayController) -> None:
-    controller.open_settings()
-    settings = controller.settings
-    assert settings is not None
-    qtbot.mouseClick(settings.add_button, Qt.MouseButton.LeftButton)
-    dialog = settings.dialog
-    assert isinstance(dialog, AccountDialog)
+    _, dialog = open_add(qtbot, controller)
     dialog.label.setText("Work\u202eevil")
     qtbot.keyClicks(dialog.key, "sk-some-key")
     assert dialog.draft() is None
