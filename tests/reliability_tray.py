@@ -20,6 +20,26 @@ from tray_app.ui.tray import TrayController
 MakeTray = Callable[..., TrayController]
 
 
+def tray_controller(config: Path, history: HistoryStore | Path, *, policy: FetchPolicy | None = None,
+                    refresh_seconds: float = 3600) -> TrayController:
+    """A controller (not started) on an engine of ``config`` with tray notifications and short fetch timeouts,
+    so that a provider that does not answer fails a test in seconds."""
+    store = history if isinstance(history, HistoryStore) else HistoryStore(history)
+    engine = Engine(config, keys=KeyStore(), history=store, notifier="tray",
+                    policy=policy or FetchPolicy(attempt_timeout=2, total_timeout=4, backoff_base=0.01))
+    return TrayController(engine, refresh_seconds=refresh_seconds)
+
+
+def dispose_tray(controller: TrayController) -> None:
+    """Shut the controller down and delete its Qt side now, while the QApplication exists, not in a random
+    GC order at exit."""
+    controller.shutdown()
+    for widget in (controller.settings, controller.about, controller.window, controller.menu, controller.tray,
+                   controller):
+        if widget is not None:
+            shiboken6.delete(widget)
+
+
 @pytest.fixture
 def make_tray(isolated_env: dict[str, str], tmp_path: Path, qapp: QApplication) -> Iterator[MakeTray]:
     """``make_tray(config_path, policy=..., engine=...)``: a controller on its own worker thread."""
@@ -28,21 +48,17 @@ def make_tray(isolated_env: dict[str, str], tmp_path: Path, qapp: QApplication) 
 
     def make(config: Path, *, policy: FetchPolicy | None = None, engine: Engine | None = None,
              refresh_seconds: float = 3600) -> TrayController:
-        engine = engine or Engine(config, keys=KeyStore(), history=HistoryStore(tmp_path / "history.sqlite3"),
-                        notifier="tray",
-                                  policy=policy or FetchPolicy(attempt_timeout=2, total_timeout=4,
-                                                               backoff_base=0.01))
-        controller = TrayController(engine, refresh_seconds=refresh_seconds)
+        if engine is None:
+            controller = tray_controller(config, tmp_path / "history.sqlite3", policy=policy,
+                                         refresh_seconds=refresh_seconds)
+        else:
+            controller = TrayController(engine, refresh_seconds=refresh_seconds)
         made.append(controller)
         return controller
 
     yield make
     for controller in made:
-        controller.shutdown()
-        for widget in (getattr(controller, "settings", None), controller.window, controller.menu, controller.tray,
-                       controller):
-            if widget is not None:
-                shiboken6.delete(widget)
+        dispose_tray(controller)
     QLocale.setDefault(QLocale.system())
 
 

@@ -359,10 +359,12 @@ DOC_ANSWERS: dict[str, tuple[bytes, str]] = {
 
 def test_the_worked_examples_read_their_answers_as_the_docs_say(tmp_path: Path) -> None:
     text = DOCS.read_text(encoding="utf-8")
+    checked: list[str] = []
     for block in re.findall(r"```toml\n(.*?)```", text, re.DOTALL):
         path = tmp_path / "example.toml"
         path.write_text(block, encoding="utf-8")
         [account] = load(path).accounts
+        checked.append(account.id)
         body, said = DOC_ANSWERS[account.id]
         provider = account.provider
         assert provider is not None
@@ -375,6 +377,7 @@ def test_the_worked_examples_read_their_answers_as_the_docs_say(tmp_path: Path) 
         else:
             shown = f"{got.remaining} {got.unit}"
         assert shown == said, account.id
+    assert sorted(checked) == sorted(DOC_ANSWERS)  # every answer above was read from an example in the docs
 
 
 def test_a_key_hidden_in_json_escapes_never_becomes_a_unit(server: FakeServer) -> None:

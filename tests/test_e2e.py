@@ -60,13 +60,8 @@ def app(*args: str) -> list[str]:
 
 @pytest.fixture
 def desktop(tmp_path: Path) -> Iterator[DesktopSession]:
-    session = DesktopSession(tmp_path / "desktop", drawn_notifications=True)
-    session.root.mkdir()
-    session.start()
-    try:
+    with DesktopSession(tmp_path / "desktop", drawn_notifications=True) as session:
         yield session
-    finally:
-        session.stop()
 
 
 def write_config(session: DesktopSession, server: FakeServer) -> Path:
@@ -161,7 +156,6 @@ def test_without_a_tray_a_window_shows_the_balances_and_notifications_still_come
     tmp_path: Path, server: FakeServer
 ) -> None:
     session = DesktopSession(tmp_path / "notray", tray=False)
-    session.root.mkdir()
     session.start()
     server.route(PATHS["meowload"], Reply(200, {"availableCredits": 80}))
     try:
@@ -192,28 +186,22 @@ def window_shot(session: DesktopSession, window: str, path: Path) -> None:
                        check=False, timeout=30)
 
 
-def window_ids(session: DesktopSession, name: str) -> list[str]:
-    found = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", name], env=session.env,
-                           capture_output=True, text=True, check=False)
-    return found.stdout.split()
-
-
 @pytest.mark.skipif(shutil.which("xdotool") is None, reason="needs xdotool")
 def test_first_run_opens_the_settings_window_and_the_add_form(desktop: DesktopSession) -> None:
     tray = subprocess.Popen(app(), env=desktop.env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_for(lambda: window_ids(desktop, "^Settings"), 20, "the settings window on first run")
+        wait_for(lambda: desktop.visible_windows("^Settings"), 20, "the settings window on first run")
         ARTIFACTS.mkdir(exist_ok=True)
         shot = ARTIFACTS / "e2e-settings.png"
         wait_for(lambda: desktop.screenshot(shot) and drawn_pixels(shot) > 100_000, 10, "the window drawn")
-        window = window_ids(desktop, "^Settings")[0]
+        window = desktop.visible_windows("^Settings")[0]
         window_shot(desktop, window, ARTIFACTS / "settings.png")  # the README's picture
         subprocess.run(["xdotool", "windowactivate", "--sync", window], env=desktop.env, check=False, timeout=10)
         subprocess.run(["xdotool", "key", "--window", window, "alt+a"], env=desktop.env, check=True, timeout=10)
-        wait_for(lambda: window_ids(desktop, "Add account"), 10, "the add-account form (Alt+A)")
+        wait_for(lambda: desktop.visible_windows("Add account"), 10, "the add-account form (Alt+A)")
         form = ARTIFACTS / "e2e-add-account.png"
         wait_for(lambda: desktop.screenshot(form), 10, "a screenshot")
-        window_shot(desktop, window_ids(desktop, "Add account")[0], ARTIFACTS / "add-account.png")
+        window_shot(desktop, desktop.visible_windows("Add account")[0], ARTIFACTS / "add-account.png")
         assert tray.poll() is None
     finally:
         tray.terminate()
@@ -330,7 +318,6 @@ def test_check_reads_keys_from_the_secret_service_without_keyrings_discovery(tmp
     """keyring's discovery imports every backend it knows (the macOS one too, which runs find_library):
     with a Secret Service on the bus, the key is read from it directly."""
     session = DesktopSession(tmp_path / "desktop", tray=False, notifications=False)
-    session.root.mkdir()
     session.start()
     try:
         server.route(PATHS["meowload"], Reply(200, {"availableCredits": 1500}))
@@ -360,7 +347,6 @@ def test_tray_starts_without_loading_the_command_line(tmp_path: Path, server: Fa
     """The tray starts at every login: its start goes past the scripting commands' modules (the parser of
     every command, the CLI's renderers and their imports), and its icon and balances still arrive."""
     session = DesktopSession(tmp_path / "desktop", notifications=False)
-    session.root.mkdir()
     session.start()
     try:
         server.route(PATHS["meowload"], Reply(200, {"availableCredits": 1500}))

@@ -25,13 +25,8 @@ pytestmark = desktop_marks()
 
 @pytest.fixture
 def desktop(tmp_path: Path) -> Iterator[DesktopSession]:
-    session = DesktopSession(tmp_path / "desktop", tray=False, notifications=False, keyring=False)
-    session.root.mkdir()
-    session.start()
-    try:
+    with DesktopSession(tmp_path / "desktop", tray=False, notifications=False, keyring=False) as session:
         yield session
-    finally:
-        session.stop()
 
 
 def test_the_custom_editor_after_test_on_screen(desktop: DesktopSession, server: FakeServer, tmp_path: Path) -> None:

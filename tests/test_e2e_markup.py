@@ -27,7 +27,6 @@ pytestmark = desktop_marks()
 
 def session_with(root: Path, *, tray: bool, drawn: bool) -> DesktopSession:
     session = DesktopSession(root, tray=tray, drawn_notifications=drawn)
-    root.mkdir()
     return session.start()
 
 

@@ -30,7 +30,6 @@ TOP_UP_URL = get_provider("meowload").top_up_url  # type: ignore[union-attr]
 
 def start_session(root: Path, *, tray: bool, capabilities: str | None = None) -> DesktopSession:
     session = DesktopSession(root, tray=tray, notify_capabilities=capabilities)
-    root.mkdir()
     session.start()
     opener = root / "bin" / "xdg-open"
     opener.parent.mkdir()
@@ -125,12 +124,9 @@ def test_with_no_tray_host_the_window_comes_at_once_and_clicks_are_heard(
     configure(session, server)
     proc = launch(session, app_in)
 
-    def window() -> str:
-        return subprocess.run(["xdotool", "search", "--onlyvisible", "--name", "Credit Tray"], env=session.env,
-                              capture_output=True, text=True, check=False).stdout.strip()
-
     # No tray host: the balances window is up by the time the first balances are, not 30 s later.
-    wait_for(window, 10, "the balances window (it used to wait 30 s for a tray)")
+    wait_for(lambda: session.visible_windows("Credit Tray"), 10,
+             "the balances window (it used to wait 30 s for a tray)")
     (note,) = wait_for(session.notifications, 20, "the notification")
     bus = session.bus()
     try:
@@ -149,18 +145,14 @@ def test_a_tray_host_that_starts_later_gets_the_icon_and_the_window_goes(
     configure(session, server)
     proc = launch(session, app_in)
 
-    def window() -> str:
-        return subprocess.run(["xdotool", "search", "--onlyvisible", "--name", "Credit Tray"], env=session.env,
-                              capture_output=True, text=True, check=False).stdout.strip()
-
-    wait_for(window, 10, "the balances window while there is no tray")
+    wait_for(lambda: session.visible_windows("Credit Tray"), 10, "the balances window while there is no tray")
     session._start_service("watcher", session.tray_log)  # the panel starts after us, as at login
     bus = session.bus()
     try:
         wait_for(lambda: services.tray_items(bus), 20, "the icon in the tray that appeared")
     finally:
         bus.close()
-    wait_for(lambda: not window(), 10, "the stand-in window to go")
+    wait_for(lambda: not session.visible_windows("Credit Tray"), 10, "the stand-in window to go")
     assert proc.poll() is None
     assert "a system tray appeared; the icon moves there" in app_log(session)
 
@@ -182,7 +174,5 @@ def test_a_refused_key_notice_opens_settings_and_its_text_is_never_markup(
         services.click_notification(bus, note["id"])
     finally:
         bus.close()
-    wait_for(lambda: subprocess.run(["xdotool", "search", "--onlyvisible", "--name", "^Settings"], env=session.env,
-                                    capture_output=True, text=True, check=False).stdout.strip(),
-             10, "Settings opened by the click")
+    wait_for(lambda: session.visible_windows("^Settings"), 10, "Settings opened by the click")
     assert opened(session) == []  # no top-up page for a key problem

@@ -107,3 +107,4 @@ def test_the_icon_draws_the_number_for_the_lowest_balance(qtbot, make_tray: Make
     for size in (16, 32):
         drawn = controller.tray.icon().pixmap(size, size).toImage()
         assert drawn == IconFactory().pixmap(state, size, shown).toImage(), size
+        assert drawn != IconFactory().pixmap(state, size, "0").toImage(), size  # the number is in the picture

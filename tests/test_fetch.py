@@ -139,6 +139,25 @@ def refresh(config_path: Path, state_path: Path, *, language: str | None = "en",
     return asyncio.run(go())
 
 
+def refreshes_by_one_engine(config_path: Path, state_path: Path, policy: FetchPolicy, *,
+                            pauses: list[float]) -> list[RefreshReport]:
+    """Refreshes by one Engine, as the tray makes them: one for each of ``pauses``, after waiting that long."""
+
+    async def go() -> list[RefreshReport]:
+        engine = Engine(config_path, keys=KeyStore(), history=HistoryStore(state_path), policy=policy)
+        try:
+            config = engine.load_config()
+            reports = []
+            for pause in pauses:
+                await asyncio.sleep(pause)
+                reports.append(await engine.refresh(config, engine.select(config), language="en"))
+            return reports
+        finally:
+            await engine.aclose()
+
+    return asyncio.run(go())
+
+
 def only(report: RefreshReport) -> AccountResult:
     assert len(report.results) == 1
     return report.results[0]
@@ -872,16 +891,7 @@ def test_engine_does_not_ask_a_rate_limited_account_again_before_its_retry_after
     server.route(f"/other{MEOWLOAD_PATH}", Reply(200, {"availableCredits": 7000}))
     policy = FetchPolicy(attempt_timeout=2.0, max_attempts=3, total_timeout=3.0, backoff_base=0.01,
                          max_retry_wait=1.0)
-
-    async def go() -> list[RefreshReport]:
-        engine = Engine(config, keys=KeyStore(), history=HistoryStore(tmp_path / "history.sqlite3"), policy=policy)
-        try:
-            loaded = engine.load_config()
-            return [await engine.refresh(loaded, engine.select(loaded), language="en") for _ in range(3)]
-        finally:
-            await engine.aclose()
-
-    reports = asyncio.run(go())
+    reports = refreshes_by_one_engine(config, tmp_path / "history.sqlite3", policy, pauses=[0, 0, 0])
     assert len(server.requests_to(MEOWLOAD_PATH)) == 1  # asked once, not again within the hour
     assert len(server.requests_to(f"/other{MEOWLOAD_PATH}")) == 3  # the other account is not held back
     for report in reports:
@@ -900,19 +910,8 @@ def test_engine_asks_a_rate_limited_account_again_once_its_retry_after_has_passe
                  Reply(200, {"availableCredits": 5000}))
     policy = FetchPolicy(attempt_timeout=2.0, max_attempts=3, total_timeout=3.0, backoff_base=0.01,
                          max_retry_wait=0.5)
-
-    async def go() -> list[RefreshReport]:
-        engine = Engine(config, keys=KeyStore(), history=HistoryStore(tmp_path / "history.sqlite3"), policy=policy)
-        try:
-            loaded = engine.load_config()
-            first = await engine.refresh(loaded, engine.select(loaded), language="en")
-            held = await engine.refresh(loaded, engine.select(loaded), language="en")
-            await asyncio.sleep(2.2)
-            return [first, held, await engine.refresh(loaded, engine.select(loaded), language="en")]
-        finally:
-            await engine.aclose()
-
-    first, held, after = (only(r) for r in asyncio.run(go()))
+    first, held, after = (only(r) for r in refreshes_by_one_engine(config, tmp_path / "history.sqlite3", policy,
+                                                                   pauses=[0, 0, 2.2]))
     assert first.error is not None
     assert first.error.kind is ErrorKind.RATE_LIMITED
     assert held.error is not None

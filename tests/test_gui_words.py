@@ -11,14 +11,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-import shiboken6
 from PySide6.QtCore import QObject, Qt, QUrl, Slot
 from PySide6.QtGui import QDesktopServices, QPalette
 from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QWidget
 
 from tests.fakeserver import PATHS, FakeServer, Reply
-from tray_app.engine import Engine
-from tray_app.fetch import FetchPolicy
+from tests.reliability_tray import dispose_tray, tray_controller
 from tray_app.history import Entry, HistoryStore
 from tray_app.keys import KeyStore
 from tray_app.model import Reading, utc_now
@@ -49,18 +47,13 @@ def make_tray(isolated_env: dict[str, str], tmp_path: Path, qapp: QApplication) 
         store = HistoryStore(tmp_path / "history.sqlite3")
         if readings:
             store.record([Entry(account_id, reading, reading.fetched_at) for account_id, reading in readings.items()])
-        engine = Engine(config, keys=KeyStore(), history=store, notifier="tray",
-                        policy=FetchPolicy(attempt_timeout=2, total_timeout=4, backoff_base=0.01))
-        controller = TrayController(engine, refresh_seconds=3600)
+        controller = tray_controller(config, store)
         made.append(controller)
         return controller
 
     yield make
     for controller in made:
-        controller.shutdown()
-        for widget in (controller.settings, controller.about, controller.menu, controller.tray, controller):
-            if widget is not None:
-                shiboken6.delete(widget)
+        dispose_tray(controller)
 
 
 def start(qtbot, controller: TrayController) -> None:

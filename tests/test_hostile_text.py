@@ -15,20 +15,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import shiboken6
 from PySide6.QtCore import Qt
 from PySide6.QtGui import Qt as QtGuiNamespace
 from PySide6.QtWidgets import QApplication
 
 from tests.fakeserver import PATHS, FakeServer, Reply
-from tray_app.engine import Engine
-from tray_app.fetch import FetchPolicy
-from tray_app.history import HistoryStore
+from tests.reliability_tray import dispose_tray, tray_controller
 from tray_app.keys import KeyStore
 from tray_app.model import Alert, AlertKind
 from tray_app.texts import notice_for
 from tray_app.ui.account_editor import AccountDialog
 from tray_app.ui.notifications import dbus_body
+from tray_app.ui.settings import SettingsWindow
 from tray_app.ui.tray import TrayController
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,16 +70,11 @@ def controller(isolated_env: dict[str, str], tmp_path: Path, qapp: QApplication,
                       f'base_url = "{server.url}"\n', "utf-8")
     server.route(PATHS["meowload"], Reply(400, {"message": HOSTILE_MESSAGE}))
     KeyStore().set("meow-main", "sk-hostile-text-test")
-    engine = Engine(config, keys=KeyStore(), history=HistoryStore(tmp_path / "history.sqlite3"), notifier="tray",
-                    policy=FetchPolicy(attempt_timeout=2, total_timeout=4, backoff_base=0.01))
-    made = TrayController(engine, refresh_seconds=3600)
+    made = tray_controller(config, tmp_path / "history.sqlite3")
     with qtbot.waitSignal(made.refreshed, timeout=10_000):
         made.start()
     yield made
-    made.shutdown()
-    for widget in (made.settings, made.menu, made.tray, made.window, made):
-        if widget is not None:
-            shiboken6.delete(widget)
+    dispose_tray(made)
 
 
 def test_the_tooltip_shows_labels_and_messages_as_plain_text(controller: TrayController) -> None:
@@ -104,14 +97,20 @@ def test_the_balances_window_and_the_menu_show_text_as_typed(controller: TrayCon
     assert "<img src=" in detail[0]
 
 
-def test_the_settings_test_result_shows_a_hostile_message_as_plain_text(
-        qtbot: Any, controller: TrayController, server: FakeServer) -> None:
+def open_add(qtbot: Any, controller: TrayController) -> tuple[SettingsWindow, AccountDialog]:
+    """Settings, and its form for a new account, opened as a user does."""
     controller.open_settings()
     settings = controller.settings
     assert settings is not None
     qtbot.mouseClick(settings.add_button, Qt.MouseButton.LeftButton)
     dialog = settings.dialog
     assert isinstance(dialog, AccountDialog)
+    return settings, dialog
+
+
+def test_the_settings_test_result_shows_a_hostile_message_as_plain_text(
+        qtbot: Any, controller: TrayController, server: FakeServer) -> None:
+    settings, dialog = open_add(qtbot, controller)
     server.route("/t" + PATHS["meowload"], Reply(401, {"message": HOSTILE_MESSAGE}))
     dialog.provider.setCurrentIndex(dialog.provider.findData("meowload"))
     qtbot.keyClicks(dialog.label, "Test")
@@ -129,12 +128,7 @@ def test_the_settings_test_result_shows_a_hostile_message_as_plain_text(
 
 
 def test_the_account_editor_refuses_a_label_with_control_characters(qtbot: Any, controller: TrayController) -> None:
-    controller.open_settings()
-    settings = controller.settings
-    assert settings is not None
-    qtbot.mouseClick(settings.add_button, Qt.MouseButton.LeftButton)
-    dialog = settings.dialog
-    assert isinstance(dialog, AccountDialog)
+    _, dialog = open_add(qtbot, controller)
     dialog.label.setText("Work\u202eevil")
     qtbot.keyClicks(dialog.key, "sk-some-key")
     assert dialog.draft() is None

@@ -53,6 +53,7 @@ def test_the_icon_never_compares_amounts_in_different_units(qtbot, make_tray: Ma
     assert controller.icon_state() is IconState.LOW
     drawn = controller.tray.icon().pixmap(32, 32).toImage()
     assert drawn == IconFactory().pixmap(IconState.LOW, 32, "500").toImage()
+    assert drawn != IconFactory().pixmap(IconState.LOW, 32, "5").toImage()  # the number tells them apart
 
 
 def test_a_quota_shows_when_it_resets(qtbot, make_tray: MakeTray, tmp_path: Path, server: FakeServer) -> None:

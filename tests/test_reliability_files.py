@@ -33,9 +33,10 @@ from tests.reliability_support import (
     ALL,
     SUCCESS_BODY,
     SUCCESS_REMAINING,
+    real_app,
     refresh_once,
     route_for,
-    start_real_app,
+    stop_real_app,
     store_keys,
     wait_for_log,
     write_config,
@@ -147,17 +148,11 @@ def test_the_real_app_starts_with_a_broken_config_and_quits_cleanly(isolated_env
     content = BROKEN_CONFIGS["binary"][0]
     config = tmp_path / "config.toml"
     config.write_bytes(content)
-    proc, log = start_real_app(config, isolated_env, tmp_path, tray_wait_s=0.5)
-    try:
+    with real_app(config, isolated_env, tmp_path, tray_wait_s=0.5) as (proc, log):
         wait_for_log(proc, log, "config error")
         time.sleep(1.0)  # past the tray wait: the fallback window opens, the app keeps running
         assert proc.poll() is None, proc.communicate()
-        proc.send_signal(signal.SIGTERM)
-        _out, err = proc.communicate(timeout=5)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        err = stop_real_app(proc, timeout=5)
     assert proc.returncode == 0, err
     assert "Traceback" not in err
     text = log.read_text()

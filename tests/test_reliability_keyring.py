@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import signal
 import subprocess
 import sys
 import threading
@@ -25,7 +24,7 @@ import pytest
 
 from tests import reliability_support as support
 from tests.fakeserver import FakeServer, Reply
-from tests.reliability_support import ALL, SUCCESS_BODY, route_for, start_real_app, wait_for_log, write_config
+from tests.reliability_support import ALL, SUCCESS_BODY, real_app, route_for, stop_real_app, wait_for_log, write_config
 from tests.reliability_tray import MakeTray, make_tray, refresh, row_lines, rows, start  # noqa: F401
 from tray_app.engine import Engine
 from tray_app.fetch import FetchPolicy
@@ -187,19 +186,13 @@ def test_the_real_app_quits_at_once_while_the_keyring_hangs(keyring_env: dict[st
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     env = select(monkeypatch, keyring_env, "tests.reliability_support.HangingKeyring")
     config = write_config(tmp_path / "config.toml", _accounts(server))
-    proc, log = start_real_app(config, env, tmp_path, tray_wait_s=60)
-    try:
+    with real_app(config, env, tmp_path, tray_wait_s=60) as (proc, log):
         wait_for_log(proc, log, "refresh due: start")
         time.sleep(0.5)  # the refresh is now waiting on the keyring
         assert proc.poll() is None
         sent = time.monotonic()
-        proc.send_signal(signal.SIGTERM)
-        _out, err = proc.communicate(timeout=10)
+        err = stop_real_app(proc)
         took = time.monotonic() - sent
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
     assert proc.returncode == 0, err
     assert "Traceback" not in err
     # Signal to process gone, interpreter teardown included; the tray's own shutdown is bounded at 1 s.

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import threading
@@ -25,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakeserver import SUCCESS_BODY, FakeServer, Reply
-from tests.reliability_support import route_for, start_real_app, store_keys, write_config
+from tests.reliability_support import real_app, route_for, stop_real_app, store_keys, write_config
 from tests.reliability_tray import (  # noqa: F401
     MakeTray,
     everything_shown,
@@ -405,19 +404,13 @@ def test_a_full_log_disk_is_reported_once_not_as_a_traceback_per_record(isolated
                                                           "base_url": f"{server.url}/meow"}])
         store_keys({"meow": "sk-errors-test-0003"})
         disk.fill()
-        proc, log = start_real_app(config, isolated_env, tmp_path, tray_wait_s=0.5)
-        try:
+        with real_app(config, isolated_env, tmp_path, tray_wait_s=0.5) as (proc, log):
             deadline = time.monotonic() + 20
             while not server.requests and time.monotonic() < deadline:  # past start-up and a refresh
                 assert proc.poll() is None, proc.communicate()
                 time.sleep(0.05)
             time.sleep(1.0)  # and past the tray wait, which logs too
-            proc.send_signal(signal.SIGTERM)
-            _out, err = proc.communicate(timeout=10)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+            err = stop_real_app(proc)
         assert proc.returncode == 0, err
         assert server.requests, "the app never refreshed"
         assert [line for line in err.splitlines() if "log" in line.lower()] == [

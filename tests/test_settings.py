@@ -16,15 +16,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import shiboken6
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from tests.fakeserver import PATHS, FakeServer, Reply
+from tests.reliability_tray import dispose_tray, tray_controller
 from tray_app.autostart import BUNDLE_ID, RUN_KEY, Autostart, launch_command
-from tray_app.engine import Engine
-from tray_app.fetch import FetchPolicy
-from tray_app.history import HistoryStore
 from tray_app.keys import KeyStore
 from tray_app.ui.account_editor import AccountDialog
 from tray_app.ui.settings import SettingsWindow
@@ -47,16 +44,11 @@ pytestmark = pytest.mark.usefixtures("english_gui")
 @pytest.fixture
 def tray(isolated_env: dict[str, str], tmp_path: Path, qapp: QApplication, qtbot) -> Iterator[TrayController]:
     config = Path(isolated_env["XDG_CONFIG_HOME"]) / "credit-tray" / "config.toml"
-    engine = Engine(config, keys=KeyStore(), history=HistoryStore(tmp_path / "history.sqlite3"), notifier="tray",
-                    policy=FetchPolicy(attempt_timeout=2, total_timeout=4, backoff_base=0.01))
-    controller = TrayController(engine, refresh_seconds=3600)
+    controller = tray_controller(config, tmp_path / "history.sqlite3")
     with qtbot.waitSignal(controller.refreshed, timeout=10_000):
         controller.start()
     yield controller
-    controller.shutdown()
-    for widget in (controller.settings, controller.menu, controller.tray, controller):
-        if widget is not None:
-            shiboken6.delete(widget)
+    dispose_tray(controller)
 
 
 def rows(controller: TrayController) -> list[str]:

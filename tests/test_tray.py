@@ -23,6 +23,7 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
 
 from tests.fakeserver import PATHS, FakeServer, Reply
+from tests.reliability_tray import dispose_tray, tray_controller
 from tray_app.engine import Engine
 from tray_app.fetch import FetchPolicy
 from tray_app.history import HistoryError, HistoryStore
@@ -73,19 +74,13 @@ def make_controller(isolated_env: dict[str, str], tmp_path: Path, qapp: QApplica
         if keys:
             for account_id, _ in accounts:
                 store.set(account_id, KEY)
-        engine = Engine(config, keys=KeyStore(), history=HistoryStore(tmp_path / "history.sqlite3"), notifier="tray",
-                        policy=policy or FetchPolicy(attempt_timeout=2, total_timeout=4, backoff_base=0.01))
-        controller = TrayController(engine, refresh_seconds=3600)
+        controller = tray_controller(config, tmp_path / "history.sqlite3", policy=policy)
         made.append(controller)
         return controller
 
     yield make
     for controller in made:
-        controller.shutdown()
-        # Delete the Qt side now, while the QApplication exists, not in a random GC order at exit.
-        for widget in (controller.menu, controller.tray, controller.window, controller):
-            if widget is not None:
-                shiboken6.delete(widget)
+        dispose_tray(controller)
 
 
 def rows(controller: TrayController) -> list[str]:
@@ -505,9 +500,7 @@ def test_quitting_while_the_engine_loads_leaves_no_traceback(qtbot, tmp_path: Pa
 
     controller = TrayController(None, load_engine=load_engine, refresh_seconds=3600)
     controller.start()
-    controller.shutdown()
-    for widget in (controller.menu, controller.tray, controller):
-        shiboken6.delete(widget)
+    dispose_tray(controller)
     loading = [t for t in threading.enumerate() if t.name == "credit-tray-start"]
     assert loading
     release.set()
@@ -546,6 +539,4 @@ def test_the_icon_shows_before_the_engine_is_loaded(qtbot, server: FakeServer, i
         qtbot.waitUntil(lambda: rows(controller) == ["MeowLoad · Main — 282,539 credits"], timeout=10_000)
     finally:
         release.set()
-        controller.shutdown()
-        for widget in (controller.menu, controller.tray, controller):
-            shiboken6.delete(widget)
+        dispose_tray(controller)

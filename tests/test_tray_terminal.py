@@ -6,23 +6,19 @@ line talks to it.
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import shiboken6
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
+from tests.desktop.session import wait_for
 from tests.fakeserver import PATHS, FakeServer, Reply
-from tests.reliability_support import start_real_app, wait_for_log
-from tray_app.engine import Engine
-from tray_app.fetch import FetchPolicy
-from tray_app.history import HistoryStore
+from tests.reliability_support import real_app, short_runtime_dir, stop_real_app, wait_for_log
+from tests.reliability_tray import dispose_tray, tray_controller
 from tray_app.keys import KeyStore
 from tray_app.ui.tray import TrayController
 
@@ -45,14 +41,9 @@ def tray(isolated_env: dict[str, str], tmp_path: Path, qapp: QApplication, serve
          ) -> Iterator[TrayController]:
     config = tmp_path / "config.toml"
     config.write_text(config_text(server), "utf-8")
-    engine = Engine(config, keys=KeyStore(), history=HistoryStore(tmp_path / "history.sqlite3"), notifier="tray",
-                    policy=FetchPolicy(attempt_timeout=2, total_timeout=4, backoff_base=0.01))
-    controller = TrayController(engine, refresh_seconds=3600)
+    controller = tray_controller(config, tmp_path / "history.sqlite3")
     yield controller
-    controller.shutdown()
-    for widget in (controller.settings, controller.menu, controller.tray, controller):
-        if widget is not None:
-            shiboken6.delete(widget)
+    dispose_tray(controller)
 
 
 def refresh(qtbot, controller: TrayController, *, manual: bool) -> None:
@@ -136,35 +127,21 @@ def _cli(env: dict[str, str], config: Path, *args: str, stdin: str = "") -> subp
     return proc
 
 
-def _wait(condition: object, what: str, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():  # type: ignore[operator]
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def test_key_set_and_delete_on_the_command_line_reach_the_running_tray(
         isolated_env: dict[str, str], tmp_path: Path, server: FakeServer) -> None:
     server.route(ROUTE, MEOW_OK)
     config = tmp_path / "config.toml"
     config.write_text(config_text(server), "utf-8")
     KeyStore().set("meow", "sk-before")
-    proc, log = start_real_app(config, isolated_env, tmp_path, tray_wait_s=3600)
-    env = {**isolated_env, "XDG_RUNTIME_DIR": str(tmp_path / "runtime")}
-    try:
-        _wait(lambda: keys_sent(server) == ["sk-before"], "the first check")
+    with short_runtime_dir() as runtime, \
+            real_app(config, isolated_env, tmp_path, tray_wait_s=3600, runtime=Path(runtime)) as (proc, log):
+        env = {**isolated_env, "XDG_RUNTIME_DIR": runtime}
+        wait_for(lambda: keys_sent(server) == ["sk-before"], 20, "the first check")
         _cli(env, config, "key", "set", "meow", stdin="sk-after\n")
-        _wait(lambda: keys_sent(server)[-1:] == ["sk-after"], "a check with the new key")
+        wait_for(lambda: keys_sent(server)[-1:] == ["sk-after"], 20, "a check with the new key")
         _cli(env, config, "key", "delete", "meow")
         wait_for_log(proc, log, "meow is now: No API key")
         assert keys_sent(server) == ["sk-before", "sk-after"]
-        proc.send_signal(signal.SIGTERM)
-        _out, err = proc.communicate(timeout=10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        err = stop_real_app(proc)
     assert proc.returncode == 0, err
     assert "sk-after" not in log.read_text()

@@ -71,7 +71,14 @@ class DesktopSession:
         self._procs.append(proc)
         return proc
 
+    def __enter__(self) -> DesktopSession:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
     def start(self) -> DesktopSession:
+        self.root.mkdir(parents=True, exist_ok=True)
         xdg = {
             "HOME": self.home,
             "XDG_CONFIG_HOME": self.home / ".config",
@@ -152,6 +159,12 @@ class DesktopSession:
 
     def notifications(self) -> list[dict[str, Any]]:
         return [n for n in read_jsonl(self.notify_log) if n.get("method") == "Notify"]
+
+    def visible_windows(self, name: str) -> list[str]:
+        """The ids of the shown windows whose title matches the regular expression ``name`` (xdotool)."""
+        found = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", name], env=self.env,
+                               capture_output=True, text=True, check=False)
+        return found.stdout.split()
 
     def bus(self) -> Any:
         """A jeepney connection to this session's bus (for inspecting the tray)."""
