@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,10 +34,16 @@ def server() -> Iterator[FakeServer]:
 
 
 @pytest.fixture
-def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """HOME and XDG dirs in tmp, and a file keyring there: nothing touches the real user's files."""
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    """HOME and XDG dirs in tmp, and a file keyring there: nothing touches the real user's files.
+
+    The runtime dir is a private folder of its own, short enough for the tray's socket path (100 bytes
+    at most; pytest's tmp_path is longer): otherwise the app falls back to the shared
+    $TMPDIR/credit-tray-$UID, where test runs going on at the same time meet each other's tray."""
     home = tmp_path / "home"
+    runtime = tempfile.mkdtemp(prefix="ct-")  # 0700
     env = {
+        "XDG_RUNTIME_DIR": runtime,
         "HOME": str(home),
         "XDG_CONFIG_HOME": str(home / ".config"),
         "XDG_DATA_HOME": str(home / ".local" / "share"),
@@ -53,7 +61,8 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, s
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy",
                  "LC_ALL", "LC_MESSAGES", "LANGUAGE"):
         monkeypatch.delenv(name, raising=False)
-    return {**os.environ, **env}
+    yield {**os.environ, **env}
+    shutil.rmtree(runtime, ignore_errors=True)
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ import ssl
 import struct
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -406,29 +405,21 @@ for _test_backend in (_Refusing, LockedKeyring, DismissedKeyring, RaisingKeyring
     keyring.backend.KeyringBackend._classes.discard(_test_backend)
 
 
-def short_runtime_dir() -> tempfile.TemporaryDirectory[str]:
-    """A private XDG_RUNTIME_DIR (0700) short enough for the app's socket path (100 bytes at most). Under
-    pytest's tmp_path it is not, and the app falls back to the shared $TMPDIR/credit-tray-$UID, where test
-    runs going on at the same time meet each other's tray ("Credit Tray is already running")."""
-    return tempfile.TemporaryDirectory(prefix="ct-")
-
-
 @contextmanager
-def real_app(config: Path, env: dict[str, str], workdir: Path, *, tray_wait_s: float, runtime: Path | None = None
+def real_app(config: Path, env: dict[str, str], workdir: Path, *, tray_wait_s: float
              ) -> Iterator[tuple[subprocess.Popen[str], Path]]:
-    """``credit-tray --config`` as its own process (offscreen, own runtime dir, or ``runtime``): it and its
-    log file, for a ``with`` block at whose end the app is killed if a failed step left it running."""
-    with short_runtime_dir() as own_runtime:
-        env = {**env, "QT_QPA_PLATFORM": "offscreen", "XDG_RUNTIME_DIR": str(runtime or own_runtime),
-               "CREDIT_TRAY_TRAY_WAIT_S": str(tray_wait_s)}
-        proc = subprocess.Popen([sys.executable, "-m", "tray_app", "--config", str(config)], env=env, cwd=workdir,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        try:
-            yield proc, Path(env["XDG_STATE_HOME"]) / "credit-tray" / "log" / "credit-tray.log"
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+    """``credit-tray --config`` as its own process (offscreen; ``env`` from ``isolated_env`` gives it a
+    private runtime dir): it and its log file, for a ``with`` block at whose end the app is killed if a
+    failed step left it running."""
+    env = {**env, "QT_QPA_PLATFORM": "offscreen", "CREDIT_TRAY_TRAY_WAIT_S": str(tray_wait_s)}
+    proc = subprocess.Popen([sys.executable, "-m", "tray_app", "--config", str(config)], env=env, cwd=workdir,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        yield proc, Path(env["XDG_STATE_HOME"]) / "credit-tray" / "log" / "credit-tray.log"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 def stop_real_app(proc: subprocess.Popen[str], timeout: float = 10) -> str:

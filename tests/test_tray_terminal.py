@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QApplication
 
 from tests.desktop.session import wait_for
 from tests.fakeserver import PATHS, FakeServer, Reply
-from tests.reliability_support import real_app, short_runtime_dir, stop_real_app, wait_for_log
+from tests.reliability_support import real_app, stop_real_app, wait_for_log
 from tests.reliability_tray import dispose_tray, tray_controller
 from tray_app.keys import KeyStore
 from tray_app.ui.tray import TrayController
@@ -133,9 +133,8 @@ def test_key_set_and_delete_on_the_command_line_reach_the_running_tray(
     config = tmp_path / "config.toml"
     config.write_text(config_text(server), "utf-8")
     KeyStore().set("meow", "sk-before")
-    with short_runtime_dir() as runtime, \
-            real_app(config, isolated_env, tmp_path, tray_wait_s=3600, runtime=Path(runtime)) as (proc, log):
-        env = {**isolated_env, "XDG_RUNTIME_DIR": runtime}
+    with real_app(config, isolated_env, tmp_path, tray_wait_s=3600) as (proc, log):
+        env = isolated_env  # the same runtime dir: the command line finds the tray's socket
         wait_for(lambda: keys_sent(server) == ["sk-before"], 20, "the first check")
         _cli(env, config, "key", "set", "meow", stdin="sk-after\n")
         wait_for(lambda: keys_sent(server)[-1:] == ["sk-after"], 20, "a check with the new key")
