@@ -21,7 +21,17 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from tray_app.model import AccountState, Alert, AlertKind, ErrorKind, FetchError, Outcome, Reading, Usage
+from tray_app.model import (
+    AccountState,
+    Alert,
+    AlertKind,
+    ErrorKind,
+    FetchError,
+    Outcome,
+    Reading,
+    Usage,
+    is_top_up,
+)
 
 
 @dataclass(frozen=True)
@@ -99,7 +109,7 @@ def top_up_amount(previous: Reading | None, reading: Reading) -> Decimal | None:
             or previous.unlimited or reading.unlimited:
         return None
     rise = reading.remaining - previous.remaining
-    return rise if rise > 0 and rise >= max(abs(previous.remaining) / 100, Decimal(1)) else None
+    return rise if is_top_up(rise, previous.remaining) else None
 
 
 def decide_pace(

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import TypeVar
 
 from tray_app.i18n import N_
 
@@ -40,6 +41,15 @@ class ErrorDetail(StrEnum):
     KEY_UNUSABLE = "key_unusable"
     #: ``no_key``: the keyring could not be read (locked, missing, not answering).
     KEY_UNAVAILABLE = "key_unavailable"
+
+Amount = TypeVar("Amount", float, Decimal)
+
+
+def is_top_up(rise: Amount, before: Amount) -> bool:
+    """A rise of the balance worth calling a top-up: at least 1 % of it and at least 1. Smaller rises are
+    noise (a refund of a few credits). One rule for the top-up alert (exact) and the usage maths (float)."""
+    return rise > 0 and rise >= 1 and rise >= abs(before) / 100
+
 
 #: Kinds worth another attempt within the same refresh.
 TRANSIENT_KINDS = frozenset({ErrorKind.NETWORK, ErrorKind.TIMEOUT, ErrorKind.SERVER, ErrorKind.RATE_LIMITED})

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 
 from tray_app.history import Series, to_us
-from tray_app.model import Reading, TopUp, Usage
+from tray_app.model import Reading, TopUp, Usage, is_top_up
 
 #: How far back the burn rate looks.
 WINDOW = timedelta(days=7)
@@ -30,8 +30,6 @@ MIN_CHANGES = 3
 MAX_PACE_RATIO = 3.0
 #: A forecast reaches at most this many times the span of data it is drawn from.
 MAX_EXTRAPOLATION = 10.0
-#: A rise smaller than this share of the balance is noise (a refund of a few credits), not a top-up.
-TOP_UP_SHARE = 0.01
 SAMPLES = 96
 
 
@@ -57,7 +55,7 @@ def top_ups(series: Series, *, unlimited: bool = False, points: list[tuple[float
     points = points_of(series, unlimited) if points is None else points
     for (_, before), (at, after) in itertools.pairwise(points):
         drop = before - after  # of the consumed counter: the balance rose
-        if drop > 0 and (unlimited or drop >= max(TOP_UP_SHARE * abs(before), 1.0)):
+        if drop > 0 and (unlimited or is_top_up(drop, before)):
             found.append(TopUp(datetime.fromtimestamp(at, UTC), drop))
     return tuple(found)
 
